@@ -1,0 +1,92 @@
+/**
+ * The one interface between the platform and whatever runs the instances (after JupyterHub's
+ * spawners). The orchestrator only ever talks to this; engines live beside it:
+ * `docker/` (Docker Engine via dockerode) and `process/` (local child processes, no isolation).
+ *
+ * Every engine object the platform creates is marked as ours (a label, or the process table)
+ * with the platform's id and the handle, so `list()` finds exactly ours and nothing else.
+ */
+
+/** Where an instance's gateway answers HTTP. */
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export interface ResourceLimits {
+  memoryBytes: number;
+  /** CPU in billionths of a core (0.5 CPU = 500_000_000), as Docker counts it. */
+  nanoCpus: number;
+  pids: number;
+}
+
+/** What the platform asks an engine to run for one user. */
+export interface InstanceSpec {
+  handle: string;
+  /** Image to run (docker); the process driver runs the gateway from this checkout instead. */
+  image: string;
+  /** Environment of the gateway: its mode, handle, secrets, proxy URL. */
+  env: Record<string, string>;
+  limits: ResourceLimits;
+}
+
+/** Created and exited both read as `stopped`: either way, `start` is what brings it up. */
+export type RuntimeState = 'running' | 'paused' | 'stopped';
+
+/** An engine object as the engine sees it now. */
+export interface RuntimeInstance {
+  /** The engine's id (container id, or the process driver's key). */
+  id: string;
+  handle: string;
+  state: RuntimeState;
+  /** Where the gateway listens; null when the engine cannot say (e.g. stopped). */
+  endpoint: Endpoint | null;
+}
+
+export interface InstanceStats {
+  memoryBytes: number;
+  memoryLimitBytes: number;
+  /** Share of one core, 0-100 per core, over the engine's last sample. */
+  cpuPercent: number;
+}
+
+export interface RuntimeDriver {
+  readonly kind: 'docker' | 'process';
+  /** False when instances are not isolated from each other or the host (process driver). */
+  readonly isolated: boolean;
+
+  /** Prepares the engine once at startup (network, state directory); throws with a clear reason. */
+  init(): Promise<void>;
+
+  /** Creates the user's data volume if missing; `created` tells whether this call made it. */
+  ensureVolume(handle: string): Promise<{ created: boolean }>;
+  hasVolume(handle: string): Promise<boolean>;
+  /** Deletes the user's data. Only ever called on an explicit request to delete data. */
+  removeVolume(handle: string): Promise<void>;
+
+  /** Creates (does not start) the instance, with the volume mounted at its home. */
+  create(spec: InstanceSpec): Promise<RuntimeInstance>;
+  start(id: string): Promise<RuntimeInstance>;
+  /** Graceful stop (SIGTERM, then kill after `graceMs`); works on a paused instance too. */
+  stop(id: string, graceMs?: number): Promise<void>;
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<RuntimeInstance>;
+  /** Removes the instance (stopping it first if needed); never its volume. */
+  remove(id: string): Promise<void>;
+
+  /** Null when the engine no longer has it. */
+  inspect(id: string): Promise<RuntimeInstance | null>;
+  /** Every instance of this platform the engine has, running or not. */
+  list(): Promise<RuntimeInstance[]>;
+  stats(id: string): Promise<InstanceStats | null>;
+  /** The last `tail` lines of the instance's output. */
+  logs(id: string, tail: number): Promise<string>;
+}
+
+/** Labels (docker) / process-table fields that mark an engine object as ours. */
+export const LABEL_MANAGED = 'dev.matrixos.managed';
+export const LABEL_PLATFORM = 'dev.matrixos.platform';
+export const LABEL_HANDLE = 'dev.matrixos.handle';
+
+/** The gateway's port inside an instance. */
+export const GATEWAY_PORT = 4000;

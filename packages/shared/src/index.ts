@@ -1,0 +1,4 @@
+export { bytes, ConfigError, duration, parseBytes, parseDuration, parseEnv, port } from './env.ts';
+export { errorHandler, HttpError, notFoundHandler } from './errors.ts';
+export { createLogger, type Logger } from './logger.ts';
+export { bearerToken, newToken, safeEqual } from './tokens.ts';
