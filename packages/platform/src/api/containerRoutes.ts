@@ -1,0 +1,59 @@
+import { HttpError } from '@matrixos/shared';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { validateHandle } from '../handles/validateHandle.ts';
+import type { Lifecycle } from '../lifecycle/lifecycle.ts';
+import type { Orchestrator } from '../orchestrator/orchestrator.ts';
+
+const provisionBody = z.object({ handle: z.unknown() });
+
+function handleParam(value: string): string {
+  const check = validateHandle(value);
+  if (!check.ok) throw new HttpError(400, 'invalid_handle', check.reason);
+  return check.handle;
+}
+
+async function jsonBody(req: Request): Promise<unknown> {
+  try {
+    return await req.json();
+  } catch {
+    throw new HttpError(400, 'invalid_json', 'the request body must be JSON, e.g. {"handle": "alice"}');
+  }
+}
+
+/** The admin container API of DESIGN.md (mounted behind `requireAdmin`). */
+export function containerRoutes(deps: { orchestrator: Orchestrator; lifecycle: Lifecycle }) {
+  const { orchestrator, lifecycle } = deps;
+  return new Hono()
+    .post('/containers/provision', async (c) => {
+      const body = provisionBody.safeParse(await jsonBody(c.req.raw));
+      if (!body.success || body.data.handle === undefined) throw new HttpError(400, 'invalid_body', 'expected {"handle": "<handle>"}');
+      const result = await orchestrator.provision(body.data.handle);
+      // The instance's API token is shown once, when it is made, like any API key.
+      if (result.created) return c.json({ instance: result.instance, token: result.token }, 201);
+      return c.json({ instance: result.instance }, 200);
+    })
+    .get('/containers', (c) => c.json({ instances: orchestrator.list() }))
+    .get('/containers/:handle', async (c) => {
+      const instance = orchestrator.get(handleParam(c.req.param('handle')));
+      const rt = instance.engineId ? await orchestrator.runtime.inspect(instance.engineId) : null;
+      const stats = rt && rt.state !== 'stopped' ? await orchestrator.runtime.stats(rt.id) : null;
+      return c.json({ instance, engine: rt ? { id: rt.id, state: rt.state, stats } : null });
+    })
+    .get('/containers/:handle/logs', async (c) => {
+      const instance = orchestrator.get(handleParam(c.req.param('handle')));
+      const tail = Math.min(Math.max(Number(c.req.query('tail') ?? 200) || 200, 1), 5000);
+      const text = instance.engineId ? await orchestrator.runtime.logs(instance.engineId, tail) : '';
+      return c.text(text);
+    })
+    .post('/containers/:handle/start', async (c) => c.json({ instance: await orchestrator.start(handleParam(c.req.param('handle'))) }))
+    .post('/containers/:handle/stop', async (c) => c.json({ instance: await orchestrator.stop(handleParam(c.req.param('handle'))) }))
+    .post('/containers/:handle/restart', async (c) => c.json({ instance: await orchestrator.restart(handleParam(c.req.param('handle'))) }))
+    .delete('/containers/:handle', async (c) => {
+      const handle = handleParam(c.req.param('handle'));
+      const deleteData = c.req.query('deleteData') === 'true';
+      await orchestrator.destroy(handle, { deleteData });
+      return c.json({ deleted: handle, dataDeleted: deleteData });
+    })
+    .post('/admin/sweep', async (c) => c.json(await lifecycle.sweep()));
+}

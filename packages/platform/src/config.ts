@@ -1,0 +1,98 @@
+import path from 'node:path';
+import { bytes, duration, parseEnv, port } from '@matrixos/shared';
+import { z } from 'zod';
+
+/**
+ * Every setting of the platform, from the environment (twelve-factor). `docs/configuration.md`
+ * documents this table; keep the two in step.
+ */
+const schema = z.object({
+  PLATFORM_PORT: port(9000),
+  /** Loopback by default: in production an edge proxy (Caddy) on the same host fronts it. */
+  PLATFORM_HOST: z.string().default('127.0.0.1'),
+  PLATFORM_DOMAIN: z
+    .string()
+    .default('localhost')
+    .transform((v) => v.toLowerCase())
+    .refine((v) => /^[a-z0-9.-]+$/.test(v) && !v.startsWith('.') && !v.endsWith('.'), {
+      message: 'expected a domain name such as matrix-os.example.com',
+    }),
+  /** The scheme and port users see, for the URLs the platform prints (defaults from the above). */
+  PUBLIC_URL: z.url().optional(),
+  DATA_DIR: z.string().default('./data'),
+  RUNTIME: z.enum(['auto', 'docker', 'process']).default('auto'),
+  PLATFORM_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  /** Key sealing secrets at rest (32 bytes, base64); generated into DATA_DIR when unset. */
+  PLATFORM_SECRET_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)')
+    .optional(),
+  /** Names containers, volumes and labels: two platforms on one engine never touch each other's. */
+  PLATFORM_ID: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{1,20}$/, 'lower-case letters, digits and hyphens, 2-21 chars, a letter first')
+    .default('matrixos'),
+  INSTANCE_IMAGE: z.string().default('matrixos/instance:latest'),
+  INSTANCE_MEMORY: bytes('256m'),
+  INSTANCE_CPUS: z.coerce.number().positive().max(64).default(0.5),
+  INSTANCE_PIDS: z.coerce.number().int().min(16).default(256),
+  DOCKER_NETWORK: z.string().default('matrixos-net'),
+  IDLE_TIMEOUT: duration('30m'),
+  SWEEP_INTERVAL: duration('5m'),
+  /** Pause (freeze) instances idle this long before stopping them; 0 = never pause. */
+  PAUSE_AFTER: duration('0'),
+  WAKE_TIMEOUT: duration('30s'),
+  /** Trust X-Forwarded-* from the peer (only behind an edge proxy you run). */
+  TRUST_PROXY: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
+  PROXY_PORT: port(8080),
+  /** What instances use as their Anthropic base URL (the LLM proxy, reachable from instances). */
+  INSTANCE_PROXY_URL: z.url().optional(),
+});
+
+export type PlatformConfig = ReturnType<typeof loadConfig>;
+
+export function loadConfig(env: Record<string, string | undefined> = process.env) {
+  const c = parseEnv(schema, env);
+  const dataDir = path.resolve(c.DATA_DIR);
+  const portSuffix = c.PLATFORM_PORT === 80 ? '' : `:${c.PLATFORM_PORT}`;
+  const publicUrl = new URL(c.PUBLIC_URL ?? `http://${c.PLATFORM_DOMAIN}${portSuffix}`);
+  return {
+    port: c.PLATFORM_PORT,
+    host: c.PLATFORM_HOST,
+    domain: c.PLATFORM_DOMAIN,
+    publicUrl,
+    dataDir,
+    runtime: c.RUNTIME,
+    adminToken: c.PLATFORM_ADMIN_TOKEN,
+    secretKey: c.PLATFORM_SECRET_KEY,
+    platformId: c.PLATFORM_ID,
+    instance: {
+      image: c.INSTANCE_IMAGE,
+      limits: {
+        memoryBytes: c.INSTANCE_MEMORY,
+        nanoCpus: Math.round(c.INSTANCE_CPUS * 1e9),
+        pids: c.INSTANCE_PIDS,
+      },
+      proxyUrl: c.INSTANCE_PROXY_URL,
+    },
+    dockerNetwork: c.DOCKER_NETWORK,
+    lifecycle: {
+      idleTimeoutMs: c.IDLE_TIMEOUT,
+      sweepIntervalMs: c.SWEEP_INTERVAL,
+      pauseAfterMs: c.PAUSE_AFTER,
+      wakeTimeoutMs: c.WAKE_TIMEOUT,
+    },
+    trustProxy: c.TRUST_PROXY,
+    proxyPort: c.PROXY_PORT,
+  };
+}
+
+/** The URL of an instance as users reach it: `{handle}.{domain}` with the public scheme and port. */
+export function instanceUrl(config: Pick<PlatformConfig, 'publicUrl'>, handle: string): string {
+  const u = new URL(config.publicUrl);
+  u.hostname = `${handle}.${u.hostname}`;
+  return u.origin;
+}

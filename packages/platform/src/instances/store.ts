@@ -1,0 +1,34 @@
+import { eq } from 'drizzle-orm';
+import type { Db } from '../db/openDb.ts';
+import { type InstanceRow, instances } from '../db/schema.ts';
+
+/** The instances table, and nothing else: every read and write of a row goes through here. */
+export function createInstanceStore(db: Db) {
+  return {
+    get(handle: string): InstanceRow | undefined {
+      return db.select().from(instances).where(eq(instances.handle, handle)).get();
+    },
+    list(): InstanceRow[] {
+      return db.select().from(instances).orderBy(instances.handle).all();
+    },
+    insert(row: InstanceRow): void {
+      db.insert(instances).values(row).run();
+    },
+    update(handle: string, patch: Partial<Omit<InstanceRow, 'handle'>>): void {
+      db.update(instances).set(patch).where(eq(instances.handle, handle)).run();
+    },
+    delete(handle: string): void {
+      db.delete(instances).where(eq(instances.handle, handle)).run();
+    },
+    counts(): Record<InstanceRow['state'] | 'total', number> {
+      const c = { total: 0, provisioning: 0, running: 0, paused: 0, stopped: 0 };
+      for (const { state } of db.select({ state: instances.state }).from(instances).all()) {
+        c[state]++;
+        c.total++;
+      }
+      return c;
+    },
+  };
+}
+
+export type InstanceStore = ReturnType<typeof createInstanceStore>;

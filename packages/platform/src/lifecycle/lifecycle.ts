@@ -1,0 +1,120 @@
+import type { Logger } from '@matrixos/shared';
+import type { PlatformConfig } from '../config.ts';
+import type { InstanceStore } from '../instances/store.ts';
+import type { Orchestrator, ReconcileReport } from '../orchestrator/orchestrator.ts';
+import type { Endpoint } from '../runtime/driver.ts';
+import type { Activity } from './activity.ts';
+
+export interface SweepReport {
+  stopped: string[];
+  paused: string[];
+  reconciled: ReconcileReport;
+}
+
+export interface LifecycleDeps {
+  orchestrator: Orchestrator;
+  store: InstanceStore;
+  activity: Activity;
+  config: Pick<PlatformConfig, 'lifecycle'>;
+  log: Logger;
+  clock?: () => number;
+}
+
+/**
+ * Sleep and wake. Instances idle past `IDLE_TIMEOUT` are stopped (after `PAUSE_AFTER`, first
+ * frozen, when that tier is on); the next request wakes them, with one start however many
+ * requests are waiting. Each sweep also reconciles the engine with the database.
+ */
+export function createLifecycle(deps: LifecycleDeps) {
+  const { orchestrator, store, activity, log } = deps;
+  const { idleTimeoutMs, pauseAfterMs, sweepIntervalMs } = deps.config.lifecycle;
+  const clock = deps.clock ?? Date.now;
+  const waking = new Map<string, Promise<Endpoint>>();
+  let timer: NodeJS.Timeout | undefined;
+  let sweeping: Promise<SweepReport> | undefined;
+
+  /** The endpoint of a running instance, starting or resuming it first if it sleeps. */
+  function wake(handle: string): Promise<Endpoint> {
+    const route = orchestrator.route(handle);
+    if (route?.state === 'running' && route.endpoint) return Promise.resolve(route.endpoint);
+    let pending = waking.get(handle);
+    if (!pending) {
+      pending = orchestrator
+        .start(handle)
+        .then(() => {
+          const now = orchestrator.route(handle);
+          if (!now?.endpoint) throw new Error(`instance "${handle}" stopped again while waking`);
+          return now.endpoint;
+        })
+        .finally(() => waking.delete(handle));
+      waking.set(handle, pending);
+    }
+    return pending;
+  }
+
+  function lastActive(handle: string): number {
+    return Math.max(activity.lastSeen(handle) ?? 0, store.get(handle)?.lastActiveAt ?? 0);
+  }
+
+  function idleFor(handle: string, limitMs: number): () => boolean {
+    return () => activity.openCount(handle) === 0 && !waking.has(handle) && clock() - lastActive(handle) >= limitMs;
+  }
+
+  /** Writes what this process saw to the row, so a restart knows how long each has been idle. */
+  function persistActivity(row: { handle: string; lastActiveAt: number }): void {
+    const seen = activity.lastSeen(row.handle);
+    if (seen && seen > row.lastActiveAt) store.update(row.handle, { lastActiveAt: seen });
+  }
+
+  async function sweepOnce(): Promise<SweepReport> {
+    const stopped: string[] = [];
+    const paused: string[] = [];
+    for (const row of store.list()) {
+      const { handle } = row;
+      if (activity.openCount(handle) > 0) activity.touch(handle);
+      persistActivity(row);
+      if (row.state !== 'running' && row.state !== 'paused') continue;
+      try {
+        const stopNow = idleFor(handle, idleTimeoutMs);
+        const pauseNow = idleFor(handle, pauseAfterMs);
+        if (idleTimeoutMs > 0 && stopNow()) {
+          if (await orchestrator.stop(handle, { onlyIf: stopNow })) stopped.push(handle);
+        } else if (pauseAfterMs > 0 && row.state === 'running' && pauseNow()) {
+          if (await orchestrator.pause(handle, { onlyIf: pauseNow })) paused.push(handle);
+        }
+      } catch (err) {
+        log.error({ handle, err }, 'idle sweep could not put an instance to sleep');
+      }
+    }
+    if (stopped.length || paused.length) log.info({ stopped, paused }, 'idle sweep');
+    return { stopped, paused, reconciled: await orchestrator.reconcile() };
+  }
+
+  /** One sweep now; a sweep already running is joined, not doubled. */
+  function sweep(): Promise<SweepReport> {
+    sweeping ??= sweepOnce().finally(() => {
+      sweeping = undefined;
+    });
+    return sweeping;
+  }
+
+  return {
+    wake,
+    sweep,
+    /** Reconciles once, then sweeps every `SWEEP_INTERVAL`. */
+    start(): Promise<ReconcileReport> {
+      timer = setInterval(() => {
+        sweep().catch((err) => log.error({ err }, 'sweep failed'));
+      }, sweepIntervalMs);
+      timer.unref();
+      return orchestrator.reconcile();
+    },
+    async close(): Promise<void> {
+      clearInterval(timer);
+      await sweeping?.catch(() => undefined);
+      for (const row of store.list()) persistActivity(row);
+    },
+  };
+}
+
+export type Lifecycle = ReturnType<typeof createLifecycle>;

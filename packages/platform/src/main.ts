@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, createLogger, newToken } from '@matrixos/shared';
+import { instanceUrl, loadConfig } from './config.ts';
+import { openDb } from './db/openDb.ts';
+import { createPlatform } from './platform.ts';
+import { createRuntime } from './runtime/index.ts';
+import { readOrCreateSecret } from './secrets/readOrCreateSecret.ts';
+import { createSealer } from './secrets/sealer.ts';
+
+const log = createLogger('platform');
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  mkdirSync(config.dataDir, { recursive: true });
+  const admin = config.adminToken
+    ? { value: config.adminToken, created: false }
+    : readOrCreateSecret(path.join(config.dataDir, 'admin-token'), () => newToken('mxa'));
+  const key = config.secretKey ?? readOrCreateSecret(path.join(config.dataDir, 'platform.key'), () => randomBytes(32).toString('base64')).value;
+  const db = openDb(path.join(config.dataDir, 'platform.db'));
+  const runtime = await createRuntime({ ...config, log: log.child({ module: 'runtime' }) });
+  await runtime.init();
+  const platform = createPlatform({ config, db, runtime, sealer: createSealer(Buffer.from(key, 'base64')), adminToken: admin.value, log });
+  const { port, reconciled } = await platform.listen();
+  log.info({ port, host: config.host, runtime: runtime.kind, domain: config.domain }, 'platform listening');
+
+  const lines = [
+    '',
+    'Matrix OS platform is up.',
+    `  Open:        ${config.publicUrl.origin}`,
+    `  Instances:   ${instanceUrl(config, '{handle}')}`,
+    `  Runtime:     ${runtime.kind}${runtime.kind === 'docker' ? ` (image ${config.instance.image})` : ' (no isolation: for trying it out only)'}`,
+    `  Data:        ${config.dataDir}`,
+    admin.created
+      ? `  Admin token: ${admin.value}\n               (generated now and shown once; it is kept in ${path.join(config.dataDir, 'admin-token')})`
+      : `  Admin token: ${config.adminToken ? 'from PLATFORM_ADMIN_TOKEN' : `in ${path.join(config.dataDir, 'admin-token')}`}`,
+    `  Try:         curl -X POST ${config.publicUrl.origin}/containers/provision -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"handle":"alice"}'`,
+    '',
+  ];
+  console.log(lines.join('\n'));
+  reconciled.then((r) => log.info({ ...r }, 'startup reconcile done')).catch(() => undefined);
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down (instances keep running)');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    platform
+      .close()
+      .then(() => {
+        db.$client.close();
+        process.exit(0);
+      })
+      .catch((err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError) console.error(err.message);
+  else log.fatal({ err }, 'platform failed to start');
+  process.exit(1);
+});

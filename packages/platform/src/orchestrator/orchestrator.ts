@@ -1,0 +1,364 @@
+import { EventEmitter } from 'node:events';
+import { HttpError, type Logger, newToken } from '@matrixos/shared';
+import type { PlatformConfig } from '../config.ts';
+import type { InstanceRow, InstanceState } from '../db/schema.ts';
+import { HANDLE_RULES, validateHandle } from '../handles/validateHandle.ts';
+import type { InstanceStore } from '../instances/store.ts';
+import { type InstanceView, toView } from '../instances/toView.ts';
+import type { Endpoint, InstanceSpec, RuntimeDriver, RuntimeInstance } from '../runtime/driver.ts';
+import type { Sealer } from '../secrets/sealer.ts';
+import { createKeyedMutex } from './keyedMutex.ts';
+
+export type ProgressStep = 'queued' | 'creating' | 'starting' | 'resuming' | 'health' | 'ready' | 'failed';
+
+/** One step of a provision or wake, as the "waking up" page and the signup progress show it. */
+export interface Progress {
+  handle: string;
+  step: ProgressStep;
+  message: string;
+  at: number;
+}
+
+/** What the router needs, synchronously, for every request. */
+export interface RouteEntry {
+  state: InstanceState | 'stopping';
+  endpoint: Endpoint | null;
+}
+
+export interface ReconcileReport {
+  adopted: string[];
+  removedOrphans: string[];
+  recreated: string[];
+  started: string[];
+  stopped: string[];
+  errors: { handle: string; error: string }[];
+}
+
+export interface OrchestratorDeps {
+  store: InstanceStore;
+  runtime: RuntimeDriver;
+  sealer: Sealer;
+  config: Pick<PlatformConfig, 'publicUrl' | 'instance' | 'lifecycle'>;
+  log: Logger;
+  waitReady: (endpoint: Endpoint, opts: { timeoutMs: number }) => Promise<void>;
+  clock?: () => number;
+}
+
+/** Stop grace: the gateway finishes in-flight requests within 5 s of SIGTERM. */
+const STOP_GRACE_MS = 6000;
+
+const PROGRESS_TEXT: Record<ProgressStep, string> = {
+  queued: 'Getting ready',
+  creating: 'Creating your instance',
+  starting: 'Starting your instance',
+  resuming: 'Resuming your instance',
+  health: 'Waiting for it to answer',
+  ready: 'Ready',
+  failed: 'It did not start',
+};
+
+/**
+ * Provision, start, stop, pause, destroy and reconcile, one operation at a time per handle.
+ * The database holds the desired state; the engine is asked, never assumed.
+ */
+export function createOrchestrator(deps: OrchestratorDeps) {
+  const { store, runtime, sealer, config, log } = deps;
+  const clock = deps.clock ?? Date.now;
+  const mutex = createKeyedMutex();
+  const routes = new Map<string, RouteEntry>();
+  const events = new EventEmitter<{ progress: [Progress] }>();
+  events.setMaxListeners(0);
+  /** The last step per handle, so a page that connects late still sees where things stand. */
+  const lastProgress = new Map<string, Progress>();
+
+  function progress(handle: string, step: ProgressStep, detail?: string): void {
+    const p = { handle, step, message: detail ?? PROGRESS_TEXT[step], at: clock() };
+    lastProgress.set(handle, p);
+    events.emit('progress', p);
+  }
+
+  function mustGet(handle: string): InstanceRow {
+    const row = store.get(handle);
+    if (!row) throw new HttpError(404, 'not_found', `no instance "${handle}"`);
+    return row;
+  }
+
+  function spec(row: InstanceRow): InstanceSpec {
+    const env: Record<string, string> = {
+      MATRIXOS_MODE: 'platform',
+      MATRIX_HANDLE: row.handle,
+      MATRIX_AUTH_TOKEN: sealer.open(row.authTokenSealed),
+      // Each instance's own key for the LLM proxy: the proxy knows the caller from it alone.
+      ANTHROPIC_API_KEY: sealer.open(row.proxyTokenSealed),
+    };
+    if (config.instance.proxyUrl) env.ANTHROPIC_BASE_URL = config.instance.proxyUrl;
+    return { handle: row.handle, image: row.image, env, limits: config.instance.limits };
+  }
+
+  /** Engine objects labelled with this handle, whatever the row says. */
+  async function engineObjectsOf(row: InstanceRow): Promise<RuntimeInstance[]> {
+    const found = new Map<string, RuntimeInstance>();
+    if (row.engineId) {
+      const rt = await runtime.inspect(row.engineId);
+      if (rt) found.set(rt.id, rt);
+    }
+    for (const rt of await runtime.list()) if (rt.handle === row.handle) found.set(rt.id, rt);
+    return [...found.values()];
+  }
+
+  /**
+   * Brings a row's engine object up and healthy: recreates it if the engine lost it, adopts a
+   * labelled one the row does not know, resumes or starts it. Caller holds the handle's lock.
+   */
+  async function bringUp(row: InstanceRow): Promise<{ endpoint: Endpoint; recreated: boolean }> {
+    if (row.runtime !== runtime.kind) {
+      throw new HttpError(409, 'runtime_mismatch', `instance "${row.handle}" lives on the ${row.runtime} runtime, but this platform runs ${runtime.kind}`);
+    }
+    let rt = row.engineId ? await runtime.inspect(row.engineId) : null;
+    rt ??= (await runtime.list()).find((i) => i.handle === row.handle) ?? null;
+    let recreated = false;
+    if (!rt) {
+      progress(row.handle, 'creating');
+      await runtime.ensureVolume(row.handle);
+      rt = await runtime.create(spec(row));
+      recreated = true;
+    }
+    if (rt.id !== row.engineId) store.update(row.handle, { engineId: rt.id, updatedAt: clock() });
+    if (rt.state === 'paused') {
+      progress(row.handle, 'resuming');
+      rt = await runtime.resume(rt.id);
+    } else if (rt.state === 'stopped') {
+      progress(row.handle, 'starting');
+      rt = await runtime.start(rt.id);
+    }
+    if (!rt.endpoint) throw new Error('the engine reports no address for the running instance');
+    progress(row.handle, 'health');
+    await deps.waitReady(rt.endpoint, { timeoutMs: config.lifecycle.wakeTimeoutMs });
+    return { endpoint: rt.endpoint, recreated };
+  }
+
+  function markRunning(handle: string, endpoint: Endpoint): void {
+    const now = clock();
+    store.update(handle, { state: 'running', updatedAt: now, lastActiveAt: now, lastError: null });
+    routes.set(handle, { state: 'running', endpoint });
+    progress(handle, 'ready');
+  }
+
+  function markFailed(handle: string, err: unknown): string {
+    const message = err instanceof Error ? err.message : String(err);
+    if (store.get(handle)) store.update(handle, { lastError: message, updatedAt: clock() });
+    routes.delete(handle);
+    progress(handle, 'failed');
+    return message;
+  }
+
+  function view(handle: string): InstanceView {
+    return toView(mustGet(handle), config);
+  }
+
+  async function provision(input: unknown): Promise<{ instance: InstanceView; created: boolean; token?: string }> {
+    const check = validateHandle(input);
+    if (!check.ok) throw new HttpError(400, 'invalid_handle', check.reason, { rules: HANDLE_RULES });
+    const handle = check.handle;
+    return mutex.run(handle, async () => {
+      const existing = store.get(handle);
+      // Provisioning twice is asking for what exists: answer with it (but never its secrets again).
+      if (existing && existing.state !== 'provisioning') return { instance: toView(existing, config), created: false };
+      if (existing && existing.runtime !== runtime.kind) {
+        throw new HttpError(409, 'runtime_mismatch', `instance "${handle}" was begun on the ${existing.runtime} runtime`);
+      }
+      let row = existing;
+      if (!row) {
+        const now = clock();
+        row = {
+          handle,
+          state: 'provisioning',
+          runtime: runtime.kind,
+          engineId: null,
+          image: config.instance.image,
+          authTokenSealed: sealer.seal(newToken('mxi')),
+          proxyTokenSealed: sealer.seal(newToken('mxp')),
+          createdAt: now,
+          updatedAt: now,
+          lastActiveAt: now,
+          lastError: null,
+        };
+        store.insert(row);
+      }
+      progress(handle, 'queued');
+      let volumeCreated = false;
+      try {
+        volumeCreated = (await runtime.ensureVolume(handle)).created;
+        const { endpoint } = await bringUp(row);
+        markRunning(handle, endpoint);
+        log.info({ handle }, 'instance provisioned');
+        return { instance: view(handle), created: true, token: sealer.open(row.authTokenSealed) };
+      } catch (err) {
+        const reason = markFailed(handle, err);
+        // Compensation: nothing half-made stays behind. Data is removed only if this call made it.
+        const leftovers = await engineObjectsOf(store.get(handle) ?? row).catch(() => []);
+        for (const rt of leftovers) await runtime.remove(rt.id).catch((e) => log.error({ err: e, handle }, 'compensation: remove failed'));
+        store.delete(handle);
+        if (volumeCreated) await runtime.removeVolume(handle).catch((e) => log.error({ err: e, handle }, 'compensation: volume removal failed'));
+        log.error({ handle, reason }, 'provision failed and was rolled back');
+        if (err instanceof HttpError) throw err;
+        throw new HttpError(503, 'provision_failed', `could not provision "${handle}": ${reason}`);
+      }
+    });
+  }
+
+  async function startLocked(handle: string): Promise<InstanceView> {
+    const row = mustGet(handle);
+    try {
+      const { endpoint } = await bringUp(row);
+      markRunning(handle, endpoint);
+      return view(handle);
+    } catch (err) {
+      const reason = markFailed(handle, err);
+      if (err instanceof HttpError) throw err;
+      throw new HttpError(503, 'start_failed', `could not start "${handle}": ${reason}`);
+    }
+  }
+
+  /** `onlyIf` is checked under the lock; false skips the operation (the idle sweep's re-check). */
+  type Guard = { onlyIf?: () => boolean };
+
+  async function stopLocked(handle: string, guard: Guard = {}): Promise<InstanceView | null> {
+    const row = mustGet(handle);
+    if (guard.onlyIf && !guard.onlyIf()) return null;
+    // Synchronously with the guard: from here new requests queue for a wake instead of racing the stop.
+    routes.set(handle, { state: 'stopping', endpoint: null });
+    try {
+      for (const rt of await engineObjectsOf(row)) if (rt.state !== 'stopped') await runtime.stop(rt.id, STOP_GRACE_MS);
+      store.update(handle, { state: 'stopped', updatedAt: clock(), lastError: null });
+      routes.set(handle, { state: 'stopped', endpoint: null });
+      return view(handle);
+    } catch (err) {
+      const reason = markFailed(handle, err);
+      throw new HttpError(503, 'stop_failed', `could not stop "${handle}": ${reason}`);
+    }
+  }
+
+  async function pauseLocked(handle: string, guard: Guard = {}): Promise<InstanceView | null> {
+    const row = mustGet(handle);
+    if (row.state !== 'running' || (guard.onlyIf && !guard.onlyIf())) return null;
+    routes.set(handle, { state: 'stopping', endpoint: null });
+    try {
+      const [rt] = (await engineObjectsOf(row)).filter((r) => r.state === 'running');
+      if (rt) await runtime.pause(rt.id);
+      store.update(handle, { state: rt ? 'paused' : 'stopped', updatedAt: clock() });
+      routes.set(handle, { state: rt ? 'paused' : 'stopped', endpoint: null });
+      return view(handle);
+    } catch (err) {
+      const reason = markFailed(handle, err);
+      throw new HttpError(503, 'pause_failed', `could not pause "${handle}": ${reason}`);
+    }
+  }
+
+  async function destroyLocked(handle: string, opts: { deleteData: boolean }): Promise<void> {
+    const row = mustGet(handle);
+    routes.set(handle, { state: 'stopping', endpoint: null });
+    for (const rt of await engineObjectsOf(row)) await runtime.remove(rt.id);
+    store.delete(handle);
+    routes.delete(handle);
+    lastProgress.delete(handle);
+    if (opts.deleteData) await runtime.removeVolume(handle);
+    log.info({ handle, deleteData: opts.deleteData }, 'instance destroyed');
+  }
+
+  /**
+   * Converges the engine to the database: removes our engine objects that have no row (never a
+   * volume), adopts labelled objects a row lost track of, recreates vanished ones, finishes
+   * provisions a crash interrupted, and starts or stops objects whose state drifted.
+   */
+  async function reconcile(): Promise<ReconcileReport> {
+    const report: ReconcileReport = { adopted: [], removedOrphans: [], recreated: [], started: [], stopped: [], errors: [] };
+    const engine = await runtime.list();
+    const rows = new Map(store.list().map((r) => [r.handle, r]));
+    for (const rt of engine) {
+      if (rows.has(rt.handle) || mutex.busy(rt.handle)) continue;
+      await mutex.run(rt.handle, async () => {
+        if (store.get(rt.handle)) return; // provisioned meanwhile
+        log.warn({ handle: rt.handle, id: rt.id }, 'reconcile: removing an instance with no row');
+        await runtime.remove(rt.id);
+        report.removedOrphans.push(rt.handle);
+      });
+    }
+    for (const handle of rows.keys()) {
+      // An operation under way owns the instance right now; the next pass looks again.
+      if (mutex.busy(handle)) continue;
+      await mutex
+        .run(handle, async () => {
+          const row = store.get(handle);
+          if (!row || row.runtime !== runtime.kind) return;
+          const seen = engine.filter((r) => r.handle === handle);
+          const keep = seen.find((r) => r.id === row.engineId) ?? seen[0];
+          // Duplicates (a crash between create and record): keep one, remove the rest.
+          for (const extra of seen) if (extra !== keep) await runtime.remove(extra.id);
+          // The snapshot may be minutes old by now: ask again for this one.
+          const id = keep?.id ?? row.engineId;
+          const rt = id ? await runtime.inspect(id) : null;
+          if (rt && rt.id !== row.engineId) {
+            store.update(handle, { engineId: rt.id, updatedAt: clock() });
+            report.adopted.push(handle);
+          }
+          if (!rt && row.engineId) {
+            log.warn({ handle, id: row.engineId }, 'reconcile: the engine lost this instance');
+            store.update(handle, { engineId: null, updatedAt: clock() });
+          }
+          if (row.state === 'stopped') {
+            if (rt && rt.state !== 'stopped') {
+              await runtime.stop(rt.id, STOP_GRACE_MS);
+              report.stopped.push(handle);
+            }
+            routes.set(handle, { state: 'stopped', endpoint: null });
+          } else if (row.state === 'provisioning' || !rt || rt.state === 'stopped') {
+            const { endpoint, recreated } = await bringUp(store.get(handle)!);
+            markRunning(handle, endpoint);
+            (recreated ? report.recreated : report.started).push(handle);
+          } else if (rt.state === 'paused') {
+            if (row.state !== 'paused') store.update(handle, { state: 'paused', updatedAt: clock() });
+            routes.set(handle, { state: 'paused', endpoint: null });
+          } else {
+            if (row.state !== 'running') store.update(handle, { state: 'running', updatedAt: clock() });
+            routes.set(handle, { state: 'running', endpoint: rt.endpoint });
+          }
+        })
+        .catch((err) => {
+          report.errors.push({ handle, error: markFailed(handle, err) });
+          log.error({ handle, err }, 'reconcile failed for instance');
+        });
+    }
+    const changed = Object.values(report).some((v) => v.length > 0);
+    if (changed) log.info(report, 'reconciled');
+    return report;
+  }
+
+  return {
+    provision,
+    start: (handle: string) => mutex.run(handle, () => startLocked(handle)),
+    stop: (handle: string, guard?: Guard) => mutex.run(handle, () => stopLocked(handle, guard)),
+    pause: (handle: string, guard?: Guard) => mutex.run(handle, () => pauseLocked(handle, guard)),
+    restart: (handle: string) =>
+      mutex.run(handle, async () => {
+        await stopLocked(handle);
+        return startLocked(handle);
+      }),
+    destroy: (handle: string, opts: { deleteData: boolean }) => mutex.run(handle, () => destroyLocked(handle, opts)),
+    reconcile,
+    get: (handle: string): InstanceView => view(handle),
+    list: (): InstanceView[] => store.list().map((r) => toView(r, config)),
+    exists: (handle: string): boolean => store.get(handle) !== undefined,
+    /** Synchronous routing lookup; undefined = not known to be running (the router wakes it). */
+    route: (handle: string): RouteEntry | undefined => routes.get(handle),
+    /** The router could not reach it: forget the address, so the next request wakes it. */
+    invalidate(handle: string): void {
+      if (routes.get(handle)?.state === 'running') routes.delete(handle);
+    },
+    lastProgress: (handle: string): Progress | undefined => lastProgress.get(handle),
+    events,
+    runtime,
+  };
+}
+
+export type Orchestrator = ReturnType<typeof createOrchestrator>;

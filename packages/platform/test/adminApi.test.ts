@@ -1,0 +1,147 @@
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestPlatform, type TestPlatform } from './harness.ts';
+
+const FIXTURE = fileURLToPath(new URL('./fixtures/streamingInstance.ts', import.meta.url));
+
+export const BAD_HANDLES: [string, unknown][] = [
+  ['upper case', 'Alice'],
+  ['dots', 'al.ice'],
+  ['dot-dot', '..'],
+  ['traversal', '../../etc'],
+  ['1 char', 'a'],
+  ['64 chars', 'a'.repeat(64)],
+  ['reserved (admin)', 'admin'],
+  ['reserved (www)', 'www'],
+  ['reserved (app)', 'app'],
+  ['unicode', 'алиса'],
+  ['emoji', 'bob😀'],
+  ['leading digit', '9lives'],
+  ['space', 'bob smith'],
+  ['a number', 42],
+  ['null', null],
+];
+
+/** The admin API of the control plane, on fixture instances (process driver). */
+describe('admin API', () => {
+  let t: TestPlatform;
+  beforeAll(async () => {
+    t = await startTestPlatform({ runtime: 'process', command: [process.execPath, FIXTURE] });
+    await t.provision('alice');
+  });
+  afterAll(() => t?.destroy());
+
+  const ROUTES: [string, string][] = [
+    ['POST', '/containers/provision'],
+    ['GET', '/containers'],
+    ['GET', '/containers/alice'],
+    ['GET', '/containers/alice/logs'],
+    ['POST', '/containers/alice/start'],
+    ['POST', '/containers/alice/stop'],
+    ['POST', '/containers/alice/restart'],
+    ['DELETE', '/containers/alice'],
+    ['POST', '/admin/sweep'],
+  ];
+
+  it.each(ROUTES)('%s %s refuses a request without the admin token (401)', async (method, p) => {
+    const r = await t.request({ method, path: p, body: method === 'POST' ? { handle: 'mallory' } : undefined });
+    expect(r.status).toBe(401);
+    expect(r.headers['www-authenticate']).toContain('Bearer');
+    expect(r.json()).toEqual({ error: { code: 'unauthorized', message: 'admin token required' } });
+  });
+
+  it.each(ROUTES)('%s %s refuses a wrong or malformed token (401)', async (method, p) => {
+    for (const authorization of [`Bearer ${t.adminToken}x`, `Bearer ${t.adminToken.slice(0, -1)}`, `Basic ${t.adminToken}`, t.adminToken, 'Bearer ']) {
+      const r = await t.request({ method, path: p, headers: { authorization } });
+      expect(r.status, authorization).toBe(401);
+    }
+  });
+
+  it('has left alice running through all those refused calls', async () => {
+    const r = await t.admin('GET', '/containers/alice');
+    expect(r.json()).toMatchObject({ instance: { handle: 'alice', state: 'running' } });
+    expect(existsSync(path.join(t.dataDir, 'homes', 'mallory'))).toBe(false);
+  });
+
+  it.each(BAD_HANDLES)('refuses a bad handle (%s) with 400, leaving nothing behind', async (_name, handle) => {
+    const before = (await t.runtime.list()).length;
+    const r = await t.admin('POST', '/containers/provision', { handle });
+    expect(r.status).toBe(400);
+    const body = r.json<{ error: { code: string; message: string } }>();
+    expect(body.error.code).toBe('invalid_handle');
+    expect(body.error.message.length).toBeGreaterThan(10);
+    expect((await t.admin('GET', '/containers')).json<{ instances: { handle: string }[] }>().instances.map((i) => i.handle)).toEqual(['alice']);
+    expect((await t.runtime.list()).length).toBe(before);
+    expect(readdirSync(path.join(t.dataDir, 'homes'))).toEqual(['alice']);
+  });
+
+  it('explains a body that is not JSON, or has no handle', async () => {
+    const notJson = await t.request({
+      method: 'POST',
+      path: '/containers/provision',
+      body: 'handle=alice',
+      headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(notJson.status).toBe(400);
+    expect(notJson.json<{ error: { code: string } }>().error.code).toBe('invalid_json');
+    const noHandle = await t.admin('POST', '/containers/provision', { name: 'alice' });
+    expect(noHandle.status).toBe(400);
+    expect(noHandle.json<{ error: { code: string } }>().error.code).toBe('invalid_body');
+  });
+
+  it('answers a second provision of the same handle with the instance (200), never its token again', async () => {
+    const r = await t.admin('POST', '/containers/provision', { handle: 'alice' });
+    expect(r.status).toBe(200);
+    expect(r.json()).toEqual({ instance: expect.objectContaining({ handle: 'alice', state: 'running' }) });
+  });
+
+  it('never shows secrets in listings', async () => {
+    const list = await t.admin('GET', '/containers');
+    expect(list.text).not.toMatch(/mxi_|mxp_|sealed/i);
+    expect(list.json<{ instances: unknown[] }>().instances[0]).toMatchObject({ handle: 'alice', url: expect.stringMatching(/^http:\/\/alice\.localhost(:\d+)?$/) });
+  });
+
+  it('404s an unknown instance and 400s an invalid one in paths', async () => {
+    expect((await t.admin('POST', '/containers/nobody/start')).status).toBe(404);
+    const bad = await t.admin('POST', '/containers/Bad.Name/stop');
+    expect(bad.status).toBe(400);
+    expect(bad.json<{ error: { code: string } }>().error.code).toBe('invalid_handle');
+  });
+
+  it('destroys an instance but keeps its data unless asked, then deletes data when asked', async () => {
+    await t.provision('carol');
+    const home = path.join(t.dataDir, 'homes', 'carol');
+    writeFileSync(path.join(home, 'note.txt'), 'keep me');
+    const kept = await t.admin('DELETE', '/containers/carol');
+    expect(kept.json()).toEqual({ deleted: 'carol', dataDeleted: false });
+    expect((await t.admin('GET', '/containers/carol')).status).toBe(404);
+    expect(existsSync(path.join(home, 'note.txt'))).toBe(true);
+    await t.provision('carol');
+    expect(existsSync(path.join(home, 'note.txt'))).toBe(true);
+    const gone = await t.admin('DELETE', '/containers/carol?deleteData=true');
+    expect(gone.json()).toEqual({ deleted: 'carol', dataDeleted: true });
+    expect(existsSync(home)).toBe(false);
+  });
+
+  it('reports health without the token: engine, counts, memory, disk', async () => {
+    const r = await t.request({ path: '/health' });
+    expect(r.status).toBe(200);
+    expect(r.json()).toMatchObject({
+      status: 'ok',
+      runtime: { kind: 'process', isolated: false, ok: true },
+      instances: { total: 1, running: 1 },
+      memory: { totalBytes: expect.any(Number), freeBytes: expect.any(Number) },
+      disk: { totalBytes: expect.any(Number), freeBytes: expect.any(Number) },
+      homeserver: { status: 'not_configured' },
+    });
+  });
+
+  it('denies by default: an unknown route is 401 to strangers and a JSON 404 to the admin', async () => {
+    expect((await t.request({ path: '/nope' })).status).toBe(401);
+    const r = await t.admin('GET', '/nope');
+    expect(r.status).toBe(404);
+    expect(r.json<{ error: { code: string } }>().error.code).toBe('not_found');
+  });
+});

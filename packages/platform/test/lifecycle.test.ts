@@ -1,0 +1,141 @@
+import http from 'node:http';
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { Progress } from '../src/orchestrator/orchestrator.ts';
+import { startTestPlatform, type TestPlatform } from './harness.ts';
+
+const FIXTURE = fileURLToPath(new URL('./fixtures/streamingInstance.ts', import.meta.url));
+
+/** Sleep and wake, on instances that are fixture processes (fast, and no Docker needed). */
+describe('lifecycle', () => {
+  let t: TestPlatform | undefined;
+  afterEach(async () => {
+    await t?.destroy();
+    t = undefined;
+  });
+
+  const start = (env: Record<string, string> = {}) =>
+    startTestPlatform({ runtime: 'process', command: [process.execPath, FIXTURE], env: { IDLE_TIMEOUT: '1s', SWEEP_INTERVAL: '1h', ...env } });
+
+  function stepsOf(p: TestPlatform, handle: string): Progress['step'][] {
+    const steps: Progress['step'][] = [];
+    p.platform.orchestrator.events.on('progress', (e) => e.handle === handle && steps.push(e.step));
+    return steps;
+  }
+
+  it('stops an idle instance at the sweep and wakes it on the next request', async () => {
+    t = await start();
+    await t.provision('alice');
+    const early = await t.admin('POST', '/admin/sweep');
+    expect(early.json<{ stopped: string[] }>().stopped).toEqual([]);
+    await sleep(1100);
+    const sweep = await t.admin('POST', '/admin/sweep');
+    expect(sweep.json<{ stopped: string[] }>().stopped).toEqual(['alice']);
+    expect((await t.admin('GET', '/containers/alice')).json()).toMatchObject({ instance: { state: 'stopped' }, engine: { state: 'stopped' } });
+
+    const woken = await t.instance('alice', { path: '/health' });
+    expect(woken.status).toBe(200);
+    expect(woken.json().handle).toBe('alice');
+    expect((await t.admin('GET', '/containers/alice')).json()).toMatchObject({ instance: { state: 'running' }, engine: { state: 'running' } });
+  });
+
+  it('gives 20 concurrent requests to a sleeping instance one start, and all of them an answer', async () => {
+    t = await start();
+    await t.provision('alice');
+    await t.admin('POST', '/containers/alice/stop');
+    const steps = stepsOf(t, 'alice');
+    const replies = await Promise.all(Array.from({ length: 20 }, () => t!.instance('alice', { path: '/health' })));
+    expect(replies.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(steps.filter((s) => s === 'starting')).toHaveLength(1);
+  });
+
+  it('keeps an instance with an open WebSocket awake past the idle limit, and lets it sleep after', async () => {
+    t = await start();
+    await t.provision('alice');
+    const ws = new WebSocket(`ws://127.0.0.1:${t.port}/ws`, { headers: { host: `alice.localhost:${t.port}` } });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    await sleep(1100);
+    expect((await t.admin('POST', '/admin/sweep')).json<{ stopped: string[] }>().stopped).toEqual([]);
+    ws.close();
+    await expect.poll(() => t!.platform.activity.openCount('alice')).toBe(0);
+    await sleep(1100);
+    expect((await t.admin('POST', '/admin/sweep')).json<{ stopped: string[] }>().stopped).toEqual(['alice']);
+  });
+
+  it('does not stop an instance while a request to it is in flight', async () => {
+    t = await start();
+    await t.provision('alice');
+    await sleep(1100);
+    t.platform.activity.begin('alice'); // a request that began before the sweep and is still running
+    expect((await t.admin('POST', '/admin/sweep')).json<{ stopped: string[] }>().stopped).toEqual([]);
+    t.platform.activity.end('alice');
+  });
+
+  it('pauses first when PAUSE_AFTER is set, and resumes on the next request', async () => {
+    t = await start({ PAUSE_AFTER: '300ms', IDLE_TIMEOUT: '1h' });
+    await t.provision('alice');
+    await sleep(400);
+    expect((await t.admin('POST', '/admin/sweep')).json<{ paused: string[] }>().paused).toEqual(['alice']);
+    expect((await t.admin('GET', '/containers/alice')).json()).toMatchObject({ instance: { state: 'paused' }, engine: { state: 'paused' } });
+    const steps = stepsOf(t, 'alice');
+    expect((await t.instance('alice', { path: '/health' })).status).toBe(200);
+    expect(steps).toContain('resuming');
+    expect(steps).not.toContain('starting');
+  });
+
+  it('shows a browser a live "waking up" page when the wake takes a while, then the instance', async () => {
+    t = await start();
+    await t.provision('alice');
+    await t.admin('POST', '/containers/alice/stop');
+    const slow = path.join(t.dataDir, 'homes', 'alice', 'slow-start');
+    writeFileSync(slow, '2000');
+    const page = await t.instance('alice', { path: '/', headers: { accept: 'text/html' } });
+    expect(page.status).toBe(503);
+    expect(page.text).toContain('Waking up alice');
+    expect(page.headers['content-security-policy']).toMatch(/script-src 'nonce-[^']+'/);
+    expect(page.headers['retry-after']).toBe('2');
+
+    // What the page's script listens to: the steps, then "ready".
+    const events = await new Promise<Progress[]>((resolve, reject) => {
+      const got: Progress[] = [];
+      const req = http.get(
+        { host: '127.0.0.1', port: t!.port, path: '/.well-known/matrixos/wake', headers: { host: `alice.localhost:${t!.port}` } },
+        (res) => {
+          expect(res.headers['content-type']).toBe('text/event-stream');
+          let buf = '';
+          res.on('data', (c) => {
+            buf += c;
+            for (const m of buf.matchAll(/^data: (.*)$/gm)) got.push(JSON.parse(m[1]!));
+            buf = buf.slice(buf.lastIndexOf('\n\n') + 2);
+          });
+          res.on('end', () => resolve(got));
+        },
+      );
+      req.on('error', reject);
+    });
+    expect(events.map((e) => e.step)).toContain('health');
+    expect(events.at(-1)?.step).toBe('ready');
+    rmSync(slow);
+    expect((await t.instance('alice', { path: '/health', headers: { accept: 'text/html' } })).status).toBe(200);
+  });
+
+  it('answers API clients with a clear 503 when the wake takes longer than WAKE_TIMEOUT', async () => {
+    t = await start({ WAKE_TIMEOUT: '800ms' });
+    await t.provision('alice');
+    await t.admin('POST', '/containers/alice/stop');
+    writeFileSync(path.join(t.dataDir, 'homes', 'alice', 'slow-start'), '5000');
+    const began = Date.now();
+    const r = await t.instance('alice', { path: '/health' });
+    expect(Date.now() - began).toBeLessThan(3000);
+    expect(r.status).toBe(503);
+    expect(r.headers['retry-after']).toBeDefined();
+    expect(r.json<{ error: { code: string } }>().error.code).toMatch(/wake_timeout|instance_unavailable/);
+  });
+});
