@@ -25,7 +25,10 @@ const schema = z.object({
   /** Key sealing secrets at rest (32 bytes, base64); generated into DATA_DIR when unset. */
   PLATFORM_SECRET_KEY: z
     .string()
-    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)')
+    .refine(
+      (v) => Buffer.from(v, 'base64').length === 32,
+      'must be 32 bytes, base64-encoded (openssl rand -base64 32)',
+    )
     .optional(),
   /** Names containers, volumes and labels: two platforms on one engine never touch each other's. */
   PLATFORM_ID: z

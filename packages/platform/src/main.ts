@@ -17,11 +17,21 @@ async function main(): Promise<void> {
   const admin = config.adminToken
     ? { value: config.adminToken, created: false }
     : readOrCreateSecret(path.join(config.dataDir, 'admin-token'), () => newToken('mxa'));
-  const key = config.secretKey ?? readOrCreateSecret(path.join(config.dataDir, 'platform.key'), () => randomBytes(32).toString('base64')).value;
+  const key =
+    config.secretKey ??
+    readOrCreateSecret(path.join(config.dataDir, 'platform.key'), () => randomBytes(32).toString('base64'))
+      .value;
   const db = openDb(path.join(config.dataDir, 'platform.db'));
   const runtime = await createRuntime({ ...config, log: log.child({ module: 'runtime' }) });
   await runtime.init();
-  const platform = createPlatform({ config, db, runtime, sealer: createSealer(Buffer.from(key, 'base64')), adminToken: admin.value, log });
+  const platform = createPlatform({
+    config,
+    db,
+    runtime,
+    sealer: createSealer(Buffer.from(key, 'base64')),
+    adminToken: admin.value,
+    log,
+  });
   const { port, reconciled } = await platform.listen();
   log.info({ port, host: config.host, runtime: runtime.kind, domain: config.domain }, 'platform listening');
 
@@ -50,7 +60,17 @@ async function main(): Promise<void> {
     force.unref();
     platform
       .close()
-      .then(() => {
+      .then(async () => {
+        // Containers outlive the platform (the next start adopts them), but local processes are
+        // a try-it-out mode: Ctrl-C should not leave them behind. They wake again on demand.
+        if (runtime.kind === 'process') {
+          for (const i of platform.orchestrator.list()) {
+            if (i.state !== 'stopped')
+              await platform.orchestrator
+                .stop(i.handle)
+                .catch((err) => log.error({ err, handle: i.handle }, 'stop failed'));
+          }
+        }
         db.$client.close();
         process.exit(0);
       })

@@ -37,9 +37,30 @@ export function createPlatform(deps: PlatformDeps) {
     waitReady,
     clock: deps.clock,
   });
-  const lifecycle = createLifecycle({ orchestrator, store, activity, config, log: log.child({ module: 'lifecycle' }), clock: deps.clock });
-  const router = createRouter({ orchestrator, lifecycle, activity, config, adminToken: deps.adminToken, log: log.child({ module: 'router' }) });
-  const app = createApp({ orchestrator, lifecycle, store, adminToken: deps.adminToken, dataDir: config.dataDir, log });
+  const lifecycle = createLifecycle({
+    orchestrator,
+    store,
+    activity,
+    config,
+    log: log.child({ module: 'lifecycle' }),
+    clock: deps.clock,
+  });
+  const router = createRouter({
+    orchestrator,
+    lifecycle,
+    activity,
+    config,
+    adminToken: deps.adminToken,
+    log: log.child({ module: 'router' }),
+  });
+  const app = createApp({
+    orchestrator,
+    lifecycle,
+    store,
+    adminToken: deps.adminToken,
+    dataDir: config.dataDir,
+    log,
+  });
   const server = createServer({ app, router, domain: config.domain, log });
 
   return {
@@ -50,7 +71,10 @@ export function createPlatform(deps: PlatformDeps) {
     store,
     activity,
     /** Listens, then reconciles in the background; `reconciled` settles when that first pass ends. */
-    async listen(port = config.port, host = config.host): Promise<{ port: number; reconciled: Promise<ReconcileReport> }> {
+    async listen(
+      port = config.port,
+      host = config.host,
+    ): Promise<{ port: number; reconciled: Promise<ReconcileReport> }> {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {

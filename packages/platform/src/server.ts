@@ -2,8 +2,8 @@ import http from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from '@matrixos/shared';
 import type { Hono } from 'hono';
-import { resolveTarget } from './router/resolveTarget.ts';
 import type { Router } from './router/createRouter.ts';
+import { resolveTarget } from './router/resolveTarget.ts';
 
 /**
  * One listener for both: requests for an instance go to the router's raw streaming path

@@ -46,14 +46,24 @@ describe('admin API', () => {
   ];
 
   it.each(ROUTES)('%s %s refuses a request without the admin token (401)', async (method, p) => {
-    const r = await t.request({ method, path: p, body: method === 'POST' ? { handle: 'mallory' } : undefined });
+    const r = await t.request({
+      method,
+      path: p,
+      body: method === 'POST' ? { handle: 'mallory' } : undefined,
+    });
     expect(r.status).toBe(401);
     expect(r.headers['www-authenticate']).toContain('Bearer');
     expect(r.json()).toEqual({ error: { code: 'unauthorized', message: 'admin token required' } });
   });
 
   it.each(ROUTES)('%s %s refuses a wrong or malformed token (401)', async (method, p) => {
-    for (const authorization of [`Bearer ${t.adminToken}x`, `Bearer ${t.adminToken.slice(0, -1)}`, `Basic ${t.adminToken}`, t.adminToken, 'Bearer ']) {
+    for (const authorization of [
+      `Bearer ${t.adminToken}x`,
+      `Bearer ${t.adminToken.slice(0, -1)}`,
+      `Basic ${t.adminToken}`,
+      t.adminToken,
+      'Bearer ',
+    ]) {
       const r = await t.request({ method, path: p, headers: { authorization } });
       expect(r.status, authorization).toBe(401);
     }
@@ -65,24 +75,34 @@ describe('admin API', () => {
     expect(existsSync(path.join(t.dataDir, 'homes', 'mallory'))).toBe(false);
   });
 
-  it.each(BAD_HANDLES)('refuses a bad handle (%s) with 400, leaving nothing behind', async (_name, handle) => {
-    const before = (await t.runtime.list()).length;
-    const r = await t.admin('POST', '/containers/provision', { handle });
-    expect(r.status).toBe(400);
-    const body = r.json<{ error: { code: string; message: string } }>();
-    expect(body.error.code).toBe('invalid_handle');
-    expect(body.error.message.length).toBeGreaterThan(10);
-    expect((await t.admin('GET', '/containers')).json<{ instances: { handle: string }[] }>().instances.map((i) => i.handle)).toEqual(['alice']);
-    expect((await t.runtime.list()).length).toBe(before);
-    expect(readdirSync(path.join(t.dataDir, 'homes'))).toEqual(['alice']);
-  });
+  it.each(BAD_HANDLES)(
+    'refuses a bad handle (%s) with 400, leaving nothing behind',
+    async (_name, handle) => {
+      const before = (await t.runtime.list()).length;
+      const r = await t.admin('POST', '/containers/provision', { handle });
+      expect(r.status).toBe(400);
+      const body = r.json<{ error: { code: string; message: string } }>();
+      expect(body.error.code).toBe('invalid_handle');
+      expect(body.error.message.length).toBeGreaterThan(10);
+      expect(
+        (await t.admin('GET', '/containers'))
+          .json<{ instances: { handle: string }[] }>()
+          .instances.map((i) => i.handle),
+      ).toEqual(['alice']);
+      expect((await t.runtime.list()).length).toBe(before);
+      expect(readdirSync(path.join(t.dataDir, 'homes'))).toEqual(['alice']);
+    },
+  );
 
   it('explains a body that is not JSON, or has no handle', async () => {
     const notJson = await t.request({
       method: 'POST',
       path: '/containers/provision',
       body: 'handle=alice',
-      headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: `Bearer ${t.adminToken}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
     });
     expect(notJson.status).toBe(400);
     expect(notJson.json<{ error: { code: string } }>().error.code).toBe('invalid_json');
@@ -100,7 +120,10 @@ describe('admin API', () => {
   it('never shows secrets in listings', async () => {
     const list = await t.admin('GET', '/containers');
     expect(list.text).not.toMatch(/mxi_|mxp_|sealed/i);
-    expect(list.json<{ instances: unknown[] }>().instances[0]).toMatchObject({ handle: 'alice', url: expect.stringMatching(/^http:\/\/alice\.localhost(:\d+)?$/) });
+    expect(list.json<{ instances: unknown[] }>().instances[0]).toMatchObject({
+      handle: 'alice',
+      url: expect.stringMatching(/^http:\/\/alice\.localhost(:\d+)?$/),
+    });
   });
 
   it('404s an unknown instance and 400s an invalid one in paths', async () => {

@@ -1,6 +1,7 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger, newToken } from '@matrixos/shared';
@@ -31,22 +32,34 @@ export interface RequestOptions {
 /** A plain HTTP request to 127.0.0.1 with any Host header (Node's resolver knows no *.localhost). */
 export function httpRequest(port: number, opts: RequestOptions = {}): Promise<Reply> {
   const body =
-    opts.body === undefined ? undefined : typeof opts.body === 'string' || Buffer.isBuffer(opts.body) ? opts.body : JSON.stringify(opts.body);
+    opts.body === undefined
+      ? undefined
+      : typeof opts.body === 'string' || Buffer.isBuffer(opts.body)
+        ? opts.body
+        : JSON.stringify(opts.body);
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.host) headers.host = opts.host;
-  if (body !== undefined && !headers['content-type'] && typeof opts.body === 'object' && !Buffer.isBuffer(opts.body)) {
+  if (
+    body !== undefined &&
+    !headers['content-type'] &&
+    typeof opts.body === 'object' &&
+    !Buffer.isBuffer(opts.body)
+  ) {
     headers['content-type'] = 'application/json';
   }
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path ?? '/', headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) });
-      });
-      res.on('error', reject);
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path ?? '/', headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -88,9 +101,18 @@ export async function startTestPlatform(opts: TestPlatformOptions) {
       ? createDockerDriver({ platformId, network: config.dockerNetwork, log, stopGraceMs: 3000 })
       : createProcessDriver({ dataDir, platformId, command: opts.command, log, stopGraceMs: 3000 });
   await runtime.init();
-  const key = readOrCreateSecret(path.join(dataDir, 'platform.key'), () => randomBytes(32).toString('base64')).value;
+  const key = readOrCreateSecret(path.join(dataDir, 'platform.key'), () =>
+    randomBytes(32).toString('base64'),
+  ).value;
   const db = openDb(path.join(dataDir, 'platform.db'));
-  const platform: Platform = createPlatform({ config, db, runtime, sealer: createSealer(Buffer.from(key, 'base64')), adminToken, log });
+  const platform: Platform = createPlatform({
+    config,
+    db,
+    runtime,
+    sealer: createSealer(Buffer.from(key, 'base64')),
+    adminToken,
+    log,
+  });
   const { port, reconciled } = await platform.listen(0, '127.0.0.1');
   const handlesSeen = new Set<string>();
 
@@ -115,7 +137,8 @@ export async function startTestPlatform(opts: TestPlatformOptions) {
       return r.json<{ token: string }>().token;
     },
     /** A request to `{handle}.localhost` through the router. */
-    instance: (handle: string, o: RequestOptions = {}) => httpRequest(port, { ...o, host: `${handle}.localhost:${port}` }),
+    instance: (handle: string, o: RequestOptions = {}) =>
+      httpRequest(port, { ...o, host: `${handle}.localhost:${port}` }),
     /** Stops this platform object (instances keep running), as a restart would. */
     async stop(): Promise<void> {
       await platform.close();
@@ -136,4 +159,33 @@ export async function startTestPlatform(opts: TestPlatformOptions) {
     },
   };
   return t;
+}
+
+const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
+
+/** The platform as its own process (`main.ts`), for what only a real process can show: a kill. */
+export async function spawnPlatform(
+  env: Record<string, string>,
+): Promise<{ port: number; child: ChildProcess; output: () => string }> {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { ...process.env, PLATFORM_PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stderr?.on('data', (c) => {
+    output += c;
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`platform did not start:\n${output}`)), 20_000);
+    child.stdout?.on('data', (c: Buffer) => {
+      output += c;
+      const m = /"port":(\d+)[^\n]*"msg":"platform listening"/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`platform exited (${code}):\n${output}`)));
+  });
+  return { port, child, output: () => output };
 }

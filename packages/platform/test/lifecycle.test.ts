@@ -1,5 +1,5 @@
-import http from 'node:http';
 import { rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,11 @@ describe('lifecycle', () => {
   });
 
   const start = (env: Record<string, string> = {}) =>
-    startTestPlatform({ runtime: 'process', command: [process.execPath, FIXTURE], env: { IDLE_TIMEOUT: '1s', SWEEP_INTERVAL: '1h', ...env } });
+    startTestPlatform({
+      runtime: 'process',
+      command: [process.execPath, FIXTURE],
+      env: { IDLE_TIMEOUT: '1s', SWEEP_INTERVAL: '1h', ...env },
+    });
 
   function stepsOf(p: TestPlatform, handle: string): Progress['step'][] {
     const steps: Progress['step'][] = [];
@@ -35,12 +39,18 @@ describe('lifecycle', () => {
     await sleep(1100);
     const sweep = await t.admin('POST', '/admin/sweep');
     expect(sweep.json<{ stopped: string[] }>().stopped).toEqual(['alice']);
-    expect((await t.admin('GET', '/containers/alice')).json()).toMatchObject({ instance: { state: 'stopped' }, engine: { state: 'stopped' } });
+    expect((await t.admin('GET', '/containers/alice')).json()).toMatchObject({
+      instance: { state: 'stopped' },
+      engine: { state: 'stopped' },
+    });
 
     const woken = await t.instance('alice', { path: '/health' });
     expect(woken.status).toBe(200);
     expect(woken.json().handle).toBe('alice');
-    expect((await t.admin('GET', '/containers/alice')).json()).toMatchObject({ instance: { state: 'running' }, engine: { state: 'running' } });
+    expect((await t.admin('GET', '/containers/alice')).json()).toMatchObject({
+      instance: { state: 'running' },
+      engine: { state: 'running' },
+    });
   });
 
   it('gives 20 concurrent requests to a sleeping instance one start, and all of them an answer', async () => {
@@ -48,7 +58,9 @@ describe('lifecycle', () => {
     await t.provision('alice');
     await t.admin('POST', '/containers/alice/stop');
     const steps = stepsOf(t, 'alice');
-    const replies = await Promise.all(Array.from({ length: 20 }, () => t!.instance('alice', { path: '/health' })));
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, () => t!.instance('alice', { path: '/health' })),
+    );
     expect(replies.map((r) => r.status)).toEqual(Array(20).fill(200));
     expect(steps.filter((s) => s === 'starting')).toHaveLength(1);
   });
@@ -56,7 +68,9 @@ describe('lifecycle', () => {
   it('keeps an instance with an open WebSocket awake past the idle limit, and lets it sleep after', async () => {
     t = await start();
     await t.provision('alice');
-    const ws = new WebSocket(`ws://127.0.0.1:${t.port}/ws`, { headers: { host: `alice.localhost:${t.port}` } });
+    const ws = new WebSocket(`ws://127.0.0.1:${t.port}/ws`, {
+      headers: { host: `alice.localhost:${t.port}` },
+    });
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);
@@ -83,7 +97,10 @@ describe('lifecycle', () => {
     await t.provision('alice');
     await sleep(400);
     expect((await t.admin('POST', '/admin/sweep')).json<{ paused: string[] }>().paused).toEqual(['alice']);
-    expect((await t.admin('GET', '/containers/alice')).json()).toMatchObject({ instance: { state: 'paused' }, engine: { state: 'paused' } });
+    expect((await t.admin('GET', '/containers/alice')).json()).toMatchObject({
+      instance: { state: 'paused' },
+      engine: { state: 'paused' },
+    });
     const steps = stepsOf(t, 'alice');
     expect((await t.instance('alice', { path: '/health' })).status).toBe(200);
     expect(steps).toContain('resuming');
@@ -106,7 +123,12 @@ describe('lifecycle', () => {
     const events = await new Promise<Progress[]>((resolve, reject) => {
       const got: Progress[] = [];
       const req = http.get(
-        { host: '127.0.0.1', port: t!.port, path: '/.well-known/matrixos/wake', headers: { host: `alice.localhost:${t!.port}` } },
+        {
+          host: '127.0.0.1',
+          port: t!.port,
+          path: '/.well-known/matrixos/wake',
+          headers: { host: `alice.localhost:${t!.port}` },
+        },
         (res) => {
           expect(res.headers['content-type']).toBe('text/event-stream');
           let buf = '';
@@ -123,7 +145,9 @@ describe('lifecycle', () => {
     expect(events.map((e) => e.step)).toContain('health');
     expect(events.at(-1)?.step).toBe('ready');
     rmSync(slow);
-    expect((await t.instance('alice', { path: '/health', headers: { accept: 'text/html' } })).status).toBe(200);
+    expect((await t.instance('alice', { path: '/health', headers: { accept: 'text/html' } })).status).toBe(
+      200,
+    );
   });
 
   it('answers API clients with a clear 503 when the wake takes longer than WAKE_TIMEOUT', async () => {

@@ -60,9 +60,17 @@ describe('router', () => {
   });
 
   it('passes the instance token through but never the platform admin token', async () => {
-    const own = await t.instance('alice', { path: '/headers', headers: { authorization: `Bearer ${aliceToken}` } });
-    expect(own.json<{ headers: Record<string, string> }>().headers.authorization).toBe(`Bearer ${aliceToken}`);
-    const admin = await t.instance('alice', { path: '/headers', headers: { authorization: `Bearer ${t.adminToken}` } });
+    const own = await t.instance('alice', {
+      path: '/headers',
+      headers: { authorization: `Bearer ${aliceToken}` },
+    });
+    expect(own.json<{ headers: Record<string, string> }>().headers.authorization).toBe(
+      `Bearer ${aliceToken}`,
+    );
+    const admin = await t.instance('alice', {
+      path: '/headers',
+      headers: { authorization: `Bearer ${t.adminToken}` },
+    });
     expect(admin.json<{ headers: Record<string, string> }>().headers.authorization).toBeUndefined();
   });
 
@@ -74,13 +82,16 @@ describe('router', () => {
   it('streams server-sent events as they happen, not at the end', async () => {
     const arrivals: number[] = [];
     await new Promise<void>((resolve, reject) => {
-      const req = http.get({ host: '127.0.0.1', port: t.port, path: '/sse', headers: { host: `alice.localhost:${t.port}` } }, (res) => {
-        expect(res.headers['content-type']).toBe('text/event-stream');
-        res.on('data', (chunk: Buffer) => {
-          for (const _ of chunk.toString().matchAll(/^data: /gm)) arrivals.push(Date.now());
-        });
-        res.on('end', resolve);
-      });
+      const req = http.get(
+        { host: '127.0.0.1', port: t.port, path: '/sse', headers: { host: `alice.localhost:${t.port}` } },
+        (res) => {
+          expect(res.headers['content-type']).toBe('text/event-stream');
+          res.on('data', (chunk: Buffer) => {
+            for (const _ of chunk.toString().matchAll(/^data: /gm)) arrivals.push(Date.now());
+          });
+          res.on('end', resolve);
+        },
+      );
       req.on('error', reject);
     });
     expect(arrivals).toHaveLength(3);
@@ -91,7 +102,13 @@ describe('router', () => {
   it('streams request bodies to the instance as they are sent', async () => {
     const reply = await new Promise<{ arrivals: number[] }>((resolve, reject) => {
       const req = http.request(
-        { host: '127.0.0.1', port: t.port, method: 'POST', path: '/upload', headers: { host: `alice.localhost:${t.port}`, 'transfer-encoding': 'chunked' } },
+        {
+          host: '127.0.0.1',
+          port: t.port,
+          method: 'POST',
+          path: '/upload',
+          headers: { host: `alice.localhost:${t.port}`, 'transfer-encoding': 'chunked' },
+        },
         (res) => {
           let text = '';
           res.on('data', (c) => {
@@ -110,7 +127,9 @@ describe('router', () => {
   });
 
   it('relays WebSockets both ways, with the instance credentials the client sent', async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${t.port}/ws`, { headers: { host: `alice.localhost:${t.port}`, authorization: `Bearer ${aliceToken}` } });
+    const ws = new WebSocket(`ws://127.0.0.1:${t.port}/ws`, {
+      headers: { host: `alice.localhost:${t.port}`, authorization: `Bearer ${aliceToken}` },
+    });
     const messages: string[] = [];
     ws.on('message', (d) => messages.push(d.toString()));
     await new Promise((resolve, reject) => {
@@ -136,7 +155,9 @@ describe('router', () => {
   });
 
   it('refuses a WebSocket to an unknown handle', async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${t.port}/ws`, { headers: { host: `nobody.localhost:${t.port}` } });
+    const ws = new WebSocket(`ws://127.0.0.1:${t.port}/ws`, {
+      headers: { host: `nobody.localhost:${t.port}` },
+    });
     const err = await new Promise<Error>((resolve) => ws.once('error', resolve));
     expect(err.message).toContain('404');
   });

@@ -27,7 +27,8 @@ export function containerRoutes(deps: { orchestrator: Orchestrator; lifecycle: L
   return new Hono()
     .post('/containers/provision', async (c) => {
       const body = provisionBody.safeParse(await jsonBody(c.req.raw));
-      if (!body.success || body.data.handle === undefined) throw new HttpError(400, 'invalid_body', 'expected {"handle": "<handle>"}');
+      if (!body.success || body.data.handle === undefined)
+        throw new HttpError(400, 'invalid_body', 'expected {"handle": "<handle>"}');
       const result = await orchestrator.provision(body.data.handle);
       // The instance's API token is shown once, when it is made, like any API key.
       if (result.created) return c.json({ instance: result.instance, token: result.token }, 201);
@@ -46,9 +47,15 @@ export function containerRoutes(deps: { orchestrator: Orchestrator; lifecycle: L
       const text = instance.engineId ? await orchestrator.runtime.logs(instance.engineId, tail) : '';
       return c.text(text);
     })
-    .post('/containers/:handle/start', async (c) => c.json({ instance: await orchestrator.start(handleParam(c.req.param('handle'))) }))
-    .post('/containers/:handle/stop', async (c) => c.json({ instance: await orchestrator.stop(handleParam(c.req.param('handle'))) }))
-    .post('/containers/:handle/restart', async (c) => c.json({ instance: await orchestrator.restart(handleParam(c.req.param('handle'))) }))
+    .post('/containers/:handle/start', async (c) =>
+      c.json({ instance: await orchestrator.start(handleParam(c.req.param('handle'))) }),
+    )
+    .post('/containers/:handle/stop', async (c) =>
+      c.json({ instance: await orchestrator.stop(handleParam(c.req.param('handle'))) }),
+    )
+    .post('/containers/:handle/restart', async (c) =>
+      c.json({ instance: await orchestrator.restart(handleParam(c.req.param('handle'))) }),
+    )
     .delete('/containers/:handle', async (c) => {
       const handle = handleParam(c.req.param('handle'));
       const deleteData = c.req.query('deleteData') === 'true';

@@ -22,7 +22,10 @@ export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.onError(errorHandler(deps.log));
   app.notFound(notFoundHandler);
-  app.route('/', healthRoute({ store: deps.store, runtime: deps.orchestrator.runtime, dataDir: deps.dataDir }));
+  app.route(
+    '/',
+    healthRoute({ store: deps.store, runtime: deps.orchestrator.runtime, dataDir: deps.dataDir }),
+  );
   app.get('/', (c) => c.html(homePage(deps.store.counts())));
   // Deny by default: every route not declared public above needs the admin token, so a route
   // added later cannot be left open by forgetting a check.

@@ -15,7 +15,9 @@ export function healthRoute(deps: { store: InstanceStore; runtime: RuntimeDriver
         (list) => ({ ok: true, running: list.filter((i) => i.state === 'running').length }),
         (err: Error) => ({ ok: false, error: err.message }),
       ),
-      new Promise<{ ok: false; error: string }>((resolve) => setTimeout(() => resolve({ ok: false, error: 'engine did not answer within 2 s' }), 2000).unref()),
+      new Promise<{ ok: false; error: string }>((resolve) =>
+        setTimeout(() => resolve({ ok: false, error: 'engine did not answer within 2 s' }), 2000).unref(),
+      ),
     ]);
     const fs = await statfs(deps.dataDir);
     const body = {
@@ -24,7 +26,11 @@ export function healthRoute(deps: { store: InstanceStore; runtime: RuntimeDriver
       uptime: Math.round((Date.now() - started) / 1000),
       runtime: { kind: deps.runtime.kind, isolated: deps.runtime.isolated, ...engine },
       instances: deps.store.counts(),
-      memory: { totalBytes: os.totalmem(), freeBytes: os.freemem(), platformRssBytes: process.memoryUsage.rss() },
+      memory: {
+        totalBytes: os.totalmem(),
+        freeBytes: os.freemem(),
+        platformRssBytes: process.memoryUsage.rss(),
+      },
       disk: { path: deps.dataDir, totalBytes: fs.blocks * fs.bsize, freeBytes: fs.bavail * fs.bsize },
       homeserver: { status: 'not_configured' },
     };

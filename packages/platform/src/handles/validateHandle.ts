@@ -3,11 +3,52 @@
  * plane), and names that invite impersonation or confusion.
  */
 export const RESERVED_HANDLES: ReadonlySet<string> = new Set([
-  'admin', 'administrator', 'api', 'app', 'assets', 'auth', 'billing', 'blog', 'caddy', 'cdn',
-  'conduit', 'console', 'dashboard', 'dev', 'dns', 'docs', 'ftp', 'help', 'homeserver', 'imap',
-  'internal', 'localhost', 'login', 'logout', 'mail', 'matrix', 'matrixos', 'metrics', 'mx', 'ns1',
-  'ns2', 'platform', 'pop', 'postmaster', 'proxy', 'root', 'security', 'signup', 'smtp', 'static',
-  'status', 'support', 'synapse', 'system', 'webmaster', 'www',
+  'admin',
+  'administrator',
+  'api',
+  'app',
+  'assets',
+  'auth',
+  'billing',
+  'blog',
+  'caddy',
+  'cdn',
+  'conduit',
+  'console',
+  'dashboard',
+  'dev',
+  'dns',
+  'docs',
+  'ftp',
+  'help',
+  'homeserver',
+  'imap',
+  'internal',
+  'localhost',
+  'login',
+  'logout',
+  'mail',
+  'matrix',
+  'matrixos',
+  'metrics',
+  'mx',
+  'ns1',
+  'ns2',
+  'platform',
+  'pop',
+  'postmaster',
+  'proxy',
+  'root',
+  'security',
+  'signup',
+  'smtp',
+  'static',
+  'status',
+  'support',
+  'synapse',
+  'system',
+  'webmaster',
+  'www',
 ]);
 
 export const HANDLE_RULES =
@@ -24,7 +65,8 @@ export function validateHandle(input: unknown): HandleCheck {
   if (typeof input !== 'string') return { ok: false, reason: 'handle must be a string' };
   if (input.length < 3) return { ok: false, reason: `handle is too short (${HANDLE_RULES})` };
   if (input.length > 30) return { ok: false, reason: `handle is too long (${HANDLE_RULES})` };
-  if (!/^[a-z][a-z0-9-]*[a-z0-9]$/.test(input)) return { ok: false, reason: `handle "${input}" is not allowed: ${HANDLE_RULES}` };
+  if (!/^[a-z][a-z0-9-]*[a-z0-9]$/.test(input))
+    return { ok: false, reason: `handle "${input}" is not allowed: ${HANDLE_RULES}` };
   if (input.includes('--')) return { ok: false, reason: 'handle may not contain two hyphens in a row' };
   if (RESERVED_HANDLES.has(input)) return { ok: false, reason: `handle "${input}" is reserved` };
   return { ok: true, handle: input };

@@ -57,7 +57,8 @@ export function createLifecycle(deps: LifecycleDeps) {
   }
 
   function idleFor(handle: string, limitMs: number): () => boolean {
-    return () => activity.openCount(handle) === 0 && !waking.has(handle) && clock() - lastActive(handle) >= limitMs;
+    return () =>
+      activity.openCount(handle) === 0 && !waking.has(handle) && clock() - lastActive(handle) >= limitMs;
   }
 
   /** Writes what this process saw to the row, so a restart knows how long each has been idle. */

@@ -38,7 +38,7 @@ export interface OrchestratorDeps {
   store: InstanceStore;
   runtime: RuntimeDriver;
   sealer: Sealer;
-  config: Pick<PlatformConfig, 'publicUrl' | 'instance' | 'lifecycle'>;
+  config: Pick<PlatformConfig, 'publicUrl' | 'instance' | 'lifecycle' | 'proxyPort'>;
   log: Logger;
   waitReady: (endpoint: Endpoint, opts: { timeoutMs: number }) => Promise<void>;
   clock?: () => number;
@@ -91,7 +91,8 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       // Each instance's own key for the LLM proxy: the proxy knows the caller from it alone.
       ANTHROPIC_API_KEY: sealer.open(row.proxyTokenSealed),
     };
-    if (config.instance.proxyUrl) env.ANTHROPIC_BASE_URL = config.instance.proxyUrl;
+    env.ANTHROPIC_BASE_URL =
+      config.instance.proxyUrl ?? `http://${runtime.hostAddress()}:${config.proxyPort}`;
     return { handle: row.handle, image: row.image, env, limits: config.instance.limits };
   }
 
@@ -112,7 +113,11 @@ export function createOrchestrator(deps: OrchestratorDeps) {
    */
   async function bringUp(row: InstanceRow): Promise<{ endpoint: Endpoint; recreated: boolean }> {
     if (row.runtime !== runtime.kind) {
-      throw new HttpError(409, 'runtime_mismatch', `instance "${row.handle}" lives on the ${row.runtime} runtime, but this platform runs ${runtime.kind}`);
+      throw new HttpError(
+        409,
+        'runtime_mismatch',
+        `instance "${row.handle}" lives on the ${row.runtime} runtime, but this platform runs ${runtime.kind}`,
+      );
     }
     let rt = row.engineId ? await runtime.inspect(row.engineId) : null;
     rt ??= (await runtime.list()).find((i) => i.handle === row.handle) ?? null;
@@ -156,16 +161,23 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     return toView(mustGet(handle), config);
   }
 
-  async function provision(input: unknown): Promise<{ instance: InstanceView; created: boolean; token?: string }> {
+  async function provision(
+    input: unknown,
+  ): Promise<{ instance: InstanceView; created: boolean; token?: string }> {
     const check = validateHandle(input);
     if (!check.ok) throw new HttpError(400, 'invalid_handle', check.reason, { rules: HANDLE_RULES });
     const handle = check.handle;
     return mutex.run(handle, async () => {
       const existing = store.get(handle);
       // Provisioning twice is asking for what exists: answer with it (but never its secrets again).
-      if (existing && existing.state !== 'provisioning') return { instance: toView(existing, config), created: false };
+      if (existing && existing.state !== 'provisioning')
+        return { instance: toView(existing, config), created: false };
       if (existing && existing.runtime !== runtime.kind) {
-        throw new HttpError(409, 'runtime_mismatch', `instance "${handle}" was begun on the ${existing.runtime} runtime`);
+        throw new HttpError(
+          409,
+          'runtime_mismatch',
+          `instance "${handle}" was begun on the ${existing.runtime} runtime`,
+        );
       }
       let row = existing;
       if (!row) {
@@ -197,9 +209,15 @@ export function createOrchestrator(deps: OrchestratorDeps) {
         const reason = markFailed(handle, err);
         // Compensation: nothing half-made stays behind. Data is removed only if this call made it.
         const leftovers = await engineObjectsOf(store.get(handle) ?? row).catch(() => []);
-        for (const rt of leftovers) await runtime.remove(rt.id).catch((e) => log.error({ err: e, handle }, 'compensation: remove failed'));
+        for (const rt of leftovers)
+          await runtime
+            .remove(rt.id)
+            .catch((e) => log.error({ err: e, handle }, 'compensation: remove failed'));
         store.delete(handle);
-        if (volumeCreated) await runtime.removeVolume(handle).catch((e) => log.error({ err: e, handle }, 'compensation: volume removal failed'));
+        if (volumeCreated)
+          await runtime
+            .removeVolume(handle)
+            .catch((e) => log.error({ err: e, handle }, 'compensation: volume removal failed'));
         log.error({ handle, reason }, 'provision failed and was rolled back');
         if (err instanceof HttpError) throw err;
         throw new HttpError(503, 'provision_failed', `could not provision "${handle}": ${reason}`);
@@ -229,7 +247,8 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     // Synchronously with the guard: from here new requests queue for a wake instead of racing the stop.
     routes.set(handle, { state: 'stopping', endpoint: null });
     try {
-      for (const rt of await engineObjectsOf(row)) if (rt.state !== 'stopped') await runtime.stop(rt.id, STOP_GRACE_MS);
+      for (const rt of await engineObjectsOf(row))
+        if (rt.state !== 'stopped') await runtime.stop(rt.id, STOP_GRACE_MS);
       store.update(handle, { state: 'stopped', updatedAt: clock(), lastError: null });
       routes.set(handle, { state: 'stopped', endpoint: null });
       return view(handle);
@@ -272,7 +291,14 @@ export function createOrchestrator(deps: OrchestratorDeps) {
    * provisions a crash interrupted, and starts or stops objects whose state drifted.
    */
   async function reconcile(): Promise<ReconcileReport> {
-    const report: ReconcileReport = { adopted: [], removedOrphans: [], recreated: [], started: [], stopped: [], errors: [] };
+    const report: ReconcileReport = {
+      adopted: [],
+      removedOrphans: [],
+      recreated: [],
+      started: [],
+      stopped: [],
+      errors: [],
+    };
     const engine = await runtime.list();
     const rows = new Map(store.list().map((r) => [r.handle, r]));
     for (const rt of engine) {
@@ -344,7 +370,8 @@ export function createOrchestrator(deps: OrchestratorDeps) {
         await stopLocked(handle);
         return startLocked(handle);
       }),
-    destroy: (handle: string, opts: { deleteData: boolean }) => mutex.run(handle, () => destroyLocked(handle, opts)),
+    destroy: (handle: string, opts: { deleteData: boolean }) =>
+      mutex.run(handle, () => destroyLocked(handle, opts)),
     reconcile,
     get: (handle: string): InstanceView => view(handle),
     list: (): InstanceView[] => store.list().map((r) => toView(r, config)),

@@ -28,7 +28,14 @@ const BROWSER_GRACE_MS = 1000;
 // Request headers that describe one hop, not the request (RFC 9110 §7.6.1), plus `upgrade` on
 // plain requests (h2c attempts): never forwarded.
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer'];
-const FORWARDED = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-forwarded-prefix'];
+const FORWARDED = [
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+];
 
 const targetOf = new WeakMap<http.IncomingMessage, Target>();
 
@@ -40,7 +47,12 @@ const targetOf = new WeakMap<http.IncomingMessage, Target>();
 export function createRouter(deps: RouterDeps) {
   const { orchestrator, lifecycle, activity, config, log } = deps;
   const wakeTimeoutMs = config.lifecycle.wakeTimeoutMs;
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1024, maxFreeSockets: 256, scheduling: 'lifo' });
+  const agent = new http.Agent({
+    keepAlive: true,
+    maxSockets: 1024,
+    maxFreeSockets: 256,
+    scheduling: 'lifo',
+  });
   const proxy = createProxyServer({ xfwd: true, agent, connectTimeout: 5000 });
 
   proxy.on('proxyRes', (proxyRes, _req, res) => {
@@ -58,7 +70,8 @@ export function createRouter(deps: RouterDeps) {
     const handle = target?.handle;
     // The instance went away under us (crashed, or stopped behind our back): forget where it
     // was, so the next request wakes it instead of failing again.
-    if (handle && (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT')) orchestrator.invalidate(handle);
+    if (handle && (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT'))
+      orchestrator.invalidate(handle);
     if (!(res instanceof http.ServerResponse)) {
       res.destroy();
       return;
@@ -68,8 +81,12 @@ export function createRouter(deps: RouterDeps) {
       return;
     }
     log.warn({ handle, code, err: err.message }, 'upstream error');
-    if (target && wantsHtml(req)) sendPage(res, 503, wakingPage(target.handle, `${target.prefix}${WAKE_EVENTS_PATH}`));
-    else sendJson(res, 502, 'instance_unreachable', 'the instance did not answer; retry in a moment', { 'retry-after': '1' });
+    if (target && wantsHtml(req))
+      sendPage(res, 503, wakingPage(target.handle, `${target.prefix}${WAKE_EVENTS_PATH}`));
+    else
+      sendJson(res, 502, 'instance_unreachable', 'the instance did not answer; retry in a moment', {
+        'retry-after': '1',
+      });
   });
 
   function isAdminToken(header: string | undefined): boolean {
@@ -126,13 +143,19 @@ export function createRouter(deps: RouterDeps) {
         if (res.destroyed) return;
         if (err instanceof WaitTimeout && html) {
           waking.catch(() => undefined); // its progress and failure reach the page over SSE
-          sendPage(res, 503, wakingPage(handle, `${target.prefix}${WAKE_EVENTS_PATH}`), { 'retry-after': '2' });
+          sendPage(res, 503, wakingPage(handle, `${target.prefix}${WAKE_EVENTS_PATH}`), {
+            'retry-after': '2',
+          });
         } else if (err instanceof WaitTimeout) {
-          sendJson(res, 503, 'wake_timeout', `instance "${handle}" did not wake within ${wakeTimeoutMs} ms`, { 'retry-after': '5' });
+          sendJson(res, 503, 'wake_timeout', `instance "${handle}" did not wake within ${wakeTimeoutMs} ms`, {
+            'retry-after': '5',
+          });
         } else if (html) {
           sendPage(res, 503, unavailablePage(handle, 'It could not be started just now.'));
         } else {
-          sendJson(res, 503, 'instance_unavailable', `instance "${handle}" could not be started`, { 'retry-after': '5' });
+          sendJson(res, 503, 'instance_unavailable', `instance "${handle}" could not be started`, {
+            'retry-after': '5',
+          });
         }
         return;
       }
@@ -156,7 +179,9 @@ export function createRouter(deps: RouterDeps) {
       try {
         endpoint = await withTimeout(lifecycle.wake(handle), wakeTimeoutMs);
       } catch {
-        socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n');
+        socket.end(
+          'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n',
+        );
         return;
       }
       if (socket.destroyed) return;
@@ -168,8 +193,13 @@ export function createRouter(deps: RouterDeps) {
 
   /** Server-sent progress of a wake, for the "waking up" page; it also starts the wake. */
   function wakeEvents(req: http.IncomingMessage, res: http.ServerResponse, handle: string): void {
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
-    const send = (p: Pick<Progress, 'step' | 'message'>) => res.write(`event: progress\ndata: ${JSON.stringify(p)}\n\n`);
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-store',
+      'x-accel-buffering': 'no',
+    });
+    const send = (p: Pick<Progress, 'step' | 'message'>) =>
+      res.write(`event: progress\ndata: ${JSON.stringify(p)}\n\n`);
     const onProgress = (p: Progress) => {
       if (p.handle === handle && p.step !== 'ready' && p.step !== 'failed') send(p);
     };
@@ -188,10 +218,13 @@ export function createRouter(deps: RouterDeps) {
     const last = orchestrator.lastProgress(handle);
     if (last && last.step !== 'ready' && last.step !== 'failed') send(last);
     orchestrator.events.on('progress', onProgress);
-    lifecycle.wake(handle).then(
-      () => send({ step: 'ready', message: 'Ready' }),
-      () => send({ step: 'failed', message: 'Your instance could not be started.' }),
-    ).finally(done);
+    lifecycle
+      .wake(handle)
+      .then(
+        () => send({ step: 'ready', message: 'Ready' }),
+        () => send({ step: 'failed', message: 'Your instance could not be started.' }),
+      )
+      .finally(done);
   }
 
   return { web, ws, close: () => agent.destroy() };
@@ -201,10 +234,17 @@ export type Router = ReturnType<typeof createRouter>;
 
 function wantsHtml(req: http.IncomingMessage): boolean {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-  return req.headers['sec-fetch-mode'] === 'navigate' || String(req.headers.accept ?? '').includes('text/html');
+  return (
+    req.headers['sec-fetch-mode'] === 'navigate' || String(req.headers.accept ?? '').includes('text/html')
+  );
 }
 
-function sendPage(res: http.ServerResponse, status: number, page: RenderedPage, extra: Record<string, string> = {}): void {
+function sendPage(
+  res: http.ServerResponse,
+  status: number,
+  page: RenderedPage,
+  extra: Record<string, string> = {},
+): void {
   res.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
     'content-security-policy': page.csp,
@@ -215,7 +255,13 @@ function sendPage(res: http.ServerResponse, status: number, page: RenderedPage, 
   res.end(page.html);
 }
 
-function sendJson(res: http.ServerResponse, status: number, code: string, message: string, extra: Record<string, string> = {}): void {
+function sendJson(
+  res: http.ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  extra: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...extra });
   res.end(JSON.stringify({ error: { code, message } }));
 }

@@ -37,7 +37,8 @@ export interface RenderedPage {
   csp: string;
 }
 
-const BASE_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const BASE_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /**
  * Shown to a browser while its instance wakes: live steps from the platform over SSE, then a
@@ -82,7 +83,10 @@ es.addEventListener('progress', (e) => {
 });
 es.onerror = () => { es.close(); setTimeout(() => location.reload(), 1500); };
 `;
-  return { html: page(`Waking up ${handle}`, body, nonce, script), csp: `${BASE_CSP}; script-src 'nonce-${nonce}'; connect-src 'self'` };
+  return {
+    html: page(`Waking up ${handle}`, body, nonce, script),
+    csp: `${BASE_CSP}; script-src 'nonce-${nonce}'; connect-src 'self'`,
+  };
 }
 
 export function notFoundPage(handle: string, homeUrl: string): RenderedPage {

@@ -3,8 +3,16 @@ import { resolveTarget } from './resolveTarget.ts';
 
 describe('resolveTarget', () => {
   it('routes {handle}.{domain} with or without a port, any case', () => {
-    expect(resolveTarget('alice.localhost:9000', '/files/a?x=1', 'localhost')).toEqual({ handle: 'alice', url: '/files/a?x=1', prefix: '' });
-    expect(resolveTarget('Alice.Example.com', '/', 'example.com')).toEqual({ handle: 'alice', url: '/', prefix: '' });
+    expect(resolveTarget('alice.localhost:9000', '/files/a?x=1', 'localhost')).toEqual({
+      handle: 'alice',
+      url: '/files/a?x=1',
+      prefix: '',
+    });
+    expect(resolveTarget('Alice.Example.com', '/', 'example.com')).toEqual({
+      handle: 'alice',
+      url: '/',
+      prefix: '',
+    });
   });
 
   it('leaves the control plane and foreign hosts alone', () => {
@@ -24,9 +32,21 @@ describe('resolveTarget', () => {
   });
 
   it('routes /proxy/{handle}/... and strips the prefix', () => {
-    expect(resolveTarget('localhost:9000', '/proxy/bob/api/profile?x=1', 'localhost')).toEqual({ handle: 'bob', url: '/api/profile?x=1', prefix: '/proxy/bob' });
-    expect(resolveTarget('localhost:9000', '/proxy/bob', 'localhost')).toEqual({ handle: 'bob', url: '/', prefix: '/proxy/bob' });
-    expect(resolveTarget('localhost:9000', '/proxy/bob?x=1', 'localhost')).toEqual({ handle: 'bob', url: '/?x=1', prefix: '/proxy/bob' });
+    expect(resolveTarget('localhost:9000', '/proxy/bob/api/profile?x=1', 'localhost')).toEqual({
+      handle: 'bob',
+      url: '/api/profile?x=1',
+      prefix: '/proxy/bob',
+    });
+    expect(resolveTarget('localhost:9000', '/proxy/bob', 'localhost')).toEqual({
+      handle: 'bob',
+      url: '/',
+      prefix: '/proxy/bob',
+    });
+    expect(resolveTarget('localhost:9000', '/proxy/bob?x=1', 'localhost')).toEqual({
+      handle: 'bob',
+      url: '/?x=1',
+      prefix: '/proxy/bob',
+    });
   });
 
   it('refuses path handles that are not handles', () => {

@@ -7,7 +7,7 @@
  * with the platform's id and the handle, so `list()` finds exactly ours and nothing else.
  */
 
-/** Where an instance's gateway answers HTTP. */
+/** Where an instance's gateway answers HTTP (from the platform's host). */
 export interface Endpoint {
   host: string;
   port: number;
@@ -55,8 +55,17 @@ export interface RuntimeDriver {
   /** False when instances are not isolated from each other or the host (process driver). */
   readonly isolated: boolean;
 
-  /** Prepares the engine once at startup (network, state directory); throws with a clear reason. */
+  /**
+   * Prepares the engine once at startup (network, state directory, adopting what survived a
+   * platform restart); throws with a clear reason. Call it before anything else.
+   */
   init(): Promise<void>;
+  /**
+   * The address an instance reaches the platform's host at (valid after `init`): the bridge
+   * gateway for docker, loopback for process. URLs put into an instance's env (the LLM proxy,
+   * the platform) use it, and services meant for instances listen on it.
+   */
+  hostAddress(): string;
 
   /** Creates the user's data volume if missing; `created` tells whether this call made it. */
   ensureVolume(handle: string): Promise<{ created: boolean }>;
@@ -64,23 +73,54 @@ export interface RuntimeDriver {
   /** Deletes the user's data. Only ever called on an explicit request to delete data. */
   removeVolume(handle: string): Promise<void>;
 
-  /** Creates (does not start) the instance, with the volume mounted at its home. */
+  /**
+   * Creates (does not start) the instance, with the volume (made if missing) mounted at its
+   * home. A handle has at most one instance: a second `create` throws `RuntimeError('conflict')`.
+   */
   create(spec: InstanceSpec): Promise<RuntimeInstance>;
+  /**
+   * Starts it (a running one is left as is, a paused one resumed) and returns as soon as the
+   * engine has; the gateway answers a little later: `waitReady(endpoint)`.
+   */
   start(id: string): Promise<RuntimeInstance>;
-  /** Graceful stop (SIGTERM, then kill after `graceMs`); works on a paused instance too. */
+  /**
+   * Graceful stop (SIGTERM, then kill after `graceMs`); works on a paused instance too. An
+   * instance that is already stopped or gone is left alone.
+   */
   stop(id: string, graceMs?: number): Promise<void>;
+  /** Freezes every process of the instance; memory stays, the CPU is released. */
   pause(id: string): Promise<void>;
   resume(id: string): Promise<RuntimeInstance>;
-  /** Removes the instance (stopping it first if needed); never its volume. */
+  /** Removes the instance (stopping it gracefully first); never its volume. Gone already is fine. */
   remove(id: string): Promise<void>;
 
-  /** Null when the engine no longer has it. */
+  /**
+   * Null when the engine no longer has it. Ids of another platform's objects read as missing
+   * here and in every method: a driver only ever sees and touches its own.
+   */
   inspect(id: string): Promise<RuntimeInstance | null>;
   /** Every instance of this platform the engine has, running or not. */
   list(): Promise<RuntimeInstance[]>;
+  /** Null when the instance is missing or stopped (nothing to measure); a paused one has memory. */
   stats(id: string): Promise<InstanceStats | null>;
-  /** The last `tail` lines of the instance's output. */
+  /** The last `tail` lines of the instance's output (stdout and stderr, as text). */
   logs(id: string, tail: number): Promise<string>;
+}
+
+/**
+ * What callers may want to tell apart: `not_found` (no such instance of this platform),
+ * `conflict` (the handle already has one; the volume is still in use), `unavailable` (the
+ * engine does not answer or is set up unsafely), `invalid` (a handle or env name the driver
+ * refuses to put into a name, a path or an environment).
+ */
+export class RuntimeError extends Error {
+  override name = 'RuntimeError';
+  readonly code: 'not_found' | 'conflict' | 'unavailable' | 'invalid';
+
+  constructor(code: RuntimeError['code'], message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
 }
 
 /** Labels (docker) / process-table fields that mark an engine object as ours. */
@@ -90,3 +130,6 @@ export const LABEL_HANDLE = 'dev.matrixos.handle';
 
 /** The gateway's port inside an instance. */
 export const GATEWAY_PORT = 4000;
+
+/** The instance home (the gateway's `MATRIXOS_HOME`) inside the image; the user's volume goes here. */
+export const INSTANCE_HOME = '/home/matrixos/home';

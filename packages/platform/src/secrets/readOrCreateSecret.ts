@@ -18,7 +18,8 @@ export function readOrCreateSecret(file: string, make: () => string): { value: s
     return { value, created: true };
   } catch (err) {
     // Another process made it first: theirs wins.
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { value: readFileSync(file, 'utf8').trim(), created: false };
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+      return { value: readFileSync(file, 'utf8').trim(), created: false };
     throw err;
   }
 }

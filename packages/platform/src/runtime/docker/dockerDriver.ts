@@ -1,0 +1,393 @@
+import type { Logger } from '@matrixos/shared';
+import Docker from 'dockerode';
+import {
+  GATEWAY_PORT,
+  INSTANCE_HOME,
+  type InstanceSpec,
+  type InstanceStats,
+  LABEL_HANDLE,
+  LABEL_MANAGED,
+  LABEL_PLATFORM,
+  type RuntimeDriver,
+  RuntimeError,
+  type RuntimeInstance,
+  type RuntimeState,
+} from '../driver.ts';
+import { assertPlatformId, assertSafeSpec } from '../validate.ts';
+import { demuxLogs } from './demuxLogs.ts';
+import { statsFromEngine } from './engineStats.ts';
+import { pingEngine } from './pingEngine.ts';
+
+export interface DockerDriverOptions {
+  /** Engine client; the default follows DOCKER_HOST, else /var/run/docker.sock. */
+  docker?: Docker;
+  /** Prefixes every name and labels every object, so platforms sharing an engine stay apart. */
+  platformId: string;
+  /** The bridge network instances join; created with inter-container traffic off if missing. */
+  network?: string;
+  log: Logger;
+  /** Grace period of `stop` (and of `remove` on a running instance) before SIGKILL. */
+  stopGraceMs?: number;
+  /** Size of the writable tmpfs at /tmp (the rest of the root filesystem is read-only). */
+  tmpfsBytes?: number;
+  /** How long `init` waits for the engine to answer a ping. */
+  pingTimeoutMs?: number;
+}
+
+/** The uid:gid of the image's `node` user; numeric, so no image can map it to root. */
+const INSTANCE_USER = '1000:1000';
+const ICC_OPTION = 'com.docker.network.bridge.enable_icc';
+
+/**
+ * The production engine: one hardened container per user on a bridge network where containers
+ * cannot reach each other, the user's data in a named volume mounted at the instance home.
+ */
+export function createDockerDriver(options: DockerDriverOptions): RuntimeDriver {
+  const { platformId, log } = options;
+  assertPlatformId(platformId);
+  const docker = options.docker ?? new Docker();
+  const network = options.network ?? 'matrixos-net';
+  const stopGraceMs = options.stopGraceMs ?? 10_000;
+  const tmpfsBytes = options.tmpfsBytes ?? 64 * 1024 * 1024;
+  const pingTimeoutMs = options.pingTimeoutMs ?? 5000;
+  let gatewayAddress: string | undefined;
+  /** By id, not name: a name can be ambiguous for a moment (see ensureNetwork). */
+  let networkId: string | undefined;
+
+  const containerName = (handle: string) => `${platformId}-${handle}`;
+  const volumeName = (handle: string) => `${platformId}-home-${handle}`;
+  const labels = (handle: string) => ({
+    [LABEL_MANAGED]: '1',
+    [LABEL_PLATFORM]: platformId,
+    [LABEL_HANDLE]: handle,
+  });
+  const isOurs = (l: Record<string, string> | undefined | null) =>
+    l?.[LABEL_MANAGED] === '1' && l[LABEL_PLATFORM] === platformId && typeof l[LABEL_HANDLE] === 'string';
+
+  /** The container if it exists and belongs to this platform; anything else reads as missing. */
+  async function own(id: string): Promise<Docker.ContainerInspectInfo | null> {
+    try {
+      const info = await docker.getContainer(id).inspect();
+      return isOurs(info.Config.Labels) ? info : null;
+    } catch (err) {
+      if (status(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  async function ownOrThrow(id: string): Promise<Docker.ContainerInspectInfo> {
+    const info = await own(id);
+    if (!info) throw new RuntimeError('not_found', `no instance ${id} on this platform`);
+    return info;
+  }
+
+  function fromInspect(info: Docker.ContainerInspectInfo): RuntimeInstance {
+    const state = mapState(info.State.Status);
+    const ip = info.NetworkSettings.Networks[network]?.IPAddress;
+    return {
+      id: info.Id,
+      handle: info.Config.Labels[LABEL_HANDLE]!,
+      state,
+      endpoint: state !== 'stopped' && ip ? { host: ip, port: GATEWAY_PORT } : null,
+    };
+  }
+
+  /** Networks with exactly this name (the engine's name filter matches substrings). */
+  async function networksNamed(): Promise<Docker.NetworkInspectInfo[]> {
+    return (await docker.listNetworks({ filters: { name: [network] } })).filter((n) => n.Name === network);
+  }
+
+  async function ensureNetwork(): Promise<Docker.NetworkInspectInfo> {
+    let found = await networksNamed();
+    if (found.length === 0) {
+      try {
+        await docker.createNetwork({
+          Name: network,
+          Driver: 'bridge',
+          CheckDuplicate: true,
+          // Without this, any container on the bridge can open a connection to any other.
+          Options: { [ICC_OPTION]: 'false' },
+          Labels: { [LABEL_MANAGED]: '1', [LABEL_PLATFORM]: platformId },
+        });
+        log.info({ network }, 'created instance network (inter-container traffic off)');
+      } catch (err) {
+        if (status(err) !== 409) throw err; // someone else created it meanwhile: check theirs below
+      }
+      found = await networksNamed();
+    }
+    // CheckDuplicate is not atomic in the engine: two platforms starting at once can each make
+    // one. All of them agree on the oldest and remove the (still empty) others they can.
+    found.sort((a, b) => a.Created.localeCompare(b.Created) || a.Id.localeCompare(b.Id));
+    const [keep, ...extra] = found;
+    if (!keep) throw new RuntimeError('unavailable', `network "${network}" could not be created`);
+    for (const dup of extra) {
+      if (dup.Labels?.[LABEL_MANAGED] !== '1') continue;
+      await docker
+        .getNetwork(dup.Id)
+        .remove()
+        .catch((err) =>
+          log.warn({ network, id: dup.Id, err: errorText(err) }, 'could not remove a duplicate network'),
+        );
+    }
+    networkId = keep.Id;
+    return docker.getNetwork(keep.Id).inspect();
+  }
+
+  async function stopContainer(info: Docker.ContainerInspectInfo, graceMs: number): Promise<void> {
+    const container = docker.getContainer(info.Id);
+    // A frozen container cannot act on SIGTERM: thaw it first so the grace period means something.
+    if (info.State.Paused) await ignoreStatus(container.unpause(), 409);
+    await ignoreStatus(container.stop({ t: Math.max(0, Math.ceil(graceMs / 1000)) }), 304, 404);
+  }
+
+  const driver: RuntimeDriver = {
+    kind: 'docker',
+    isolated: true,
+
+    async init() {
+      try {
+        await pingEngine(docker, pingTimeoutMs);
+      } catch (err) {
+        throw new RuntimeError(
+          'unavailable',
+          `the Docker engine does not answer (${errorText(err)}): start it (dockerd) or set RUNTIME=process`,
+          { cause: err },
+        );
+      }
+      const net = await ensureNetwork();
+      if (net.Driver !== 'bridge' || net.Options?.[ICC_OPTION] !== 'false') {
+        throw new RuntimeError(
+          'unavailable',
+          `network "${network}" exists but lets containers reach each other (it needs driver bridge and ` +
+            `option ${ICC_OPTION}=false). Refusing to run tenants on it: remove it (disconnect its ` +
+            `containers, then \`docker network rm ${network}\`) so the platform re-creates it, or set ` +
+            'DOCKER_NETWORK to another name.',
+        );
+      }
+      gatewayAddress = net.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
+      if (!gatewayAddress)
+        throw new RuntimeError('unavailable', `network "${network}" has no gateway address`);
+      log.debug({ network, gateway: gatewayAddress }, 'docker runtime ready');
+    },
+
+    hostAddress() {
+      if (!gatewayAddress) throw new Error('docker runtime: hostAddress() before init()');
+      return gatewayAddress;
+    },
+
+    async ensureVolume(handle) {
+      assertSafeSpec(handle);
+      const volume = docker.getVolume(volumeName(handle));
+      try {
+        await volume.inspect();
+        return { created: false };
+      } catch (err) {
+        if (status(err) !== 404) throw err;
+      }
+      await docker.createVolume({ Name: volumeName(handle), Labels: labels(handle) });
+      log.info({ handle, volume: volumeName(handle) }, 'created data volume');
+      return { created: true };
+    },
+
+    async hasVolume(handle) {
+      assertSafeSpec(handle);
+      try {
+        await docker.getVolume(volumeName(handle)).inspect();
+        return true;
+      } catch (err) {
+        if (status(err) === 404) return false;
+        throw err;
+      }
+    },
+
+    async removeVolume(handle) {
+      assertSafeSpec(handle);
+      try {
+        await docker.getVolume(volumeName(handle)).remove();
+        log.warn({ handle, volume: volumeName(handle) }, 'deleted data volume');
+      } catch (err) {
+        if (status(err) === 404) return;
+        if (status(err) === 409) {
+          throw new RuntimeError(
+            'conflict',
+            `the data volume of ${handle} is in use: remove its instance first`,
+            {
+              cause: err,
+            },
+          );
+        }
+        throw err;
+      }
+    },
+
+    async create(spec: InstanceSpec) {
+      assertSafeSpec(spec.handle, spec.env);
+      await driver.ensureVolume(spec.handle);
+      const env = {
+        ...spec.env,
+        // Fixed by the platform, whatever the spec says: where the gateway listens and keeps data.
+        PORT: String(GATEWAY_PORT),
+        HOST: '0.0.0.0',
+        MATRIXOS_HOME: INSTANCE_HOME,
+        HOME: INSTANCE_HOME,
+      };
+      try {
+        const container = await docker.createContainer({
+          name: containerName(spec.handle),
+          Image: spec.image,
+          Hostname: spec.handle,
+          User: INSTANCE_USER,
+          Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+          Labels: labels(spec.handle),
+          HostConfig: {
+            NetworkMode: networkId ?? network,
+            Privileged: false,
+            CapDrop: ['ALL'],
+            SecurityOpt: ['no-new-privileges'],
+            ReadonlyRootfs: true,
+            Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${tmpfsBytes}` },
+            // The only mount: the user's own volume. No binds, so no host path and no docker.sock.
+            Mounts: [
+              { Type: 'volume', Source: volumeName(spec.handle), Target: INSTANCE_HOME, ReadOnly: false },
+            ],
+            Memory: spec.limits.memoryBytes,
+            MemorySwap: spec.limits.memoryBytes,
+            NanoCpus: spec.limits.nanoCpus,
+            PidsLimit: spec.limits.pids,
+            IpcMode: 'private',
+            // docker-init as PID 1 forwards SIGTERM and reaps zombies, so stops are quick.
+            Init: true,
+            RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 3 },
+            LogConfig: { Type: 'json-file', Config: { 'max-size': '5m', 'max-file': '2' } },
+          },
+        });
+        log.info({ handle: spec.handle, id: container.id, image: spec.image }, 'created instance container');
+        return { id: container.id, handle: spec.handle, state: 'stopped', endpoint: null };
+      } catch (err) {
+        if (status(err) === 409) {
+          throw new RuntimeError(
+            'conflict',
+            `${spec.handle} already has an instance (${containerName(spec.handle)})`,
+            {
+              cause: err,
+            },
+          );
+        }
+        if (status(err) === 404 && /no such image/i.test(errorText(err))) {
+          throw new RuntimeError(
+            'unavailable',
+            `image ${spec.image} is not on the engine: build it first (npm run build:image)`,
+            { cause: err },
+          );
+        }
+        throw err;
+      }
+    },
+
+    async start(id) {
+      const info = await ownOrThrow(id);
+      const container = docker.getContainer(info.Id);
+      if (info.State.Paused) await ignoreStatus(container.unpause(), 409);
+      else if (!info.State.Running) await ignoreStatus(container.start(), 304);
+      else return fromInspect(info);
+      log.info({ handle: info.Config.Labels[LABEL_HANDLE], id: info.Id }, 'started instance');
+      return fromInspect(await ownOrThrow(id));
+    },
+
+    async stop(id, graceMs = stopGraceMs) {
+      const info = await own(id);
+      if (!info || (!info.State.Running && !info.State.Paused)) return;
+      await stopContainer(info, graceMs);
+      log.info({ handle: info.Config.Labels[LABEL_HANDLE], id: info.Id }, 'stopped instance');
+    },
+
+    async pause(id) {
+      const info = await ownOrThrow(id);
+      if (info.State.Paused) return;
+      if (!info.State.Running)
+        throw new RuntimeError('conflict', `instance ${id} is not running: cannot pause it`);
+      await docker.getContainer(info.Id).pause();
+    },
+
+    async resume(id) {
+      const info = await ownOrThrow(id);
+      if (!info.State.Paused && !info.State.Running) {
+        throw new RuntimeError('conflict', `instance ${id} is stopped: start it instead`);
+      }
+      if (info.State.Paused) await ignoreStatus(docker.getContainer(info.Id).unpause(), 409);
+      return { ...fromInspect(info), state: 'running' };
+    },
+
+    async remove(id) {
+      const info = await own(id);
+      if (!info) return;
+      if (info.State.Running || info.State.Paused) await stopContainer(info, stopGraceMs);
+      // `v: false`: anonymous volumes stay too; the named data volume is never touched here.
+      await ignoreStatus(docker.getContainer(info.Id).remove({ force: true, v: false }), 404, 409);
+      log.info({ handle: info.Config.Labels[LABEL_HANDLE], id: info.Id }, 'removed instance container');
+    },
+
+    async inspect(id) {
+      const info = await own(id);
+      return info && fromInspect(info);
+    },
+
+    async list() {
+      const containers = await docker.listContainers({
+        all: true,
+        filters: { label: [`${LABEL_MANAGED}=1`, `${LABEL_PLATFORM}=${platformId}`] },
+      });
+      return containers
+        .filter((c) => isOurs(c.Labels))
+        .map((c) => {
+          const state = mapState(c.State);
+          const ip = c.NetworkSettings.Networks[network]?.IPAddress;
+          return {
+            id: c.Id,
+            handle: c.Labels[LABEL_HANDLE]!,
+            state,
+            endpoint: state !== 'stopped' && ip ? { host: ip, port: GATEWAY_PORT } : null,
+          };
+        });
+    },
+
+    async stats(id): Promise<InstanceStats | null> {
+      const info = await own(id);
+      if (!info?.State.Running) return null;
+      return statsFromEngine(await docker.getContainer(info.Id).stats({ stream: false }));
+    },
+
+    async logs(id, tail) {
+      const info = await ownOrThrow(id);
+      const buf = await docker
+        .getContainer(info.Id)
+        .logs({ stdout: true, stderr: true, tail, follow: false });
+      return demuxLogs(buf);
+    },
+  };
+  return driver;
+}
+
+/** Created, exited, dead and removing all need a `start`; restarting is the engine bringing it back. */
+function mapState(status: string): RuntimeState {
+  if (status === 'paused') return 'paused';
+  if (status === 'running' || status === 'restarting') return 'running';
+  return 'stopped';
+}
+
+function status(err: unknown): number | undefined {
+  return (err as { statusCode?: number } | null)?.statusCode;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Engine answers that mean "already so" (304 not modified, 404 gone, 409 not paused). */
+async function ignoreStatus(p: Promise<unknown>, ...codes: number[]): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if (!codes.includes(status(err) ?? 0)) throw err;
+  }
+}

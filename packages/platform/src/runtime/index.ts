@@ -1,0 +1,59 @@
+import type { Logger } from '@matrixos/shared';
+import Docker from 'dockerode';
+import { createDockerDriver } from './docker/dockerDriver.ts';
+import { pingEngine } from './docker/pingEngine.ts';
+import type { RuntimeDriver } from './driver.ts';
+import { createProcessDriver } from './process/processDriver.ts';
+
+export { createDockerDriver, type DockerDriverOptions } from './docker/dockerDriver.ts';
+export * from './driver.ts';
+export { createProcessDriver, type ProcessDriverOptions } from './process/processDriver.ts';
+export { NotReadyError, type WaitReadyOptions, waitReady } from './waitReady.ts';
+
+export interface RuntimeConfig {
+  /** `auto`: docker when an engine answers, else process (with its no-isolation warning). */
+  runtime: 'auto' | 'docker' | 'process';
+  dataDir: string;
+  platformId: string;
+  dockerNetwork?: string;
+  log: Logger;
+  /** Engine client (tests point it elsewhere); the default follows DOCKER_HOST. */
+  docker?: Docker;
+  /** The process driver's instance command (default: the gateway of this checkout). */
+  processCommand?: string[];
+}
+
+/** How long `auto` waits for the engine: a local socket answers in milliseconds. */
+const AUTO_PING_TIMEOUT_MS = 2000;
+
+/**
+ * Picks and builds the runtime driver. The caller then runs `driver.init()`, which is where an
+ * explicit `docker` without an engine fails, with the reason.
+ */
+export async function createRuntime(config: RuntimeConfig): Promise<RuntimeDriver> {
+  const { log } = config;
+  const docker = config.docker ?? new Docker();
+  let kind = config.runtime;
+  if (kind === 'auto') {
+    try {
+      await pingEngine(docker, AUTO_PING_TIMEOUT_MS);
+      kind = 'docker';
+    } catch (err) {
+      log.warn(
+        { reason: err instanceof Error ? err.message : String(err) },
+        'no Docker engine answers: running instances as local processes (RUNTIME=process), without isolation',
+      );
+      kind = 'process';
+    }
+  }
+  log.info({ runtime: kind }, 'runtime driver selected');
+  if (kind === 'docker') {
+    return createDockerDriver({ docker, platformId: config.platformId, network: config.dockerNetwork, log });
+  }
+  return createProcessDriver({
+    dataDir: config.dataDir,
+    platformId: config.platformId,
+    command: config.processCommand,
+    log,
+  });
+}

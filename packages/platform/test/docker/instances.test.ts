@@ -1,0 +1,89 @@
+import { dockerAvailable } from '@matrixos/shared/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestPlatform, type TestPlatform } from '../harness.ts';
+
+/**
+ * The whole path on the real engine and the real instance image: provision, route by Host,
+ * use an instance's API, and keep its data through stop/start, a platform restart and a
+ * re-provision.
+ */
+describe.skipIf(!(await dockerAvailable()))('instances on Docker', () => {
+  let t: TestPlatform;
+  const tokens: Record<string, string> = {};
+  const auth = (handle: string) => ({ authorization: `Bearer ${tokens[handle]}` });
+
+  beforeAll(async () => {
+    t = await startTestPlatform({ runtime: 'docker' });
+    [tokens.alice, tokens.bob] = await Promise.all([t.provision('alice'), t.provision('bob')]);
+  });
+  afterAll(() => t?.destroy());
+
+  it('reaches each instance by its Host', async () => {
+    for (const handle of ['alice', 'bob']) {
+      const r = await t.instance(handle, { path: '/health' });
+      expect(r.status).toBe(200);
+      expect(r.json()).toMatchObject({ status: 'ok', handle });
+    }
+  });
+
+  it("refuses one user's token at another user's instance, and the admin token at both", async () => {
+    expect((await t.instance('alice', { path: '/api/profile', headers: auth('alice') })).status).toBe(200);
+    expect((await t.instance('bob', { path: '/api/profile', headers: auth('alice') })).status).toBe(401);
+    expect((await t.instance('alice', { path: '/api/profile' })).status).toBe(401);
+    // The router strips the platform's admin token before it could reach a tenant's container.
+    expect(
+      (
+        await t.instance('alice', {
+          path: '/api/profile',
+          headers: { authorization: `Bearer ${t.adminToken}` },
+        })
+      ).status,
+    ).toBe(401);
+  });
+
+  it("keeps a file written through an instance's API across stop/start, a platform restart and a re-provision", async () => {
+    const put = await t.instance('alice', {
+      method: 'PUT',
+      path: '/files/notes/hello.txt',
+      body: 'hello from alice',
+      headers: auth('alice'),
+    });
+    expect(put.status).toBe(201);
+    const read = async () =>
+      (await t.instance('alice', { path: '/files/notes/hello.txt', headers: auth('alice') })).text;
+    expect(await read()).toBe('hello from alice');
+
+    expect((await t.admin('POST', '/containers/alice/stop')).json()).toMatchObject({
+      instance: { state: 'stopped' },
+    });
+    expect((await t.admin('POST', '/containers/alice/start')).json()).toMatchObject({
+      instance: { state: 'running' },
+    });
+    expect(await read()).toBe('hello from alice');
+
+    await t.stop();
+    t = await startTestPlatform({
+      runtime: 'docker',
+      dataDir: t.dataDir,
+      platformId: t.platformId,
+      adminToken: t.adminToken,
+    });
+    await t.reconciled;
+    t.track('alice');
+    t.track('bob');
+    expect(await read()).toBe('hello from alice');
+
+    expect((await t.admin('DELETE', '/containers/alice')).json()).toEqual({
+      deleted: 'alice',
+      dataDeleted: false,
+    });
+    expect((await t.instance('alice', { path: '/health' })).status).toBe(404);
+    tokens.alice = await t.provision('alice');
+    expect(await read()).toBe('hello from alice');
+  });
+
+  it('does not let bob see the file alice wrote', async () => {
+    const r = await t.instance('bob', { path: '/files/notes/hello.txt', headers: auth('bob') });
+    expect(r.status).toBe(404);
+  });
+});

@@ -1,0 +1,80 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { dockerAvailable } from '@matrixos/shared/testing';
+import Docker from 'dockerode';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTestPlatform, type TestPlatform } from '../harness.ts';
+
+/** Counts the engine's own `start` events for one container over a period. */
+async function countStarts(containerId: string, since: number): Promise<number> {
+  const stream = (await new Docker().getEvents({
+    since: Math.floor(since / 1000),
+    until: Math.ceil(Date.now() / 1000) + 1,
+    filters: { container: [containerId], event: ['start'] },
+  })) as NodeJS.ReadableStream;
+  let text = '';
+  for await (const chunk of stream) text += chunk.toString();
+  return text.split('\n').filter((l) => l.trim()).length;
+}
+
+describe.skipIf(!(await dockerAvailable()))('sleep and wake on Docker', () => {
+  let t: TestPlatform | undefined;
+  afterEach(async () => {
+    await t?.destroy();
+    t = undefined;
+  });
+
+  it('stops an idle instance and wakes it on the next request with its data', async () => {
+    t = await startTestPlatform({ runtime: 'docker', env: { IDLE_TIMEOUT: '1s', SWEEP_INTERVAL: '300ms' } });
+    const token = await t.provision('alice');
+    const auth = { authorization: `Bearer ${token}` };
+    expect(
+      (await t.instance('alice', { method: 'PUT', path: '/files/a.txt', body: 'still here', headers: auth }))
+        .status,
+    ).toBe(201);
+    // The sweep timer (every 300 ms) finds it idle past 1 s and stops it.
+    await expect
+      .poll(
+        async () =>
+          (await t!.admin('GET', '/containers/alice')).json<{ engine: { state: string } }>().engine.state,
+        { timeout: 10_000 },
+      )
+      .toBe('stopped');
+    const r = await t.instance('alice', { path: '/files/a.txt', headers: auth });
+    expect(r.status).toBe(200);
+    expect(r.text).toBe('still here');
+  });
+
+  it('starts a sleeping instance once for 20 concurrent requests, and answers them all', async () => {
+    t = await startTestPlatform({ runtime: 'docker' });
+    await t.provision('alice');
+    await t.admin('POST', '/containers/alice/stop');
+    const id = (await t.admin('GET', '/containers/alice')).json<{ instance: { engineId: string } }>().instance
+      .engineId;
+    const since = Date.now();
+    await sleep(1000); // engine event times have 1 s resolution: keep the provision's start out
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, () => t!.instance('alice', { path: '/health' })),
+    );
+    expect(replies.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(await countStarts(id, since + 1000)).toBe(1);
+  });
+
+  it('pauses an idle instance first when PAUSE_AFTER is set, and unpauses it on a request', async () => {
+    t = await startTestPlatform({ runtime: 'docker', env: { PAUSE_AFTER: '500ms', IDLE_TIMEOUT: '1h' } });
+    await t.provision('alice');
+    await sleep(600);
+    expect((await t.admin('POST', '/admin/sweep')).json<{ paused: string[] }>().paused).toEqual(['alice']);
+    const info = await new Docker()
+      .getContainer(
+        (await t.admin('GET', '/containers/alice')).json<{ instance: { engineId: string } }>().instance
+          .engineId,
+      )
+      .inspect();
+    expect(info.State.Paused).toBe(true);
+    expect((await t.instance('alice', { path: '/health' })).status).toBe(200);
+    expect((await t.admin('GET', '/containers/alice')).json()).toMatchObject({
+      instance: { state: 'running' },
+      engine: { state: 'running' },
+    });
+  });
+});
