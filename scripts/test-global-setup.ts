@@ -1,10 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { dockerAvailable } from '../packages/shared/src/testing/docker.ts';
 
 /** Before any test: when an engine answers, make sure the instance image matches the sources. */
 export default async function setup(): Promise<void> {
   if (!(await dockerAvailable())) return;
-  if (!existsSync('scripts/build-image.sh')) return; // bootstrap: removed once the image script lands
   execFileSync('bash', ['scripts/build-image.sh', '--if-stale'], { stdio: 'inherit' });
 }

@@ -40,6 +40,7 @@ describe('admin API', () => {
     ['GET', '/containers/alice/logs'],
     ['POST', '/containers/alice/start'],
     ['POST', '/containers/alice/stop'],
+    ['POST', '/containers/alice/pause'],
     ['POST', '/containers/alice/restart'],
     ['DELETE', '/containers/alice'],
     ['POST', '/admin/sweep'],

@@ -107,6 +107,16 @@ describe('lifecycle', () => {
     expect(steps).not.toContain('starting');
   });
 
+  it('pauses on an admin request, refuses to pause what is not running, and wakes on a request', async () => {
+    t = await start();
+    await t.provision('alice');
+    expect((await t.admin('POST', '/containers/alice/pause')).json()).toMatchObject({ instance: { state: 'paused' } });
+    const again = await t.admin('POST', '/containers/alice/pause');
+    expect(again.status).toBe(409);
+    expect(again.json<{ error: { code: string } }>().error.code).toBe('not_running');
+    expect((await t.instance('alice', { path: '/health' })).status).toBe(200);
+  });
+
   it('shows a browser a live "waking up" page when the wake takes a while, then the instance', async () => {
     t = await start();
     await t.provision('alice');

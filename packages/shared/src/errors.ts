@@ -11,13 +11,22 @@ export class HttpError extends Error {
   readonly status: ContentfulStatusCode;
   readonly code: string;
   readonly details: Record<string, unknown> | undefined;
+  /** Response headers the error needs (`WWW-Authenticate` on a 401, `Retry-After` on a 503). */
+  readonly headers: Record<string, string> | undefined;
 
-  constructor(status: ContentfulStatusCode, code: string, message: string, details?: Record<string, unknown>) {
+  constructor(
+    status: ContentfulStatusCode,
+    code: string,
+    message: string,
+    details?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ) {
     super(message);
     this.name = 'HttpError';
     this.status = status;
     this.code = code;
     this.details = details;
+    this.headers = headers;
   }
 
   toJSON(): { error: Record<string, unknown> } {
@@ -28,7 +37,7 @@ export class HttpError extends Error {
 /** Hono `onError` handler: known errors keep their status, unknown ones are logged and hidden. */
 export function errorHandler(log: Logger) {
   return (err: Error, c: Context) => {
-    if (err instanceof HttpError) return c.json(err.toJSON(), err.status);
+    if (err instanceof HttpError) return c.json(err.toJSON(), err.status, err.headers);
     // Hono's own HTTPException (e.g. from a body-limit middleware) carries a usable status.
     const status = (err as { status?: unknown }).status;
     if (typeof status === 'number' && status >= 400 && status < 500) {

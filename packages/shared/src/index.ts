@@ -1,4 +1,5 @@
 export { bytes, ConfigError, duration, parseBytes, parseDuration, parseEnv, port } from './env.ts';
 export { errorHandler, HttpError, notFoundHandler } from './errors.ts';
+export { readJson, validationError } from './json.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { bearerToken, newToken, safeEqual } from './tokens.ts';

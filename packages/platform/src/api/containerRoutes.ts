@@ -1,4 +1,4 @@
-import { HttpError } from '@matrixos/shared';
+import { HttpError, readJson } from '@matrixos/shared';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { validateHandle } from '../handles/validateHandle.ts';
@@ -13,23 +13,15 @@ function handleParam(value: string): string {
   return check.handle;
 }
 
-async function jsonBody(req: Request): Promise<unknown> {
-  try {
-    return await req.json();
-  } catch {
-    throw new HttpError(400, 'invalid_json', 'the request body must be JSON, e.g. {"handle": "alice"}');
-  }
-}
-
 /** The admin container API of DESIGN.md (mounted behind `requireAdmin`). */
 export function containerRoutes(deps: { orchestrator: Orchestrator; lifecycle: Lifecycle }) {
   const { orchestrator, lifecycle } = deps;
   return new Hono()
     .post('/containers/provision', async (c) => {
-      const body = provisionBody.safeParse(await jsonBody(c.req.raw));
-      if (!body.success || body.data.handle === undefined)
-        throw new HttpError(400, 'invalid_body', 'expected {"handle": "<handle>"}');
-      const result = await orchestrator.provision(body.data.handle);
+      // The handle's own rules are the orchestrator's, with their clearer messages.
+      const { handle } = await readJson(c, provisionBody);
+      if (handle === undefined) throw new HttpError(400, 'invalid_body', 'expected {"handle": "<handle>"}');
+      const result = await orchestrator.provision(handle);
       // The instance's API token is shown once, when it is made, like any API key.
       if (result.created) return c.json({ instance: result.instance, token: result.token }, 201);
       return c.json({ instance: result.instance }, 200);
@@ -53,6 +45,12 @@ export function containerRoutes(deps: { orchestrator: Orchestrator; lifecycle: L
     .post('/containers/:handle/stop', async (c) =>
       c.json({ instance: await orchestrator.stop(handleParam(c.req.param('handle'))) }),
     )
+    .post('/containers/:handle/pause', async (c) => {
+      const handle = handleParam(c.req.param('handle'));
+      const instance = await orchestrator.pause(handle);
+      if (!instance) throw new HttpError(409, 'not_running', `instance "${handle}" is not running, so it cannot be paused`);
+      return c.json({ instance });
+    })
     .post('/containers/:handle/restart', async (c) =>
       c.json({ instance: await orchestrator.restart(handleParam(c.req.param('handle'))) }),
     )

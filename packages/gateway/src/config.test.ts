@@ -1,0 +1,51 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '@matrixos/shared';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.ts';
+
+describe('loadConfig', () => {
+  it('runs single-user with sensible defaults', () => {
+    expect(loadConfig({})).toEqual({
+      port: 4000,
+      host: '0.0.0.0',
+      home: join(homedir(), 'matrixos'),
+      mode: 'single',
+      authToken: undefined,
+      handle: 'owner',
+      maxFileBytes: 10 * 1024 * 1024,
+      logLevel: 'info',
+    });
+  });
+
+  it('refuses platform mode without a token or a handle, naming both', () => {
+    expect(() => loadConfig({ MATRIXOS_MODE: 'platform' })).toThrow(ConfigError);
+    expect(() => loadConfig({ MATRIXOS_MODE: 'platform' })).toThrow(
+      /MATRIX_AUTH_TOKEN: required[\s\S]*MATRIX_HANDLE: required/,
+    );
+    expect(
+      loadConfig({
+        MATRIXOS_MODE: 'platform',
+        MATRIX_AUTH_TOKEN: 'mxi_0123456789abcdef',
+        MATRIX_HANDLE: 'alice',
+      }),
+    ).toMatchObject({ mode: 'platform', handle: 'alice' });
+  });
+
+  it('names every bad variable at once', () => {
+    const attempt = () =>
+      loadConfig({
+        PORT: 'eighty',
+        MAX_FILE_BYTES: 'lots',
+        MATRIX_AUTH_TOKEN: 'short',
+        MATRIX_HANDLE: 'Bob!',
+      });
+    expect(attempt).toThrow(/PORT[\s\S]*MATRIX_AUTH_TOKEN[\s\S]*MATRIX_HANDLE[\s\S]*MAX_FILE_BYTES/);
+  });
+
+  it('reads sizes and resolves the home to an absolute path', () => {
+    const config = loadConfig({ MAX_FILE_BYTES: '512k', MATRIXOS_HOME: 'rel/home' });
+    expect(config.maxFileBytes).toBe(512 * 1024);
+    expect(config.home).toBe(join(process.cwd(), 'rel/home'));
+  });
+});

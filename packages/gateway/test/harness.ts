@@ -1,0 +1,81 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLogger } from '@matrixos/shared';
+import { createApp, type Gateway } from '../src/app.ts';
+import { type GatewayConfig, loadConfig } from '../src/config.ts';
+import { seedHome } from '../src/home/seed.ts';
+import { listen, type RunningGateway } from '../src/server.ts';
+
+export const TEMPLATE_DIR = fileURLToPath(new URL('../template/', import.meta.url));
+export const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+
+export interface TestGateway {
+  url: string;
+  home: string;
+  token: string;
+  gateway: Gateway;
+  running: RunningGateway;
+  /** fetch with the owner's token. */
+  api(path: string, init?: RequestInit): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** A real gateway on loopback over a fresh, seeded temporary home. */
+export async function startGateway(overrides: Partial<GatewayConfig> = {}): Promise<TestGateway> {
+  const home = await mkdtemp(join(tmpdir(), 'matrixos-home-'));
+  await seedHome(home, TEMPLATE_DIR);
+  const config = { ...loadConfig({ MATRIXOS_HOME: home, HOST: '127.0.0.1', PORT: '0' }), ...overrides };
+  const token = 'mxi_test-token-0123456789abcdef';
+  const gateway = createApp({ config, log: createLogger('gateway-test'), token });
+  const running = await listen(gateway, config);
+  return {
+    url: running.url,
+    home,
+    token,
+    gateway,
+    running,
+    api: (path, init = {}) =>
+      fetch(running.url + path, {
+        ...init,
+        headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string>) },
+      }),
+    async close() {
+      await running.shutdown(1_000);
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A request whose path goes on the wire exactly as written (fetch would normalise `..` away). */
+export function rawRequest(
+  gw: Pick<TestGateway, 'url' | 'token'>,
+  method: string,
+  path: string,
+  body?: string,
+): Promise<{ status: number; json: { error?: { code: string } } | null }> {
+  const { hostname, port } = new URL(gw.url);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: hostname, port, method, path, headers: { authorization: `Bearer ${gw.token}` } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => {
+          let json = null;
+          try {
+            json = JSON.parse(text);
+          } catch {}
+          resolve({ status: res.statusCode!, json });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
