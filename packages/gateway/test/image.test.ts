@@ -52,7 +52,7 @@ const volume = (name: string) => {
 };
 
 afterAll(async () => {
-  if (created.containers.length) await docker('rm', '-f', ...created.containers).catch(() => '');
+  if (created.containers.length) await docker('rm', '-f', '-v', ...created.containers).catch(() => '');
   if (created.volumes.length) await docker('volume', 'rm', '-f', ...created.volumes).catch(() => '');
 });
 
@@ -83,7 +83,7 @@ describe.skipIf(!(await dockerAvailable()))('instance image', () => {
       body: 'still here',
     });
     expect(put.status).toBe(201);
-    await docker('rm', '-f', first.name);
+    await docker('rm', '-f', '-v', first.name);
 
     const second = await runInstance('persist-2', ['-v', `${vol}:/home/matrixos/home`]);
     await waitHealthy(second.name);

@@ -95,7 +95,7 @@ export function createPlatform(deps: PlatformDeps) {
       await lifecycle.close();
       await closed;
       clearTimeout(cut);
-      router.close();
+      await router.close();
     },
   };
 }

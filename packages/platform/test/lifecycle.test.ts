@@ -110,7 +110,9 @@ describe('lifecycle', () => {
   it('pauses on an admin request, refuses to pause what is not running, and wakes on a request', async () => {
     t = await start();
     await t.provision('alice');
-    expect((await t.admin('POST', '/containers/alice/pause')).json()).toMatchObject({ instance: { state: 'paused' } });
+    expect((await t.admin('POST', '/containers/alice/pause')).json()).toMatchObject({
+      instance: { state: 'paused' },
+    });
     const again = await t.admin('POST', '/containers/alice/pause');
     expect(again.status).toBe(409);
     expect(again.json<{ error: { code: string } }>().error.code).toBe('not_running');

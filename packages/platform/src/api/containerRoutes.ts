@@ -48,7 +48,12 @@ export function containerRoutes(deps: { orchestrator: Orchestrator; lifecycle: L
     .post('/containers/:handle/pause', async (c) => {
       const handle = handleParam(c.req.param('handle'));
       const instance = await orchestrator.pause(handle);
-      if (!instance) throw new HttpError(409, 'not_running', `instance "${handle}" is not running, so it cannot be paused`);
+      if (!instance)
+        throw new HttpError(
+          409,
+          'not_running',
+          `instance "${handle}" is not running, so it cannot be paused`,
+        );
       return c.json({ instance });
     })
     .post('/containers/:handle/restart', async (c) =>

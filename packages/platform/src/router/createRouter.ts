@@ -7,6 +7,7 @@ import type { Activity } from '../lifecycle/activity.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { Orchestrator, Progress } from '../orchestrator/orchestrator.ts';
 import type { Endpoint } from '../runtime/driver.ts';
+import { connectionTokens, createForwarder } from './forward.ts';
 import { notFoundPage, type RenderedPage, unavailablePage, wakingPage } from './pages.ts';
 import type { Target } from './resolveTarget.ts';
 
@@ -37,6 +38,9 @@ const FORWARDED = [
   'x-forwarded-prefix',
 ];
 
+// Errors that mean the instance is not where we thought (crashed, stopped, moved).
+const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
 const targetOf = new WeakMap<http.IncomingMessage, Target>();
 
 /**
@@ -47,36 +51,24 @@ const targetOf = new WeakMap<http.IncomingMessage, Target>();
 export function createRouter(deps: RouterDeps) {
   const { orchestrator, lifecycle, activity, config, log } = deps;
   const wakeTimeoutMs = config.lifecycle.wakeTimeoutMs;
-  const agent = new http.Agent({
-    keepAlive: true,
-    maxSockets: 1024,
-    maxFreeSockets: 256,
-    scheduling: 'lifo',
-  });
-  const proxy = createProxyServer({ xfwd: true, agent, connectTimeout: 5000 });
+  // Plain HTTP, the hot path, goes through the forwarder; WebSockets through http-proxy-3
+  // (upgrade handshake, socket lifetimes). X-Forwarded-* are set in `prepare` for both.
+  const forwarder = createForwarder();
+  const proxy = createProxyServer({ connectTimeout: 5000 });
 
-  proxy.on('proxyRes', (proxyRes, _req, res) => {
-    // An event stream's headers must reach the browser now, not with the first event.
-    if (String(proxyRes.headers['content-type']).startsWith('text/event-stream')) {
-      process.nextTick(() => {
-        if (!res.writableEnded) res.flushHeaders();
-      });
-    }
-  });
-
-  proxy.on('error', (err, req, res) => {
+  function onUpstreamError(err: Error, req: http.IncomingMessage, res: http.ServerResponse | Duplex): void {
     const code = (err as NodeJS.ErrnoException).code;
     const target = targetOf.get(req);
     const handle = target?.handle;
     // The instance went away under us (crashed, or stopped behind our back): forget where it
     // was, so the next request wakes it instead of failing again.
-    if (handle && (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT'))
-      orchestrator.invalidate(handle);
+    if (handle && code && UNREACHABLE.has(code)) orchestrator.invalidate(handle);
     if (!(res instanceof http.ServerResponse)) {
       res.destroy();
       return;
     }
-    if (res.headersSent) {
+    // Mid-response, or the client already left: nothing useful can be said any more.
+    if (res.headersSent || res.destroyed) {
       res.destroy();
       return;
     }
@@ -87,7 +79,8 @@ export function createRouter(deps: RouterDeps) {
       sendJson(res, 502, 'instance_unreachable', 'the instance did not answer; retry in a moment', {
         'retry-after': '1',
       });
-  });
+  }
+  proxy.on('error', (err, req, res) => onUpstreamError(err, req, res));
 
   function isAdminToken(header: string | undefined): boolean {
     const token = bearerToken(header);
@@ -97,14 +90,18 @@ export function createRouter(deps: RouterDeps) {
   function prepare(req: http.IncomingMessage, target: Target, isUpgrade: boolean): void {
     req.url = target.url;
     const h = req.headers;
-    for (const name of String(h.connection ?? '').split(',')) {
-      const n = name.trim().toLowerCase();
-      if (n && n !== 'upgrade') delete h[n];
-    }
+    if (h.connection) for (const n of connectionTokens(h.connection)) if (n !== 'upgrade') delete h[n];
     for (const name of HOP_BY_HOP) delete h[name];
     if (isUpgrade) h.connection = 'upgrade';
     else delete h.upgrade;
-    if (!config.trustProxy) for (const name of FORWARDED) delete h[name];
+    // Who asked, as this router saw it; what a peer claims is kept only from a trusted edge.
+    const trusted = config.trustProxy;
+    if (!trusted) for (const name of FORWARDED) delete h[name];
+    const peer = req.socket.remoteAddress ?? '';
+    h['x-forwarded-for'] = trusted && h['x-forwarded-for'] ? `${h['x-forwarded-for']}, ${peer}` : peer;
+    h['x-forwarded-proto'] ??= 'http';
+    h['x-forwarded-host'] ??= h.host ?? '';
+    h['x-forwarded-port'] ??= String(req.socket.localPort ?? '');
     if (target.prefix) h['x-forwarded-prefix'] = target.prefix;
     // The platform's admin token never reaches a tenant's container, whoever sent it there.
     if (isAdminToken(h.authorization)) delete h.authorization;
@@ -163,7 +160,7 @@ export function createRouter(deps: RouterDeps) {
     }
     targetOf.set(req, target);
     prepare(req, target, false);
-    proxy.web(req, res, { target: { host: endpoint.host, port: endpoint.port } });
+    forwarder.forward(req, res, endpoint, (err) => onUpstreamError(err, req, res));
   }
 
   async function ws(req: http.IncomingMessage, socket: Duplex, head: Buffer, target: Target): Promise<void> {
@@ -227,7 +224,11 @@ export function createRouter(deps: RouterDeps) {
       .finally(done);
   }
 
-  return { web, ws, close: () => agent.destroy() };
+  return {
+    web,
+    ws,
+    close: () => forwarder.close(),
+  };
 }
 
 export type Router = ReturnType<typeof createRouter>;

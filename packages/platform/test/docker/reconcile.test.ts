@@ -32,7 +32,7 @@ describe.skipIf(!(await dockerAvailable()))('reconciler on Docker', () => {
     const auth = { authorization: `Bearer ${token}` };
     await t.instance('alice', { method: 'PUT', path: '/files/keep.txt', body: 'survives', headers: auth });
     const [before] = await containersOf(t.platformId, 'alice');
-    await docker.getContainer(before!.Id).remove({ force: true });
+    await docker.getContainer(before!.Id).remove({ force: true, v: true });
 
     const report = (await t.admin('POST', '/admin/sweep')).json<{ reconciled: { recreated: string[] } }>();
     expect(report.reconciled.recreated).toEqual(['alice']);
@@ -71,7 +71,7 @@ describe.skipIf(!(await dockerAvailable()))('reconciler on Docker', () => {
       expect((await docker.getVolume(volume).inspect()).Name).toBe(volume);
       expect((await foreign.inspect()).Id).toBe(foreign.id);
     } finally {
-      await foreign.remove({ force: true });
+      await foreign.remove({ force: true, v: true });
     }
   });
 

@@ -62,7 +62,7 @@ describe.skipIf(!(await dockerAvailable()))('docker runtime driver (real engine)
       filters.map((f) => docker.listContainers({ all: true, filters: f })),
     );
     const ids = [...containers.flat().map((c) => c.Id), ...strays];
-    await Promise.allSettled(ids.map((id) => docker.getContainer(id).remove({ force: true })));
+    await Promise.allSettled(ids.map((id) => docker.getContainer(id).remove({ force: true, v: true })));
     const volumes = await Promise.all(filters.map((f) => docker.listVolumes({ filters: f })));
     await Promise.allSettled(
       volumes.flatMap((r) => r.Volumes ?? []).map((v) => docker.getVolume(v.Name).remove()),
