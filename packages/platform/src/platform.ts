@@ -59,6 +59,7 @@ export function createPlatform(deps: PlatformDeps) {
     store,
     adminToken: deps.adminToken,
     dataDir: config.dataDir,
+    domain: config.domain,
     log,
   });
   const server = createServer({ app, router, domain: config.domain, log });

@@ -1,6 +1,6 @@
-import { HttpError } from './errors.ts';
 import type { Context } from 'hono';
 import type { z } from 'zod';
+import { HttpError } from './errors.ts';
 
 /** A 400 that lists each problem zod found, by field. */
 export function validationError(code: string, message: string, error: z.ZodError): HttpError {

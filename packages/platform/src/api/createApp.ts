@@ -7,6 +7,7 @@ import { containerRoutes } from './containerRoutes.ts';
 import { healthRoute } from './healthRoute.ts';
 import { homePage } from './homePage.ts';
 import { requireAdmin } from './requireAdmin.ts';
+import { tlsAskRoute } from './tlsAskRoute.ts';
 
 export interface AppDeps {
   orchestrator: Orchestrator;
@@ -14,6 +15,7 @@ export interface AppDeps {
   store: InstanceStore;
   adminToken: string;
   dataDir: string;
+  domain: string;
   log: Logger;
 }
 
@@ -26,6 +28,7 @@ export function createApp(deps: AppDeps): Hono {
     '/',
     healthRoute({ store: deps.store, runtime: deps.orchestrator.runtime, dataDir: deps.dataDir }),
   );
+  app.route('/', tlsAskRoute({ domain: deps.domain, exists: deps.orchestrator.exists }));
   app.get('/', (c) => c.html(homePage(deps.store.counts())));
   // Deny by default: every route not declared public above needs the admin token, so a route
   // added later cannot be left open by forgetting a check.

@@ -16,7 +16,10 @@ export function dockerAvailable(): Promise<boolean> {
       if (!ok && process.env.REQUIRE_DOCKER === '1') {
         throw new Error('REQUIRE_DOCKER=1 but no Docker engine answers on /var/run/docker.sock');
       }
-      if (!ok) console.warn('[tests] no Docker engine answers: Docker tests are skipped (set REQUIRE_DOCKER=1 to fail)');
+      if (!ok)
+        console.warn(
+          '[tests] no Docker engine answers: Docker tests are skipped (set REQUIRE_DOCKER=1 to fail)',
+        );
       return ok;
     });
   return answer;

@@ -1,0 +1,2 @@
+export { dockerAvailable, TEST_INSTANCE_IMAGE } from './docker.ts';
+export { toolAvailable } from './tools.ts';
