@@ -4,10 +4,10 @@ import path from 'node:path';
 import { ConfigError, createLogger, newToken } from '@matrixos/shared';
 import { instanceUrl, loadConfig } from './config.ts';
 import { openDb } from './db/openDb.ts';
+import { createProxyKeys } from './llm/proxyKeys.ts';
 import { createPlatform } from './platform.ts';
 import { createRuntime } from './runtime/index.ts';
 import { readOrCreateSecret } from './secrets/readOrCreateSecret.ts';
-import { createSealer } from './secrets/sealer.ts';
 
 const log = createLogger('platform');
 
@@ -28,8 +28,11 @@ async function main(): Promise<void> {
     config,
     db,
     runtime,
-    sealer: createSealer(Buffer.from(key, 'base64')),
+    secretKey: Buffer.from(key, 'base64'),
     adminToken: admin.value,
+    llmKeys: config.proxyAdminUrl
+      ? createProxyKeys({ baseUrl: config.proxyAdminUrl, adminToken: admin.value })
+      : undefined,
     log,
   });
   const { port, reconciled } = await platform.listen();

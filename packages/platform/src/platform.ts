@@ -1,24 +1,36 @@
+import { hkdfSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@matrixos/shared';
+import { createAccountStore } from './accounts/accountStore.ts';
+import { createInstanceAccess } from './accounts/instanceAccess.ts';
+import { createRateLimiter } from './accounts/rateLimiter.ts';
+import { createSessions } from './accounts/sessions.ts';
+import { createWebAuthn } from './accounts/webauthn.ts';
 import { createApp } from './api/createApp.ts';
+import { createSessionCookies } from './api/sessionCookies.ts';
 import type { PlatformConfig } from './config.ts';
 import type { Db } from './db/openDb.ts';
 import { createInstanceStore } from './instances/store.ts';
 import { createActivity } from './lifecycle/activity.ts';
 import { createLifecycle } from './lifecycle/lifecycle.ts';
+import { createBudgetNotices } from './llm/budgetNotices.ts';
+import type { LlmKeys } from './llm/proxyKeys.ts';
 import { createOrchestrator, type ReconcileReport } from './orchestrator/orchestrator.ts';
 import { createRouter } from './router/createRouter.ts';
 import type { RuntimeDriver } from './runtime/driver.ts';
 import { waitReady } from './runtime/index.ts';
-import type { Sealer } from './secrets/sealer.ts';
+import { createSealer } from './secrets/sealer.ts';
 import { createServer } from './server.ts';
 
 export interface PlatformDeps {
   config: PlatformConfig;
   db: Db;
   runtime: RuntimeDriver;
-  sealer: Sealer;
+  /** The platform's 32-byte secret: seals secrets at rest, and (derived) signs session tokens. */
+  secretKey: Buffer;
   adminToken: string;
+  /** The LLM proxy's key registry (main.ts builds it from PROXY_ADMIN_URL); tests may leave it out. */
+  llmKeys?: LlmKeys;
   log: Logger;
   clock?: () => number;
 }
@@ -26,15 +38,27 @@ export interface PlatformDeps {
 /** Wires the platform from its dependencies; tests build it with temporary ones. */
 export function createPlatform(deps: PlatformDeps) {
   const { config, runtime, log } = deps;
+  const clock = deps.clock ?? Date.now;
   const store = createInstanceStore(deps.db);
+  const sealer = createSealer(deps.secretKey);
+  const jwtKey = new Uint8Array(
+    hkdfSync('sha256', deps.secretKey, new Uint8Array(0), 'matrixos session tokens', 32),
+  );
+  const sessions = createSessions({ db: deps.db, jwtKey, issuer: config.publicUrl.origin, clock });
+  const cookies = createSessionCookies({ sessions, secure: config.publicUrl.protocol === 'https:' });
+  const accounts = createAccountStore({ db: deps.db, sealer, adminHandles: config.adminHandles, clock });
+  const webauthn = createWebAuthn({ origin: config.publicUrl.origin, rpID: config.publicUrl.hostname });
+  const access = createInstanceAccess({ db: deps.db, sealer, clock });
+  const limiter = createRateLimiter(clock);
   const activity = createActivity(deps.clock);
   const orchestrator = createOrchestrator({
     store,
     runtime,
-    sealer: deps.sealer,
+    sealer,
     config,
     log: log.child({ module: 'orchestrator' }),
     waitReady,
+    llmKeys: deps.llmKeys,
     clock: deps.clock,
   });
   const lifecycle = createLifecycle({
@@ -50,19 +74,37 @@ export function createPlatform(deps: PlatformDeps) {
     lifecycle,
     activity,
     config,
-    adminToken: deps.adminToken,
+    access,
     log: log.child({ module: 'router' }),
   });
+  orchestrator.events.on('destroyed', access.forget);
+  const notices = createBudgetNotices({ lifecycle, access, log: log.child({ module: 'budget' }) });
   const app = createApp({
+    config,
     orchestrator,
     lifecycle,
     store,
     adminToken: deps.adminToken,
-    dataDir: config.dataDir,
-    domain: config.domain,
+    accounts,
+    webauthn,
+    sessions,
+    cookies,
+    access,
+    limiter,
+    notices,
     log,
+    clock,
   });
   const server = createServer({ app, router, domain: config.domain, log });
+
+  /** The proxy may start a moment after the platform (npm start runs both): try a few times. */
+  async function syncKeysUntilDone(): Promise<void> {
+    for (let attempt = 0; attempt < 30; attempt++) {
+      if ((await orchestrator.syncLlmKeys()).failed.length === 0) return;
+      await new Promise((r) => setTimeout(r, 2000).unref());
+    }
+    log.error('gave up registering instance keys with the LLM proxy: is it running? (PROXY_ADMIN_URL)');
+  }
 
   return {
     app,
@@ -71,6 +113,9 @@ export function createPlatform(deps: PlatformDeps) {
     lifecycle,
     store,
     activity,
+    accounts,
+    sessions,
+    access,
     /** Listens, then reconciles in the background; `reconciled` settles when that first pass ends. */
     async listen(
       port = config.port,
@@ -85,6 +130,7 @@ export function createPlatform(deps: PlatformDeps) {
       });
       const reconciled = lifecycle.start();
       reconciled.catch((err) => log.error({ err }, 'startup reconcile failed'));
+      if (deps.llmKeys) void syncKeysUntilDone();
       return { port: (server.address() as AddressInfo).port, reconciled };
     },
     /** Stops taking requests and sweeping; the instances themselves keep running. */

@@ -24,7 +24,12 @@ function freePort(): Promise<number> {
 }
 
 /** An HTTPS request to the edge as a browser for `name` would make it (SNI and Host). */
-function viaEdge(port: number, name: string, p: string): Promise<{ status: number; body: string }> {
+function viaEdge(
+  port: number,
+  name: string,
+  p: string,
+  token = '',
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = https.get(
       {
@@ -32,7 +37,7 @@ function viaEdge(port: number, name: string, p: string): Promise<{ status: numbe
         port,
         path: p,
         servername: name,
-        headers: { host: `${name}:${port}` },
+        headers: { host: `${name}:${port}`, authorization: `Bearer ${token}` },
         rejectUnauthorized: false,
         agent: false,
       },
@@ -107,7 +112,7 @@ import ${SITES}
   });
 
   it('serves an existing instance over HTTPS, telling it the scheme and client', async () => {
-    const r = await viaEdge(httpsPort, 'alice.localhost', '/headers');
+    const r = await viaEdge(httpsPort, 'alice.localhost', '/headers', t.tokenOf('alice'));
     expect(r.status).toBe(200);
     const { headers } = JSON.parse(r.body) as { headers: Record<string, string> };
     expect(headers['x-forwarded-proto']).toBe('https');
@@ -122,7 +127,7 @@ import ${SITES}
   it('carries WebSockets (wss) to the instance', async () => {
     const options: WebSocket.ClientOptions & { servername: string } = {
       servername: 'alice.localhost',
-      headers: { host: `alice.localhost:${httpsPort}` },
+      headers: { host: `alice.localhost:${httpsPort}`, authorization: `Bearer ${t.tokenOf('alice')}` },
       rejectUnauthorized: false,
     };
     const ws = new WebSocket(`wss://127.0.0.1:${httpsPort}/ws`, options);

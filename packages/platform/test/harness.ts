@@ -2,17 +2,18 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger, newToken } from '@matrixos/shared';
 import { loadConfig } from '../src/config.ts';
 import { openDb } from '../src/db/openDb.ts';
+import { createProxyKeys } from '../src/llm/proxyKeys.ts';
 import { createPlatform, type Platform } from '../src/platform.ts';
 import { createDockerDriver } from '../src/runtime/docker/dockerDriver.ts';
 import type { RuntimeDriver } from '../src/runtime/driver.ts';
 import { createProcessDriver } from '../src/runtime/process/processDriver.ts';
 import { readOrCreateSecret } from '../src/secrets/readOrCreateSecret.ts';
-import { createSealer } from '../src/secrets/sealer.ts';
 
 export interface Reply {
   status: number;
@@ -27,6 +28,16 @@ export interface RequestOptions {
   host?: string;
   headers?: Record<string, string>;
   body?: string | Buffer | object;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
 }
 
 /** A plain HTTP request to 127.0.0.1 with any Host header (Node's resolver knows no *.localhost). */
@@ -67,6 +78,8 @@ export function httpRequest(port: number, opts: RequestOptions = {}): Promise<Re
 
 export interface TestPlatformOptions {
   runtime: 'docker' | 'process';
+  /** Defaults to a free one (the public URL carries it: redirects, origin checks, WebAuthn). */
+  port?: number;
   env?: Record<string, string>;
   /** Reuse these to "restart" a platform over the same data. */
   dataDir?: string;
@@ -74,6 +87,10 @@ export interface TestPlatformOptions {
   adminToken?: string;
   /** The process driver's instance command (default: the real gateway). */
   command?: string[];
+  /** The platform's clock (tests of expiry move it forward). */
+  clock?: () => number;
+  /** An LLM proxy to register instance keys with (its admin API; the admin token is shared). */
+  proxyAdminUrl?: string;
 }
 
 export type TestPlatform = Awaited<ReturnType<typeof startTestPlatform>>;
@@ -89,7 +106,7 @@ export async function startTestPlatform(opts: TestPlatformOptions) {
   const config = loadConfig({
     DATA_DIR: dataDir,
     PLATFORM_ID: platformId,
-    PLATFORM_PORT: '0',
+    PLATFORM_PORT: String(opts.port ?? (await freePort())),
     PLATFORM_DOMAIN: 'localhost',
     RUNTIME: opts.runtime,
     WAKE_TIMEOUT: '30s',
@@ -109,12 +126,15 @@ export async function startTestPlatform(opts: TestPlatformOptions) {
     config,
     db,
     runtime,
-    sealer: createSealer(Buffer.from(key, 'base64')),
+    secretKey: Buffer.from(key, 'base64'),
+    clock: opts.clock,
+    llmKeys: opts.proxyAdminUrl ? createProxyKeys({ baseUrl: opts.proxyAdminUrl, adminToken }) : undefined,
     adminToken,
     log,
   });
-  const { port, reconciled } = await platform.listen(0, '127.0.0.1');
+  const { port, reconciled } = await platform.listen(config.port, '127.0.0.1');
   const handlesSeen = new Set<string>();
+  const tokens = new Map<string, string>();
 
   const t = {
     platform,
@@ -134,11 +154,26 @@ export async function startTestPlatform(opts: TestPlatformOptions) {
       handlesSeen.add(handle);
       const r = await t.admin('POST', '/containers/provision', { handle });
       if (r.status !== 201) throw new Error(`provision ${handle}: ${r.status} ${r.text}`);
-      return r.json<{ token: string }>().token;
+      const token = r.json<{ token: string }>().token;
+      tokens.set(handle, token);
+      return token;
     },
-    /** A request to `{handle}.localhost` through the router. */
-    instance: (handle: string, o: RequestOptions = {}) =>
-      httpRequest(port, { ...o, host: `${handle}.localhost:${port}` }),
+    /**
+     * A request to `{handle}.localhost` through the router, with the instance's token unless the
+     * options carry their own Authorization (or `anonymous`).
+     */
+    instance: (handle: string, o: RequestOptions & { anonymous?: boolean } = {}) => {
+      const token = tokens.get(handle);
+      const auth: Record<string, string> =
+        !o.anonymous && token && !o.headers?.authorization ? { authorization: `Bearer ${token}` } : {};
+      return httpRequest(port, {
+        ...o,
+        headers: { ...auth, ...o.headers },
+        host: `${handle}.localhost:${port}`,
+      });
+    },
+    /** The instance token a provision through this harness returned. */
+    tokenOf: (handle: string) => tokens.get(handle),
     /** Stops this platform object (instances keep running), as a restart would. */
     async stop(): Promise<void> {
       await platform.close();

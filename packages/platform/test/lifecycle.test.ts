@@ -69,7 +69,7 @@ describe('lifecycle', () => {
     t = await start();
     await t.provision('alice');
     const ws = new WebSocket(`ws://127.0.0.1:${t.port}/ws`, {
-      headers: { host: `alice.localhost:${t.port}` },
+      headers: { host: `alice.localhost:${t.port}`, authorization: `Bearer ${t.tokenOf('alice')}` },
     });
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
@@ -139,7 +139,7 @@ describe('lifecycle', () => {
           host: '127.0.0.1',
           port: t!.port,
           path: '/.well-known/matrixos/wake',
-          headers: { host: `alice.localhost:${t!.port}` },
+          headers: { host: `alice.localhost:${t!.port}`, authorization: `Bearer ${t!.tokenOf('alice')}` },
         },
         (res) => {
           expect(res.headers['content-type']).toBe('text/event-stream');
@@ -160,6 +160,25 @@ describe('lifecycle', () => {
     expect((await t.instance('alice', { path: '/health', headers: { accept: 'text/html' } })).status).toBe(
       200,
     );
+  });
+
+  it('never wakes an instance for an anonymous caller', async () => {
+    t = await start();
+    await t.provision('alice');
+    await t.admin('POST', '/containers/alice/stop');
+    const steps = stepsOf(t, 'alice');
+    expect((await t.instance('alice', { path: '/health', anonymous: true })).json()).toEqual({
+      status: 'sleeping',
+      handle: 'alice',
+    });
+    expect((await t.instance('alice', { path: '/', anonymous: true })).status).toBe(401);
+    expect(
+      (await t.instance('alice', { path: '/', headers: { authorization: 'Bearer mxi_guess' } })).status,
+    ).toBe(401);
+    expect(steps).toEqual([]);
+    expect((await t.admin('GET', '/containers/alice')).json()).toMatchObject({
+      engine: { state: 'stopped' },
+    });
   });
 
   it('answers API clients with a clear 503 when the wake takes longer than WAKE_TIMEOUT', async () => {

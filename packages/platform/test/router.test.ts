@@ -21,7 +21,10 @@ describe('router', () => {
   it('routes by Host to the right instance, and by /proxy/:handle', async () => {
     expect((await t.instance('alice', { path: '/health' })).json().handle).toBe('alice');
     expect((await t.instance('bob', { path: '/health' })).json().handle).toBe('bob');
-    const viaPath = await t.request({ path: '/proxy/bob/headers?q=1' });
+    const viaPath = await t.request({
+      path: '/proxy/bob/headers?q=1',
+      headers: { authorization: `Bearer ${t.tokenOf('bob')}` },
+    });
     expect(viaPath.json<{ url: string; headers: Record<string, string> }>()).toMatchObject({
       url: '/headers?q=1',
       headers: { 'x-forwarded-prefix': '/proxy/bob' },
@@ -59,7 +62,7 @@ describe('router', () => {
     expect(headers.te).toBeUndefined();
   });
 
-  it('passes the instance token through but never the platform admin token', async () => {
+  it('passes the instance token through, and refuses any other (the admin token included) before forwarding', async () => {
     const own = await t.instance('alice', {
       path: '/headers',
       headers: { authorization: `Bearer ${aliceToken}` },
@@ -67,11 +70,33 @@ describe('router', () => {
     expect(own.json<{ headers: Record<string, string> }>().headers.authorization).toBe(
       `Bearer ${aliceToken}`,
     );
-    const admin = await t.instance('alice', {
-      path: '/headers',
-      headers: { authorization: `Bearer ${t.adminToken}` },
+    for (const authorization of [
+      `Bearer ${t.adminToken}`,
+      `Bearer ${t.tokenOf('bob')}`,
+      `Bearer ${aliceToken}x`,
+    ]) {
+      const r = await t.instance('alice', { path: '/headers', headers: { authorization } });
+      expect(r.status).toBe(401);
+      expect(r.headers['www-authenticate']).toContain('Bearer');
+      expect(r.text).not.toContain('headers'); // the instance never answered
+    }
+  });
+
+  it('lets anonymous callers see /health of a running instance, and nothing else', async () => {
+    expect((await t.instance('alice', { path: '/health', anonymous: true })).json()).toMatchObject({
+      status: 'ok',
+      handle: 'alice',
     });
-    expect(admin.json<{ headers: Record<string, string> }>().headers.authorization).toBeUndefined();
+    const r = await t.instance('alice', { path: '/headers', anonymous: true });
+    expect(r.status).toBe(401);
+    expect(r.json<{ error: { code: string } }>().error.code).toBe('unauthorized');
+    const browser = await t.instance('alice', {
+      path: '/',
+      anonymous: true,
+      headers: { accept: 'text/html' },
+    });
+    expect(browser.status).toBe(302);
+    expect(browser.headers.location).toBe(`http://localhost:${t.port}/login?next=alice`);
   });
 
   it('keeps repeated response headers (two Set-Cookie stay two)', async () => {
@@ -83,7 +108,12 @@ describe('router', () => {
     const arrivals: number[] = [];
     await new Promise<void>((resolve, reject) => {
       const req = http.get(
-        { host: '127.0.0.1', port: t.port, path: '/sse', headers: { host: `alice.localhost:${t.port}` } },
+        {
+          host: '127.0.0.1',
+          port: t.port,
+          path: '/sse',
+          headers: { host: `alice.localhost:${t.port}`, authorization: `Bearer ${aliceToken}` },
+        },
         (res) => {
           expect(res.headers['content-type']).toBe('text/event-stream');
           res.on('data', (chunk: Buffer) => {
@@ -107,7 +137,11 @@ describe('router', () => {
           port: t.port,
           method: 'POST',
           path: '/upload',
-          headers: { host: `alice.localhost:${t.port}`, 'transfer-encoding': 'chunked' },
+          headers: {
+            host: `alice.localhost:${t.port}`,
+            'transfer-encoding': 'chunked',
+            authorization: `Bearer ${aliceToken}`,
+          },
         },
         (res) => {
           let text = '';
@@ -144,7 +178,9 @@ describe('router', () => {
   });
 
   it('counts an open WebSocket as activity until it closes', async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${t.port}/ws`, { headers: { host: `bob.localhost:${t.port}` } });
+    const ws = new WebSocket(`ws://127.0.0.1:${t.port}/ws`, {
+      headers: { host: `bob.localhost:${t.port}`, authorization: `Bearer ${t.tokenOf('bob')}` },
+    });
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);
@@ -152,6 +188,14 @@ describe('router', () => {
     expect(t.platform.activity.openCount('bob')).toBe(1);
     ws.close();
     await expect.poll(() => t.platform.activity.openCount('bob')).toBe(0);
+  });
+
+  it('refuses a WebSocket without the instance token, before the instance sees it', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${t.port}/ws`, {
+      headers: { host: `alice.localhost:${t.port}` },
+    });
+    const err = await new Promise<Error>((resolve) => ws.once('error', resolve));
+    expect(err.message).toContain('401');
   });
 
   it('refuses a WebSocket to an unknown handle', async () => {

@@ -1,40 +1,61 @@
 import { errorHandler, type Logger, notFoundHandler } from '@matrixos/shared';
 import { Hono } from 'hono';
+import type { AccountStore } from '../accounts/accountStore.ts';
+import type { InstanceAccess } from '../accounts/instanceAccess.ts';
+import type { RateLimiter } from '../accounts/rateLimiter.ts';
+import type { Sessions } from '../accounts/sessions.ts';
+import type { WebAuthn } from '../accounts/webauthn.ts';
+import type { PlatformConfig } from '../config.ts';
 import type { InstanceStore } from '../instances/store.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
+import type { BudgetNotices } from '../llm/budgetNotices.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
+import { authRoutes } from './authRoutes.ts';
+import { budgetNoticeRoute } from './budgetNoticeRoute.ts';
 import { containerRoutes } from './containerRoutes.ts';
 import { healthRoute } from './healthRoute.ts';
 import { homePage } from './homePage.ts';
+import { meRoutes } from './meRoutes.ts';
+import { originCheck } from './originCheck.ts';
 import { requireAdmin } from './requireAdmin.ts';
+import type { SessionCookies } from './sessionCookies.ts';
 import { tlsAskRoute } from './tlsAskRoute.ts';
 
 export interface AppDeps {
+  config: Pick<PlatformConfig, 'dataDir' | 'domain' | 'publicUrl' | 'trustProxy'>;
   orchestrator: Orchestrator;
   lifecycle: Lifecycle;
   store: InstanceStore;
   adminToken: string;
-  dataDir: string;
-  domain: string;
+  accounts: AccountStore;
+  webauthn: WebAuthn;
+  sessions: Sessions;
+  cookies: SessionCookies;
+  access: InstanceAccess;
+  limiter: RateLimiter;
+  notices: BudgetNotices;
   log: Logger;
+  clock?: () => number;
 }
 
-/** The control plane's HTTP API (everything that is not an instance's traffic). */
+/** The control plane's HTTP API and pages (everything that is not an instance's traffic). */
 export function createApp(deps: AppDeps): Hono {
+  const { config, orchestrator } = deps;
   const app = new Hono();
   app.onError(errorHandler(deps.log));
   app.notFound(notFoundHandler);
-  app.route(
-    '/',
-    healthRoute({ store: deps.store, runtime: deps.orchestrator.runtime, dataDir: deps.dataDir }),
-  );
-  app.route('/', tlsAskRoute({ domain: deps.domain, exists: deps.orchestrator.exists }));
+  app.use('*', originCheck([config.publicUrl.origin]));
+  app.route('/', healthRoute({ store: deps.store, runtime: orchestrator.runtime, dataDir: config.dataDir }));
+  app.route('/', tlsAskRoute({ domain: config.domain, exists: orchestrator.exists }));
   app.get('/', (c) => c.html(homePage(deps.store.counts())));
-  // Deny by default: every route not declared public above needs the admin token, so a route
-  // added later cannot be left open by forgetting a check.
+  app.route('/', authRoutes({ ...deps, trustProxy: config.trustProxy }));
+  app.route('/', meRoutes(deps));
+  // Deny by default: every route not declared above needs the admin token or an admin's
+  // session, so a route added later cannot be left open by forgetting a check.
   const admin = new Hono();
-  admin.use('*', requireAdmin(deps.adminToken));
+  admin.use('*', requireAdmin(deps.adminToken, deps.cookies));
   admin.route('/', containerRoutes(deps));
+  admin.route('/', budgetNoticeRoute(deps.notices));
   app.route('/', admin);
   return app;
 }

@@ -1,4 +1,4 @@
-import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { blob, index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 /**
  * One row per user instance: the desired state the reconciler converges the engine to.
@@ -29,3 +29,132 @@ export const instances = sqliteTable(
 
 export type InstanceRow = typeof instances.$inferSelect;
 export type InstanceState = InstanceRow['state'];
+
+/** A person with an account; `handle` names their instance too. */
+export const users = sqliteTable('users', {
+  id: text('id').primaryKey(),
+  handle: text('handle').notNull().unique(),
+  role: text('role', { enum: ['user', 'admin'] }).notNull(),
+  createdAt: integer('created_at').notNull(),
+});
+
+/** WebAuthn credentials (passkeys). The counter catches cloned authenticators. */
+export const passkeys = sqliteTable(
+  'passkeys',
+  {
+    /** The credential ID, base64url. */
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    publicKey: blob('public_key', { mode: 'buffer' }).notNull(),
+    counter: integer('counter').notNull(),
+    transports: text('transports', { mode: 'json' }).$type<string[]>().notNull(),
+    deviceType: text('device_type').notNull(),
+    backedUp: integer('backed_up', { mode: 'boolean' }).notNull(),
+    name: text('name').notNull(),
+    createdAt: integer('created_at').notNull(),
+    lastUsedAt: integer('last_used_at'),
+  },
+  (t) => [index('passkeys_user').on(t.userId)],
+);
+
+/** A TOTP factor. `lastCounter` is the last accepted time step: a code is never accepted twice. */
+export const totpFactors = sqliteTable('totp_factors', {
+  userId: text('user_id')
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  secretSealed: text('secret_sealed').notNull(),
+  lastCounter: integer('last_counter').notNull(),
+  createdAt: integer('created_at').notNull(),
+});
+
+/** One-time recovery codes, stored as hashes; shown to the user once. */
+export const recoveryCodes = sqliteTable(
+  'recovery_codes',
+  {
+    codeHash: text('code_hash').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    usedAt: integer('used_at'),
+  },
+  (t) => [index('recovery_codes_user').on(t.userId)],
+);
+
+/**
+ * A sign-up, sign-in or factor-setup in progress: its challenge (or pending TOTP secret), single
+ * use and short-lived. The browser holds only the flow's id.
+ */
+export const authFlows = sqliteTable('auth_flows', {
+  id: text('id').primaryKey(),
+  kind: text('kind', {
+    enum: ['signup-passkey', 'signup-totp', 'login', 'add-passkey', 'add-totp'],
+  }).notNull(),
+  handle: text('handle').notNull(),
+  userId: text('user_id'),
+  challenge: text('challenge'),
+  totpSecretSealed: text('totp_secret_sealed'),
+  expiresAt: integer('expires_at').notNull(),
+});
+
+/** A signed-in browser: every token issued to it belongs to this family, revoked as one. */
+export const sessionFamilies = sqliteTable(
+  'session_families',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    revokedAt: integer('revoked_at'),
+    revokedReason: text('revoked_reason'),
+    userAgent: text('user_agent'),
+  },
+  (t) => [index('session_families_user').on(t.userId)],
+);
+
+/** Refresh tokens (hashes). Rotated on use; presenting a used one revokes its whole family. */
+export const refreshTokens = sqliteTable(
+  'refresh_tokens',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    familyId: text('family_id')
+      .notNull()
+      .references(() => sessionFamilies.id, { onDelete: 'cascade' }),
+    expiresAt: integer('expires_at').notNull(),
+    usedAt: integer('used_at'),
+  },
+  (t) => [index('refresh_tokens_family').on(t.familyId)],
+);
+
+/** One-use tokens that carry a signed-in user from the control plane to their instance's host. */
+export const bridgeTokens = sqliteTable('bridge_tokens', {
+  tokenHash: text('token_hash').primaryKey(),
+  familyId: text('family_id')
+    .notNull()
+    .references(() => sessionFamilies.id, { onDelete: 'cascade' }),
+  handle: text('handle').notNull(),
+  /** The exact host (with port) it may be redeemed on. */
+  host: text('host').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+  usedAt: integer('used_at'),
+});
+
+/** A browser's session on an instance's host, minted from a bridge token; dies with its family. */
+export const instanceSessions = sqliteTable(
+  'instance_sessions',
+  {
+    idHash: text('id_hash').primaryKey(),
+    familyId: text('family_id')
+      .notNull()
+      .references(() => sessionFamilies.id, { onDelete: 'cascade' }),
+    handle: text('handle').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [index('instance_sessions_family').on(t.familyId)],
+);
+
+export type UserRow = typeof users.$inferSelect;
+export type PasskeyRow = typeof passkeys.$inferSelect;

@@ -5,6 +5,7 @@ import type { InstanceRow, InstanceState } from '../db/schema.ts';
 import { HANDLE_RULES, validateHandle } from '../handles/validateHandle.ts';
 import type { InstanceStore } from '../instances/store.ts';
 import { type InstanceView, toView } from '../instances/toView.ts';
+import type { LlmKeys } from '../llm/proxyKeys.ts';
 import type { Endpoint, InstanceSpec, RuntimeDriver, RuntimeInstance } from '../runtime/driver.ts';
 import type { Sealer } from '../secrets/sealer.ts';
 import { createKeyedMutex } from './keyedMutex.ts';
@@ -41,6 +42,8 @@ export interface OrchestratorDeps {
   config: Pick<PlatformConfig, 'publicUrl' | 'instance' | 'lifecycle' | 'proxyPort'>;
   log: Logger;
   waitReady: (endpoint: Endpoint, opts: { timeoutMs: number }) => Promise<void>;
+  /** The LLM proxy's key registry; absent when no proxy runs (the instance's AI then has no budget). */
+  llmKeys?: LlmKeys;
   clock?: () => number;
 }
 
@@ -66,7 +69,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
   const clock = deps.clock ?? Date.now;
   const mutex = createKeyedMutex();
   const routes = new Map<string, RouteEntry>();
-  const events = new EventEmitter<{ progress: [Progress] }>();
+  const events = new EventEmitter<{ progress: [Progress]; destroyed: [string] }>();
   events.setMaxListeners(0);
   /** The last step per handle, so a page that connects late still sees where things stand. */
   const lastProgress = new Map<string, Progress>();
@@ -200,6 +203,8 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       progress(handle, 'queued');
       let volumeCreated = false;
       try {
+        // Before the instance runs, so its AI works from its first request.
+        await deps.llmKeys?.register(handle, sealer.open(row.proxyTokenSealed));
         volumeCreated = (await runtime.ensureVolume(handle)).created;
         const { endpoint } = await bringUp(row);
         markRunning(handle, endpoint);
@@ -214,6 +219,9 @@ export function createOrchestrator(deps: OrchestratorDeps) {
             .remove(rt.id)
             .catch((e) => log.error({ err: e, handle }, 'compensation: remove failed'));
         store.delete(handle);
+        await deps.llmKeys
+          ?.revoke(handle)
+          .catch((e) => log.error({ err: e, handle }, 'compensation: key revocation failed'));
         if (volumeCreated)
           await runtime
             .removeVolume(handle)
@@ -281,7 +289,12 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     store.delete(handle);
     routes.delete(handle);
     lastProgress.delete(handle);
+    // A token of a destroyed instance must not spend anything any more.
+    await deps.llmKeys
+      ?.revoke(handle)
+      .catch((err) => log.error({ err, handle }, 'could not revoke the LLM proxy key'));
     if (opts.deleteData) await runtime.removeVolume(handle);
+    events.emit('destroyed', handle);
     log.info({ handle, deleteData: opts.deleteData }, 'instance destroyed');
   }
 
@@ -360,8 +373,29 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     return report;
   }
 
+  /**
+   * Registers every instance's proxy token again (idempotent): a proxy whose database was lost or
+   * that was down during a provision learns them back.
+   */
+  async function syncLlmKeys(): Promise<{ registered: number; failed: string[] }> {
+    const failed: string[] = [];
+    let registered = 0;
+    if (!deps.llmKeys) return { registered, failed };
+    for (const row of store.list()) {
+      try {
+        await deps.llmKeys.register(row.handle, sealer.open(row.proxyTokenSealed));
+        registered++;
+      } catch (err) {
+        failed.push(row.handle);
+        log.warn({ handle: row.handle, err: (err as Error).message }, 'could not register the LLM proxy key');
+      }
+    }
+    return { registered, failed };
+  }
+
   return {
     provision,
+    syncLlmKeys,
     start: (handle: string) => mutex.run(handle, () => startLocked(handle)),
     stop: (handle: string, guard?: Guard) => mutex.run(handle, () => stopLocked(handle, guard)),
     pause: (handle: string, guard?: Guard) => mutex.run(handle, () => pauseLocked(handle, guard)),

@@ -1,14 +1,18 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { bearerToken, type Logger, safeEqual } from '@matrixos/shared';
+import type { Logger } from '@matrixos/shared';
+import { serialize } from 'hono/utils/cookie';
 import { createProxyServer } from 'http-proxy-3';
+import { cookieNames } from '../accounts/cookieNames.ts';
+import { BRIDGE_PATH, type InstanceAccess } from '../accounts/instanceAccess.ts';
 import type { PlatformConfig } from '../config.ts';
 import type { Activity } from '../lifecycle/activity.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { Orchestrator, Progress } from '../orchestrator/orchestrator.ts';
 import type { Endpoint } from '../runtime/driver.ts';
+import { createAuthorizer } from './authorize.ts';
 import { connectionTokens, createForwarder } from './forward.ts';
-import { notFoundPage, type RenderedPage, unavailablePage, wakingPage } from './pages.ts';
+import { linkExpiredPage, notFoundPage, type RenderedPage, unavailablePage, wakingPage } from './pages.ts';
 import type { Target } from './resolveTarget.ts';
 
 export interface RouterDeps {
@@ -16,7 +20,7 @@ export interface RouterDeps {
   lifecycle: Lifecycle;
   activity: Activity;
   config: Pick<PlatformConfig, 'publicUrl' | 'trustProxy' | 'lifecycle'>;
-  adminToken: string;
+  access: InstanceAccess;
   log: Logger;
 }
 
@@ -54,6 +58,9 @@ export function createRouter(deps: RouterDeps) {
   // Plain HTTP, the hot path, goes through the forwarder; WebSockets through http-proxy-3
   // (upgrade handshake, socket lifetimes). X-Forwarded-* are set in `prepare` for both.
   const forwarder = createForwarder();
+  const secure = config.publicUrl.protocol === 'https:';
+  const authorize = createAuthorizer({ access: deps.access, secure });
+  const sessionCookie = cookieNames(secure).instance;
   const proxy = createProxyServer({ connectTimeout: 5000 });
 
   function onUpstreamError(err: Error, req: http.IncomingMessage, res: http.ServerResponse | Duplex): void {
@@ -82,11 +89,6 @@ export function createRouter(deps: RouterDeps) {
   }
   proxy.on('error', (err, req, res) => onUpstreamError(err, req, res));
 
-  function isAdminToken(header: string | undefined): boolean {
-    const token = bearerToken(header);
-    return token !== null && safeEqual(token, deps.adminToken);
-  }
-
   function prepare(req: http.IncomingMessage, target: Target, isUpgrade: boolean): void {
     req.url = target.url;
     const h = req.headers;
@@ -103,8 +105,52 @@ export function createRouter(deps: RouterDeps) {
     h['x-forwarded-host'] ??= h.host ?? '';
     h['x-forwarded-port'] ??= String(req.socket.localPort ?? '');
     if (target.prefix) h['x-forwarded-prefix'] = target.prefix;
-    // The platform's admin token never reaches a tenant's container, whoever sent it there.
-    if (isAdminToken(h.authorization)) delete h.authorization;
+  }
+
+  /** Swaps a bridge token (arriving on the instance's own host) for a session cookie there. */
+  function bridge(req: http.IncomingMessage, res: http.ServerResponse, target: Target): void {
+    const token = new URL(target.url, 'http://x').searchParams.get('token');
+    const redeemed = token ? deps.access.redeemBridge(token, req.headers.host ?? '') : null;
+    if (!redeemed || redeemed.handle !== target.handle) {
+      sendPage(res, 403, linkExpiredPage(`${config.publicUrl.origin}/login?next=${target.handle}`));
+      return;
+    }
+    const cookie = serialize(sessionCookie, redeemed.sessionId, {
+      httpOnly: true,
+      secure,
+      sameSite: 'Lax',
+      path: '/',
+      maxAge: Math.floor(redeemed.maxAgeMs / 1000),
+    });
+    // Off the token's URL at once, so it is neither bookmarked nor sent on as a Referer.
+    res.writeHead(303, {
+      location: `${target.prefix}/`,
+      'set-cookie': cookie,
+      'cache-control': 'no-store',
+      'referrer-policy': 'no-referrer',
+    });
+    res.end();
+  }
+
+  /** An answer for whoever may not pass: sign in (browsers) or 401 (API clients). */
+  function refuse(req: http.IncomingMessage, res: http.ServerResponse, handle: string): void {
+    if (wantsHtml(req)) {
+      res.writeHead(302, {
+        location: `${config.publicUrl.origin}/login?next=${handle}`,
+        'cache-control': 'no-store',
+      });
+      res.end();
+      return;
+    }
+    sendJson(
+      res,
+      401,
+      'unauthorized',
+      `sign in as the owner of "${handle}", or send its token as Authorization: Bearer`,
+      {
+        'www-authenticate': 'Bearer realm="matrixos-instance"',
+      },
+    );
   }
 
   function known(handle: string): boolean {
@@ -122,6 +168,20 @@ export function createRouter(deps: RouterDeps) {
     if (!known(handle)) {
       if (wantsHtml(req)) sendPage(res, 404, notFoundPage(handle, config.publicUrl.origin));
       else sendJson(res, 404, 'not_found', `no instance "${handle}"`);
+      return;
+    }
+    if (target.url === BRIDGE_PATH || target.url.startsWith(`${BRIDGE_PATH}?`)) {
+      bridge(req, res, target);
+      return;
+    }
+    const allowed = authorize(req, handle, target.url);
+    if (allowed === 'refuse') {
+      refuse(req, res, handle);
+      return;
+    }
+    if (allowed === 'health' && !runningEndpoint(handle)) {
+      // Anonymous callers never wake an instance; they hear that it sleeps.
+      sendJson200(res, { status: 'sleeping', handle });
       return;
     }
     if (target.url === WAKE_EVENTS_PATH || target.url.startsWith(`${WAKE_EVENTS_PATH}?`)) {
@@ -167,6 +227,11 @@ export function createRouter(deps: RouterDeps) {
     const { handle } = target;
     if (!known(handle)) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const allowed = authorize(req, handle, target.url);
+    if (allowed !== 'session' && allowed !== 'token') {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     activity.begin(handle);
@@ -254,6 +319,11 @@ function sendPage(
     ...extra,
   });
   res.end(page.html);
+}
+
+function sendJson200(res: http.ServerResponse, body: object): void {
+  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
 }
 
 function sendJson(

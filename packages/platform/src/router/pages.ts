@@ -108,3 +108,13 @@ export function unavailablePage(handle: string, reason: string): RenderedPage {
     csp: BASE_CSP,
   };
 }
+
+export function linkExpiredPage(loginUrl: string): RenderedPage {
+  return {
+    html: page(
+      'Link expired',
+      `<h1>This sign-in link has expired</h1><p>Links that open your instance work once, for a few seconds. Sign in again to get a new one.</p><p><a href="${escapeHtml(loginUrl)}">Sign in</a></p>`,
+    ),
+    csp: BASE_CSP,
+  };
+}

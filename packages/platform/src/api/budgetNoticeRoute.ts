@@ -1,0 +1,20 @@
+import { HttpError, readJson } from '@matrixos/shared';
+import { Hono } from 'hono';
+import { type BudgetNotices, budgetNoticeSchema } from '../llm/budgetNotices.ts';
+
+/** `POST /internal/budget-notices`: the LLM proxy's webhook (admin token), delivered to the instance. */
+export function budgetNoticeRoute(notices: BudgetNotices) {
+  return new Hono().post('/internal/budget-notices', async (c) => {
+    const notice = await readJson(c, budgetNoticeSchema);
+    try {
+      await notices.deliver(notice);
+    } catch (err) {
+      throw new HttpError(
+        502,
+        'not_delivered',
+        `the notice could not be delivered: ${(err as Error).message}`,
+      );
+    }
+    return c.json({ delivered: true });
+  });
+}

@@ -1,0 +1,228 @@
+import { HttpError, readJson } from '@matrixos/shared';
+import type { RegistrationResponseJSON } from '@simplewebauthn/server';
+import { Hono, type MiddlewareHandler } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import QRCode from 'qrcode';
+import { z } from 'zod';
+import type { AccountStore } from '../accounts/accountStore.ts';
+import { BRIDGE_PATH, type InstanceAccess } from '../accounts/instanceAccess.ts';
+import type { Sessions } from '../accounts/sessions.ts';
+import { newTotpSecret, totpUri, verifyTotp } from '../accounts/totp.ts';
+import type { WebAuthn } from '../accounts/webauthn.ts';
+import { instanceUrl, type PlatformConfig } from '../config.ts';
+import type { Lifecycle } from '../lifecycle/lifecycle.ts';
+import type { Orchestrator, Progress } from '../orchestrator/orchestrator.ts';
+import type { AppEnv, SessionCookies } from './sessionCookies.ts';
+
+export interface MeDeps {
+  accounts: AccountStore;
+  webauthn: WebAuthn;
+  sessions: Sessions;
+  cookies: SessionCookies;
+  access: InstanceAccess;
+  orchestrator: Orchestrator;
+  lifecycle: Lifecycle;
+  config: Pick<PlatformConfig, 'publicUrl'>;
+  clock?: () => number;
+}
+
+const credentialJson = z
+  .object({
+    id: z.string().min(1),
+    rawId: z.string(),
+    type: z.literal('public-key'),
+    response: z.record(z.string(), z.unknown()),
+  })
+  .loose();
+const addPasskey = z.object({
+  flowId: z.string(),
+  response: credentialJson,
+  name: z.string().trim().min(1).max(60).optional(),
+});
+const addTotp = z.object({ flowId: z.string(), code: z.string() });
+
+/** Requires a signed-in user (cookies), and puts them in `c.var.user`. */
+export function requireUser(cookies: SessionCookies): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const user = await cookies.resolve(c);
+    if (!user) throw new HttpError(401, 'signed_out', 'please sign in');
+    c.set('user', user);
+    await next();
+  };
+}
+
+/** The signed-in user's own account and instance. */
+export function meRoutes(deps: MeDeps) {
+  const { accounts, webauthn, access, orchestrator, lifecycle, config } = deps;
+  const clock = deps.clock ?? Date.now;
+  const app = new Hono<AppEnv>();
+  app.use('/me', requireUser(deps.cookies));
+  app.use('/me/*', requireUser(deps.cookies));
+  app.use('/admin/instances/*', requireUser(deps.cookies));
+
+  /** A URL that opens `handle`'s instance signed in, through a one-use bridge token. */
+  function openUrl(c: { var: AppEnv['Variables'] }, handle: string): string {
+    const base = new URL(instanceUrl(config, handle));
+    const token = access.issueBridge(c.var.user, handle, base.host);
+    if (!token) throw new HttpError(403, 'not_yours', `you cannot open "${handle}"`);
+    return `${base.origin}${BRIDGE_PATH}?token=${token}`;
+  }
+
+  return (
+    app
+      .get('/me', (c) => {
+        const { userId, handle, role } = c.var.user;
+        const user = accounts.userById(userId);
+        if (!user) throw new HttpError(401, 'signed_out', 'please sign in');
+        return c.json({
+          user: { handle, role, createdAt: new Date(user.createdAt).toISOString() },
+          instance: orchestrator.exists(handle) ? orchestrator.get(handle) : null,
+          factors: {
+            passkeys: accounts.passkeysOf(userId).map((p) => ({
+              id: p.id,
+              name: p.name,
+              createdAt: new Date(p.createdAt).toISOString(),
+              lastUsedAt: p.lastUsedAt ? new Date(p.lastUsedAt).toISOString() : null,
+            })),
+            totp: accounts.totpOf(userId) !== null,
+          },
+          recoveryCodesLeft: accounts.recoveryCodesLeft(userId),
+        });
+      })
+
+      .post('/me/passkeys/options', async (c) => {
+        const { userId, handle } = c.var.user;
+        const options = await webauthn.registrationOptions(
+          handle,
+          Buffer.from(userId),
+          accounts.passkeysOf(userId),
+        );
+        const flow = accounts.startFlow({
+          kind: 'add-passkey',
+          handle,
+          userId,
+          challenge: options.challenge,
+        });
+        return c.json({ flowId: flow.id, options });
+      })
+      .post('/me/passkeys/verify', async (c) => {
+        const body = await readJson(c, addPasskey);
+        const flow = accounts.takeFlow(body.flowId, ['add-passkey']);
+        if (!flow?.challenge || flow.userId !== c.var.user.userId)
+          throw new HttpError(400, 'flow_expired', 'this has expired; start again');
+        const passkey = await webauthn.verifyRegistration(
+          body.response as unknown as RegistrationResponseJSON,
+          flow.challenge,
+          body.name ?? 'Passkey',
+        );
+        if (!passkey)
+          throw new HttpError(400, 'passkey_not_verified', 'the passkey could not be verified; try again');
+        accounts.addPasskey(c.var.user.userId, passkey);
+        return c.json({ id: passkey.id, name: passkey.name }, 201);
+      })
+      .delete('/me/passkeys/:id', (c) => {
+        const { userId } = c.var.user;
+        if (!accounts.passkeysOf(userId).some((p) => p.id === c.req.param('id')))
+          throw new HttpError(404, 'not_found', 'no such passkey');
+        if (!accounts.removeFactor(userId, { passkeyId: c.req.param('id') })) {
+          throw new HttpError(
+            409,
+            'last_factor',
+            'this is your only way to sign in: add another passkey or an authenticator app first',
+          );
+        }
+        return c.json({ removed: c.req.param('id') });
+      })
+
+      .post('/me/totp/options', async (c) => {
+        const { userId, handle } = c.var.user;
+        const secret = newTotpSecret();
+        const flow = accounts.startFlow({ kind: 'add-totp', handle, userId, totpSecret: secret });
+        const uri = totpUri(secret, handle);
+        return c.json({
+          flowId: flow.id,
+          secret,
+          uri,
+          qrSvg: await QRCode.toString(uri, { type: 'svg', margin: 1 }),
+        });
+      })
+      .post('/me/totp/verify', async (c) => {
+        const body = await readJson(c, addTotp);
+        const flow = accounts.peekFlow(body.flowId, 'add-totp');
+        if (!flow?.totpSecret || flow.userId !== c.var.user.userId)
+          throw new HttpError(400, 'flow_expired', 'this has expired; start again');
+        const counter = verifyTotp(flow.totpSecret, body.code.trim(), -1, clock());
+        if (counter === null)
+          throw new HttpError(400, 'wrong_code', 'that code is not right; try the current one');
+        accounts.dropFlow(flow.id);
+        accounts.setTotp(c.var.user.userId, flow.totpSecret, counter);
+        return c.json({ totp: true }, 201);
+      })
+      .delete('/me/totp', (c) => {
+        const { userId } = c.var.user;
+        if (!accounts.totpOf(userId)) throw new HttpError(404, 'not_found', 'no authenticator app is set up');
+        if (!accounts.removeFactor(userId, { totp: true })) {
+          throw new HttpError(409, 'last_factor', 'this is your only way to sign in: add a passkey first');
+        }
+        return c.json({ totp: false });
+      })
+      .post('/me/recovery-codes', (c) =>
+        c.json({ recoveryCodes: accounts.regenerateRecoveryCodes(c.var.user.userId) }, 201),
+      )
+
+      .post('/me/instance/provision', (c) => {
+        const { handle } = c.var.user;
+        if (!orchestrator.exists(handle)) orchestrator.provision(handle).catch(() => undefined);
+        return c.json({ handle, provisioning: true }, 202);
+      })
+      .post('/me/instance/start', async (c) =>
+        c.json({ instance: await orchestrator.start(c.var.user.handle) }),
+      )
+      .post('/me/instance/stop', async (c) =>
+        c.json({ instance: await orchestrator.stop(c.var.user.handle) }),
+      )
+      .post('/me/instance/open', (c) => {
+        const { handle } = c.var.user;
+        if (!orchestrator.exists(handle))
+          throw new HttpError(409, 'no_instance', 'your instance is not there yet');
+        // Waking starts now, while the browser follows the redirect.
+        lifecycle.wake(handle).catch(() => undefined);
+        return c.json({ url: openUrl(c, handle) });
+      })
+      /** Live steps of the user's instance coming up (after sign-up, or a wake), as server-sent events. */
+      .get('/me/instance/progress', (c) => {
+        const { handle } = c.var.user;
+        return streamSSE(c, async (stream) => {
+          let finish = () => {};
+          const done = new Promise<void>((resolve) => {
+            finish = resolve;
+          });
+          const send = (p: Pick<Progress, 'step' | 'message'>) => {
+            void stream.writeSSE({
+              event: 'progress',
+              data: JSON.stringify({ step: p.step, message: p.message }),
+            });
+            if (p.step === 'ready' || p.step === 'failed') finish();
+          };
+          const onProgress = (p: Progress) => {
+            if (p.handle === handle) send(p);
+          };
+          orchestrator.events.on('progress', onProgress);
+          stream.onAbort(finish);
+          if (orchestrator.route(handle)?.state === 'running') send({ step: 'ready', message: 'Ready' });
+          else send(orchestrator.lastProgress(handle) ?? { step: 'queued', message: 'Getting ready' });
+          const keepAlive = setInterval(() => void stream.write(': waiting\n\n'), 15_000);
+          await done;
+          clearInterval(keepAlive);
+          orchestrator.events.off('progress', onProgress);
+        });
+      })
+      .post('/admin/instances/:handle/open', (c) => {
+        if (c.var.user.role !== 'admin')
+          throw new HttpError(403, 'admins_only', 'only admins can open other instances');
+        const handle = c.req.param('handle');
+        if (!orchestrator.exists(handle)) throw new HttpError(404, 'not_found', `no instance "${handle}"`);
+        return c.json({ url: openUrl(c, handle) });
+      })
+  );
+}

@@ -1,0 +1,58 @@
+import type { Logger } from '@matrixos/shared';
+import { z } from 'zod';
+import type { InstanceAccess } from '../accounts/instanceAccess.ts';
+import type { Lifecycle } from '../lifecycle/lifecycle.ts';
+
+/** What the LLM proxy POSTs when a user's spend crosses 80% or 100% of a budget. */
+export const budgetNoticeSchema = z.object({
+  handle: z.string(),
+  threshold: z.union([z.literal(80), z.literal(100)]),
+  period: z.enum(['total', 'day', 'month']),
+  spent: z.number().nonnegative(),
+  limit: z.number().nonnegative(),
+});
+
+export type BudgetNotice = z.infer<typeof budgetNoticeSchema>;
+
+const PERIOD = {
+  total: 'free AI budget',
+  day: 'AI budget for today',
+  month: 'AI budget for this month',
+} as const;
+const AGAIN = {
+  total: 'Ask the administrator of this server for more.',
+  day: 'It renews tomorrow (UTC).',
+  month: 'It renews next month.',
+} as const;
+
+/** The message the user reads in their instance. */
+export function budgetNoticeText(n: BudgetNotice): string {
+  const usd = (v: number) => `$${v.toFixed(2)}`;
+  if (n.threshold >= 100)
+    return `Your ${PERIOD[n.period]} (${usd(n.limit)}) is used up, so your AI will not answer for now. ${AGAIN[n.period]}`;
+  return `You have used ${n.threshold}% of your ${PERIOD[n.period]}: ${usd(n.spent)} of ${usd(n.limit)}.`;
+}
+
+/** Puts a budget notice in the instance's inbox, waking it if it sleeps (a rare, wanted event). */
+export function createBudgetNotices(deps: { lifecycle: Lifecycle; access: InstanceAccess; log: Logger }) {
+  return {
+    async deliver(notice: BudgetNotice): Promise<void> {
+      const token = deps.access.instanceToken(notice.handle);
+      if (!token) throw new Error(`no instance "${notice.handle}"`);
+      const endpoint = await deps.lifecycle.wake(notice.handle);
+      const res = await fetch(`http://${endpoint.host}:${endpoint.port}/api/message`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ from: 'Matrix OS', text: budgetNoticeText(notice) }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (!res.ok) throw new Error(`the instance refused the notice (${res.status})`);
+      deps.log.info(
+        { handle: notice.handle, threshold: notice.threshold, period: notice.period },
+        'budget notice delivered',
+      );
+    },
+  };
+}
+
+export type BudgetNotices = ReturnType<typeof createBudgetNotices>;

@@ -1,0 +1,547 @@
+import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { totpCodeAt } from '../src/accounts/totp.ts';
+import { createCookieClient } from './cookieClient.ts';
+import { startTestPlatform, type TestPlatform } from './harness.ts';
+import { createSoftAuthenticator } from './softAuthenticator.ts';
+
+const FIXTURE = fileURLToPath(new URL('./fixtures/streamingInstance.ts', import.meta.url));
+
+/**
+ * Accounts at the API level: sign-up and sign-in with passkeys and TOTP, sessions, the bridge to
+ * an instance, and the attacks each must withstand. Instances are fixture processes that show
+ * what reaches them. (The same flows in real Chromium: browser.test.ts.)
+ */
+describe('accounts', () => {
+  let t: TestPlatform;
+  let now = Date.now();
+  const clock = () => now;
+  const origin = () => `http://localhost:${t.port}`;
+
+  beforeAll(async () => {
+    t = await startTestPlatform({
+      runtime: 'process',
+      command: [process.execPath, FIXTURE],
+      clock,
+      env: { ADMIN_HANDLES: 'root-admin', TRUST_PROXY: 'true' },
+    });
+  });
+  afterAll(() => t?.destroy());
+
+  async function signUpWithPasskey(handle: string) {
+    const client = createCookieClient(t.port);
+    const device = createSoftAuthenticator();
+    const start = await client.cp('/auth/signup/passkey/options', { method: 'POST', body: { handle } });
+    expect(start.status).toBe(200);
+    const { flowId, options } = start.json<{ flowId: string; options: never }>();
+    const done = await client.cp('/auth/signup/passkey/verify', {
+      method: 'POST',
+      body: { flowId, response: device.register(options, origin()) },
+    });
+    expect(done.status).toBe(201);
+    return { client, device, recoveryCodes: done.json<{ recoveryCodes: string[] }>().recoveryCodes };
+  }
+
+  async function signUpWithTotp(handle: string) {
+    const client = createCookieClient(t.port);
+    const start = await client.cp('/auth/signup/totp/options', { method: 'POST', body: { handle } });
+    const { flowId, secret, uri, qrSvg } = start.json<{
+      flowId: string;
+      secret: string;
+      uri: string;
+      qrSvg: string;
+    }>();
+    expect(uri).toContain(`otpauth://totp/Matrix%20OS:${handle}`);
+    expect(qrSvg).toContain('<svg');
+    const done = await client.cp('/auth/signup/totp/verify', {
+      method: 'POST',
+      body: { flowId, code: totpCodeAt(secret, now) },
+    });
+    expect(done.status).toBe(201);
+    return { client, secret, recoveryCodes: done.json<{ recoveryCodes: string[] }>().recoveryCodes };
+  }
+
+  async function waitRunning(handle: string) {
+    await expect
+      .poll(
+        async () =>
+          (await t.admin('GET', `/containers/${handle}`)).json<{ instance?: { state: string } }>().instance
+            ?.state,
+        { timeout: 15_000 },
+      )
+      .toBe('running');
+  }
+
+  async function openInstance(client: ReturnType<typeof createCookieClient>, handle: string) {
+    const r = await client.cp('/me/instance/open', { method: 'POST' });
+    expect(r.status).toBe(200);
+    const url = new URL(r.json<{ url: string }>().url);
+    expect(url.host).toBe(`${handle}.localhost:${t.port}`);
+    return url;
+  }
+
+  describe('sign-up', () => {
+    it('checks handles as they are typed, explaining the rules', async () => {
+      const c = createCookieClient(t.port);
+      expect((await c.cp('/auth/handles/free-name')).json()).toEqual({
+        handle: 'free-name',
+        available: true,
+      });
+      const bad = (await c.cp('/auth/handles/Bad.Name')).json<{ available: boolean; reason: string }>();
+      expect(bad.available).toBe(false);
+      expect(bad.reason).toContain('lower-case letters');
+      expect((await c.cp('/auth/handles/admin')).json()).toMatchObject({
+        available: false,
+        reason: 'handle "admin" is reserved',
+      });
+    });
+
+    it('signs up with a passkey, shows recovery codes once, and provisions the instance', async () => {
+      const { client, recoveryCodes } = await signUpWithPasskey('alice');
+      expect(recoveryCodes).toHaveLength(10);
+      expect(new Set(recoveryCodes).size).toBe(10);
+      const cookies = client.cookies();
+      expect([...cookies.keys()].sort()).toEqual(['mx_access', 'mx_refresh']);
+      await waitRunning('alice');
+      const me = (await client.cp('/me')).json<{
+        user: { handle: string };
+        factors: { passkeys: unknown[]; totp: boolean };
+        recoveryCodesLeft: number;
+      }>();
+      expect(me).toMatchObject({
+        user: { handle: 'alice' },
+        factors: { totp: false },
+        recoveryCodesLeft: 10,
+      });
+      expect(me.factors.passkeys).toHaveLength(1);
+      expect((await createCookieClient(t.port).cp('/auth/handles/alice')).json()).toMatchObject({
+        available: false,
+      });
+    });
+
+    it('sets HttpOnly, SameSite=Lax, host-only cookies', async () => {
+      const c = createCookieClient(t.port);
+      const start = await c.cp('/auth/signup/totp/options', {
+        method: 'POST',
+        body: { handle: 'cookie-check' },
+      });
+      const { flowId, secret } = start.json<{ flowId: string; secret: string }>();
+      const done = await c.cp('/auth/signup/totp/verify', {
+        method: 'POST',
+        body: { flowId, code: totpCodeAt(secret, now) },
+      });
+      for (const line of done.headers['set-cookie'] ?? []) {
+        expect(line).toMatch(/HttpOnly/i);
+        expect(line).toMatch(/SameSite=Lax/i);
+        expect(line).not.toMatch(/Domain=/i);
+      }
+    });
+
+    it('signs up with TOTP, the code confirming the secret', async () => {
+      const { client } = await signUpWithTotp('bob');
+      expect((await client.cp('/me')).json()).toMatchObject({
+        user: { handle: 'bob' },
+        factors: { totp: true, passkeys: [] },
+      });
+      await waitRunning('bob');
+    });
+
+    it('refuses a taken, reserved or malformed handle with 4xx and creates nothing', async () => {
+      const c = createCookieClient(t.port);
+      const taken = await c.cp('/auth/signup/totp/options', { method: 'POST', body: { handle: 'alice' } });
+      expect(taken.status).toBe(409);
+      expect(taken.json<{ error: { code: string } }>().error.code).toBe('handle_taken');
+      for (const handle of ['Alice', 'www', 'a', 'x'.repeat(64), 'ålice', '../x']) {
+        const r = await c.cp('/auth/signup/passkey/options', { method: 'POST', body: { handle } });
+        expect(r.status, handle).toBe(400);
+        expect(r.json<{ error: { code: string; rules?: string } }>().error).toMatchObject({
+          code: 'invalid_handle',
+          rules: expect.any(String),
+        });
+      }
+    });
+
+    it('refuses a wrong first TOTP code, and lets the user try again', async () => {
+      const c = createCookieClient(t.port);
+      const { flowId, secret } = (
+        await c.cp('/auth/signup/totp/options', { method: 'POST', body: { handle: 'carol' } })
+      ).json<{ flowId: string; secret: string }>();
+      const wrong = await c.cp('/auth/signup/totp/verify', {
+        method: 'POST',
+        body: { flowId, code: '000000' },
+      });
+      expect(wrong.status).toBe(400);
+      expect(wrong.json<{ error: { code: string } }>().error.code).toBe('wrong_code');
+      expect(
+        (
+          await c.cp('/auth/signup/totp/verify', {
+            method: 'POST',
+            body: { flowId, code: totpCodeAt(secret, now) },
+          })
+        ).status,
+      ).toBe(201);
+    });
+  });
+
+  describe('sign-in', () => {
+    it('signs in again with the passkey after signing out', async () => {
+      const { client, device } = await signUpWithPasskey('dave');
+      expect((await client.cp('/auth/logout', { method: 'POST' })).status).toBe(200);
+      expect((await client.cp('/me')).status).toBe(401);
+      const start = (
+        await client.cp('/auth/login/options', { method: 'POST', body: { handle: 'dave' } })
+      ).json<{ flowId: string; options: never; methods: unknown }>();
+      expect(start.methods).toEqual({ passkey: true, totp: false });
+      const r = await client.cp('/auth/login/passkey', {
+        method: 'POST',
+        body: { flowId: start.flowId, response: device.assert(start.options, origin()) },
+      });
+      expect(r.status).toBe(200);
+      expect((await client.cp('/me')).json()).toMatchObject({ user: { handle: 'dave' } });
+    });
+
+    it('refuses a passkey assertion made for another origin, another RP ID, with a forged signature or a replayed counter', async () => {
+      const { device } = await signUpWithPasskey('erin');
+      const c = createCookieClient(t.port);
+      const attempt = async (o: Parameters<typeof device.assert>[2]) => {
+        const start = (await c.cp('/auth/login/options', { method: 'POST', body: { handle: 'erin' } })).json<{
+          flowId: string;
+          options: never;
+        }>();
+        return c.cp('/auth/login/passkey', {
+          method: 'POST',
+          body: { flowId: start.flowId, response: device.assert(start.options, origin(), o) },
+        });
+      };
+      expect((await attempt({ origin: `http://erin.localhost:${t.port}` })).status).toBe(401);
+      expect((await attempt({ origin: 'https://evil.example' })).status).toBe(401);
+      expect((await attempt({ rpId: 'evil.example' })).status).toBe(401);
+      expect((await attempt({ forgeSignature: true })).status).toBe(401);
+      const good = await attempt({});
+      expect(good.status).toBe(200);
+      // A cloned authenticator shows itself by a counter that does not move forward.
+      expect((await attempt({ counter: 1 })).status).toBe(401);
+      expect(c.cookies().has('mx_access')).toBe(true); // only the good one signed in
+    });
+
+    it("refuses a challenge used twice, or another user's passkey on someone's sign-in", async () => {
+      const { device } = await signUpWithPasskey('frank');
+      const other = await signUpWithPasskey('grace');
+      const c = createCookieClient(t.port);
+      const start = (await c.cp('/auth/login/options', { method: 'POST', body: { handle: 'frank' } })).json<{
+        flowId: string;
+        options: never;
+      }>();
+      const stolen = other.device.assert(start.options, origin());
+      expect(
+        (
+          await c.cp('/auth/login/passkey', {
+            method: 'POST',
+            body: { flowId: start.flowId, response: stolen },
+          })
+        ).status,
+      ).toBe(401);
+      const again = await c.cp('/auth/login/passkey', {
+        method: 'POST',
+        body: { flowId: start.flowId, response: device.assert(start.options, origin()) },
+      });
+      expect(again.status).toBe(400); // the flow (and its challenge) was spent
+      expect(again.json<{ error: { code: string } }>().error.code).toBe('flow_expired');
+    });
+
+    it('accepts a TOTP code once: the same code again is refused', async () => {
+      const { secret } = await signUpWithTotp('heidi');
+      now += 60_000; // the sign-up code's step is over
+      const code = totpCodeAt(secret, now);
+      const c1 = createCookieClient(t.port);
+      expect(
+        (await c1.cp('/auth/login/totp', { method: 'POST', body: { handle: 'heidi', code } })).status,
+      ).toBe(200);
+      const c2 = createCookieClient(t.port);
+      const replay = await c2.cp('/auth/login/totp', { method: 'POST', body: { handle: 'heidi', code } });
+      expect(replay.status).toBe(401);
+      expect(c2.cookies().size).toBe(0);
+    });
+
+    it('rate-limits guessing: the sixth wrong TOTP code in five minutes gets 429, even the right one', async () => {
+      const { secret } = await signUpWithTotp('ivan');
+      now += 60_000;
+      const c = createCookieClient(t.port);
+      for (let i = 0; i < 5; i++) {
+        expect(
+          (
+            await c.cp('/auth/login/totp', {
+              method: 'POST',
+              body: { handle: 'ivan', code: String(100000 + i) },
+            })
+          ).status,
+        ).toBe(401);
+      }
+      const blocked = await c.cp('/auth/login/totp', {
+        method: 'POST',
+        body: { handle: 'ivan', code: totpCodeAt(secret, now) },
+      });
+      expect(blocked.status).toBe(429);
+      expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+      now += 5 * 60_000 + 1000;
+      expect(
+        (
+          await c.cp('/auth/login/totp', {
+            method: 'POST',
+            body: { handle: 'ivan', code: totpCodeAt(secret, now) },
+          })
+        ).status,
+      ).toBe(200);
+    });
+
+    it('signs in with a recovery code, each code once', async () => {
+      const { recoveryCodes } = await signUpWithPasskey('judy');
+      const c = createCookieClient(t.port);
+      const r = await c.cp('/auth/login/recovery', {
+        method: 'POST',
+        body: { handle: 'judy', code: recoveryCodes[0]!.toUpperCase() },
+      });
+      expect(r.json()).toEqual({ handle: 'judy', recoveryCodesLeft: 9 });
+      expect(
+        (
+          await createCookieClient(t.port).cp('/auth/login/recovery', {
+            method: 'POST',
+            body: { handle: 'judy', code: recoveryCodes[0] },
+          })
+        ).status,
+      ).toBe(401);
+    });
+  });
+
+  describe('sessions', () => {
+    it('rotates the refresh token, and revokes the whole family when an old one is used again', async () => {
+      const { client } = await signUpWithTotp('kim');
+      const first = client.cookies().get('mx_refresh')!;
+      client.dropCookie(client.control, 'mx_access');
+      expect((await client.cp('/me')).status).toBe(200); // refreshed transparently
+      const second = client.cookies().get('mx_refresh')!;
+      expect(second).not.toBe(first);
+      now += 30_000; // past the grace window for parallel refreshes
+      const thief = createCookieClient(t.port);
+      thief.setCookie(thief.control, 'mx_refresh', first);
+      expect((await thief.cp('/me')).status).toBe(401);
+      // The legitimate browser's newer tokens died with the family.
+      client.dropCookie(client.control, 'mx_access');
+      expect((await client.cp('/me')).status).toBe(401);
+    });
+
+    it('lets parallel requests refresh with the same token without tripping reuse detection', async () => {
+      const { client } = await signUpWithTotp('lena');
+      const refresh = client.cookies().get('mx_refresh')!;
+      const tab = (i: number) => {
+        const c = createCookieClient(t.port);
+        c.setCookie(c.control, 'mx_refresh', refresh);
+        return c.cp('/me').then((r) => ({ i, status: r.status }));
+      };
+      const results = await Promise.all([0, 1, 2, 3].map(tab));
+      expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    });
+
+    it('refuses a forged, alg:none or expired access token', async () => {
+      const { client } = await signUpWithTotp('mike');
+      const real = client.cookies().get('mx_access')!;
+      const [, payload] = real.split('.');
+      const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString());
+      const forged = await new SignJWT({ ...claims, role: 'admin' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .sign(new TextEncoder().encode('x'.repeat(32)));
+      const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify({ ...claims, role: 'admin' })).toString('base64url')}.`;
+      const tampered = `${real.split('.')[0]}.${Buffer.from(JSON.stringify({ ...claims, role: 'admin' })).toString('base64url')}.${real.split('.')[2]}`;
+      for (const token of [forged, none, tampered]) {
+        const c = createCookieClient(t.port);
+        c.setCookie(c.control, 'mx_access', token);
+        expect((await c.cp('/me')).status, token.slice(0, 20)).toBe(401);
+        expect((await c.cp('/containers')).status).toBe(401);
+      }
+      const c = createCookieClient(t.port);
+      c.setCookie(c.control, 'mx_access', real);
+      expect((await c.cp('/me')).status).toBe(200);
+      now += 61 * 60_000;
+      expect((await c.cp('/me')).status).toBe(401);
+    });
+
+    it('signs out server-side: the old access token stops working at once, and everywhere on request', async () => {
+      const { client, secret } = await signUpWithTotp('nina');
+      const stolenAccess = client.cookies().get('mx_access')!;
+      await client.cp('/auth/logout', { method: 'POST' });
+      const thief = createCookieClient(t.port);
+      thief.setCookie(thief.control, 'mx_access', stolenAccess);
+      expect((await thief.cp('/me')).status).toBe(401);
+
+      now += 60_000;
+      const phone = createCookieClient(t.port);
+      await phone.cp('/auth/login/totp', {
+        method: 'POST',
+        body: { handle: 'nina', code: totpCodeAt(secret, now) },
+      });
+      now += 60_000;
+      const laptop = createCookieClient(t.port);
+      await laptop.cp('/auth/login/totp', {
+        method: 'POST',
+        body: { handle: 'nina', code: totpCodeAt(secret, now) },
+      });
+      expect((await phone.cp('/auth/logout-all', { method: 'POST' })).status).toBe(200);
+      expect((await laptop.cp('/me')).status).toBe(401);
+    });
+
+    it('refuses state-changing requests from another origin (a tenant page posting a form)', async () => {
+      const { client } = await signUpWithTotp('oscar');
+      const tenant = `http://mallory.localhost:${t.port}`;
+      for (const [path, body] of [
+        ['/auth/logout-all', undefined],
+        ['/me/instance/stop', undefined],
+        ['/me/recovery-codes', undefined],
+        ['/auth/login/totp', 'handle=oscar&code=123456'],
+      ] as const) {
+        const r = await client.cp(path, {
+          method: 'POST',
+          body,
+          headers: { origin: tenant, 'content-type': 'application/x-www-form-urlencoded' },
+        });
+        expect(r.status, path).toBe(403);
+        expect(r.json<{ error: { code: string } }>().error.code).toBe('bad_origin');
+      }
+      const noOrigin = await client.cp('/me/recovery-codes', { method: 'POST', headers: { origin: '' } });
+      expect(noOrigin.status).toBe(403);
+      expect((await client.cp('/me')).status).toBe(200); // still signed in: nothing happened
+    });
+  });
+
+  describe('factors', () => {
+    it('adds a second factor, removes the first, and never the last', async () => {
+      const { client } = await signUpWithPasskey('paula');
+      const me = async () =>
+        (await client.cp('/me')).json<{ factors: { passkeys: { id: string }[]; totp: boolean } }>();
+      const [passkey] = (await me()).factors.passkeys;
+      const last = await client.cp(`/me/passkeys/${encodeURIComponent(passkey!.id)}`, { method: 'DELETE' });
+      expect(last.status).toBe(409);
+      expect(last.json<{ error: { code: string } }>().error.code).toBe('last_factor');
+      const { flowId, secret } = (await client.cp('/me/totp/options', { method: 'POST' })).json<{
+        flowId: string;
+        secret: string;
+      }>();
+      expect(
+        (
+          await client.cp('/me/totp/verify', {
+            method: 'POST',
+            body: { flowId, code: totpCodeAt(secret, now) },
+          })
+        ).status,
+      ).toBe(201);
+      expect(
+        (await client.cp(`/me/passkeys/${encodeURIComponent(passkey!.id)}`, { method: 'DELETE' })).status,
+      ).toBe(200);
+      expect(await me()).toMatchObject({ factors: { passkeys: [], totp: true } });
+      expect((await client.cp('/me/totp', { method: 'DELETE' })).status).toBe(409);
+      const device = createSoftAuthenticator();
+      const add = (await client.cp('/me/passkeys/options', { method: 'POST' })).json<{
+        flowId: string;
+        options: never;
+      }>();
+      const added = await client.cp('/me/passkeys/verify', {
+        method: 'POST',
+        body: { flowId: add.flowId, response: device.register(add.options, origin()), name: 'Laptop' },
+      });
+      expect(added.json()).toMatchObject({ name: 'Laptop' });
+    });
+  });
+
+  describe('the bridge to an instance', () => {
+    it("opens the owner's instance signed in: the router swaps the token for a host cookie and gives the gateway the instance token", async () => {
+      const { client } = await signUpWithTotp('quinn');
+      await waitRunning('quinn');
+      const url = await openInstance(client, 'quinn');
+      const host = url.host;
+      const landed = await client.to(host, `${url.pathname}${url.search}`);
+      expect(landed.status).toBe(303);
+      expect(landed.headers.location).toBe('/');
+      expect(landed.headers['set-cookie']?.[0]).toMatch(
+        /^mx_instance=[^;]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Lax$/,
+      );
+      client.setCookie(host, 'app_pref', 'dark'); // a cookie of the instance's own
+      const seen = (await client.to(host, '/headers')).json<{ headers: Record<string, string> }>().headers;
+      expect(seen.authorization).toBe(`Bearer ${(await t.platform.access.instanceToken('quinn'))!}`);
+      // The platform's cookies never reach the container; the instance's own do.
+      expect(seen.cookie).toBe('app_pref=dark');
+    });
+
+    it('refuses a bridge token replayed, expired, or used on another host', async () => {
+      const { client } = await signUpWithTotp('rosa');
+      await waitRunning('rosa');
+      const url = await openInstance(client, 'rosa');
+      const path = `${url.pathname}${url.search}`;
+      const elsewhere = createCookieClient(t.port);
+      expect((await elsewhere.to(`bob.localhost:${t.port}`, path)).status).toBe(403);
+      expect((await elsewhere.to(`rosa.localhost:${t.port}`, path)).status).toBe(403); // spent by the try on bob's host
+      const fresh = await openInstance(client, 'rosa');
+      now += 31_000;
+      expect((await client.to(fresh.host, `${fresh.pathname}${fresh.search}`)).status).toBe(403);
+      const third = await openInstance(client, 'rosa');
+      expect((await client.to(third.host, `${third.pathname}${third.search}`)).status).toBe(303);
+      expect((await elsewhere.to(third.host, `${third.pathname}${third.search}`)).status).toBe(403);
+    });
+
+    it("keeps Bob out of Alice's instance, however he holds his own credentials", async () => {
+      const alice = await signUpWithTotp('sam');
+      const bob = await signUpWithTotp('tina');
+      await waitRunning('sam');
+      await waitRunning('tina');
+      const samHost = `sam.localhost:${t.port}`;
+      const tinaHost = `tina.localhost:${t.port}`;
+      // Bob asks the control plane for a way into Alice's: refused.
+      const r = await bob.client.cp('/admin/instances/sam/open', { method: 'POST' });
+      expect(r.status).toBe(403);
+      // Bob takes his own instance session cookie to Alice's host: refused.
+      const own = await openInstance(bob.client, 'tina');
+      await bob.client.to(tinaHost, `${own.pathname}${own.search}`);
+      const bobsCookie = bob.client.cookies(tinaHost).get('mx_instance')!;
+      bob.client.setCookie(samHost, 'mx_instance', bobsCookie);
+      expect((await bob.client.to(samHost, '/headers')).status).toBe(401);
+      expect((await bob.client.to(samHost, '/', { headers: { accept: 'text/html' } })).status).toBe(302);
+      // Bob's control-plane cookies on Alice's host: refused (and never forwarded).
+      for (const [k, v] of bob.client.cookies()) bob.client.setCookie(samHost, k, v);
+      expect((await bob.client.to(samHost, '/headers')).status).toBe(401);
+      // Bob's instance token on Alice's host: refused.
+      expect(
+        (
+          await bob.client.to(samHost, '/headers', {
+            headers: { authorization: `Bearer ${await t.platform.access.instanceToken('tina')}` },
+          })
+        ).status,
+      ).toBe(401);
+      // And Alice herself gets in.
+      const hers = await openInstance(alice.client, 'sam');
+      expect((await alice.client.to(samHost, `${hers.pathname}${hers.search}`)).status).toBe(303);
+      expect((await alice.client.to(samHost, '/headers')).status).toBe(200);
+    });
+
+    it('ends instance sessions when their control-plane session ends', async () => {
+      const { client } = await signUpWithTotp('uma');
+      await waitRunning('uma');
+      const host = `uma.localhost:${t.port}`;
+      const url = await openInstance(client, 'uma');
+      await client.to(host, `${url.pathname}${url.search}`);
+      expect((await client.to(host, '/headers')).status).toBe(200);
+      await client.cp('/auth/logout', { method: 'POST' });
+      expect((await client.to(host, '/headers')).status).toBe(401);
+    });
+
+    it('lets an admin account open any instance, and admin routes only to admins', async () => {
+      const admin = await signUpWithTotp('root-admin');
+      const user = await signUpWithTotp('vera');
+      await waitRunning('vera');
+      expect((await user.client.cp('/containers')).status).toBe(403);
+      expect((await admin.client.cp('/containers')).status).toBe(200);
+      const r = await admin.client.cp('/admin/instances/vera/open', { method: 'POST' });
+      const url = new URL(r.json<{ url: string }>().url);
+      expect((await admin.client.to(url.host, `${url.pathname}${url.search}`)).status).toBe(303);
+      expect((await admin.client.to(url.host, '/headers')).status).toBe(200);
+    });
+  });
+});

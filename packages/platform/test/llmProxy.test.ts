@@ -1,0 +1,155 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { reply, startUpstreamStandIn, type UpstreamStandIn } from '@matrixos/proxy/testing';
+import { newToken } from '@matrixos/shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, httpRequest, startTestPlatform, type TestPlatform } from './harness.ts';
+
+const FIXTURE = fileURLToPath(new URL('./fixtures/streamingInstance.ts', import.meta.url));
+const PROXY_MAIN = fileURLToPath(new URL('../../proxy/src/main.ts', import.meta.url));
+
+/**
+ * The platform with the real LLM proxy (its own process) in front of the Anthropic stand-in:
+ * each instance's key is registered at provision and revoked at destroy, budget notices reach
+ * the instance's inbox, and a provision with no proxy to register with leaves nothing behind.
+ */
+describe('platform and LLM proxy', () => {
+  let upstream: UpstreamStandIn;
+  let proxy: ChildProcess;
+  let proxyPort: number;
+  let t: TestPlatform;
+  let proxyDir: string;
+  const adminToken = newToken('mxa');
+
+  beforeAll(async () => {
+    upstream = await startUpstreamStandIn({ apiKeys: ['sk-platform-key'] });
+    proxyDir = mkdtempSync(path.join(tmpdir(), 'matrixos-proxy-'));
+    proxyPort = await freePort();
+    const platformPort = await freePort();
+    proxy = spawn(process.execPath, [PROXY_MAIN], {
+      env: {
+        ...process.env,
+        PROXY_PORT: String(proxyPort),
+        PROXY_HOST: '127.0.0.1',
+        DATA_DIR: proxyDir,
+        PLATFORM_ADMIN_TOKEN: adminToken,
+        ANTHROPIC_API_KEY: 'sk-platform-key',
+        ANTHROPIC_UPSTREAM_URL: upstream.url,
+        BUDGET_WEBHOOK_URL: `http://127.0.0.1:${platformPort}/internal/budget-notices`,
+        LOG_LEVEL: 'silent',
+      },
+      stdio: 'ignore',
+    });
+    for (let i = 0; ; i++) {
+      if ((await httpRequest(proxyPort, { path: '/health' }).catch(() => null))?.status === 200) break;
+      if (i > 200) throw new Error('the proxy did not start');
+      await sleep(50);
+    }
+    t = await startTestPlatform({
+      runtime: 'process',
+      command: [process.execPath, FIXTURE],
+      port: platformPort,
+      adminToken,
+      proxyAdminUrl: `http://127.0.0.1:${proxyPort}`,
+      env: { PROXY_PORT: String(proxyPort) },
+    });
+  });
+  afterAll(async () => {
+    proxy?.kill('SIGTERM');
+    await t?.destroy();
+    await upstream?.close();
+    if (proxyDir) rmSync(proxyDir, { recursive: true, force: true });
+  });
+
+  const instanceEnv = async (handle: string) =>
+    (await t.instance(handle, { path: '/env' })).json<{ baseUrl: string; apiKey: string }>();
+  const ask = (apiKey: string) =>
+    fetch(`http://127.0.0.1:${proxyPort}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': apiKey, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'claude-sonnet-5-5',
+        max_tokens: 100,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    });
+
+  it("gives each instance its own proxy key, registered before it starts, and the proxy's address", async () => {
+    await t.provision('alice');
+    await t.provision('bob');
+    const alice = await instanceEnv('alice');
+    const bob = await instanceEnv('bob');
+    expect(alice.baseUrl).toBe(`http://127.0.0.1:${proxyPort}`);
+    expect(alice.apiKey).toMatch(/^mxp_/);
+    expect(bob.apiKey).not.toBe(alice.apiKey);
+    upstream.enqueue(reply('hello alice', { usage: { input_tokens: 1000, output_tokens: 50 } }));
+    const r = await ask(alice.apiKey);
+    expect(r.status).toBe(200);
+    expect(upstream.received.at(-1)?.headers['x-api-key']).toBe('sk-platform-key');
+    const usage = await fetch(`http://127.0.0.1:${proxyPort}/usage/alice`, {
+      headers: { authorization: `Bearer ${alice.apiKey}` },
+    });
+    expect(usage.status).toBe(200);
+    // One instance's key never reads another's usage.
+    expect(
+      (
+        await fetch(`http://127.0.0.1:${proxyPort}/usage/alice`, {
+          headers: { authorization: `Bearer ${bob.apiKey}` },
+        })
+      ).status,
+    ).toBe(403);
+  });
+
+  it('tells the user in their instance when the budget is nearly and then fully spent', async () => {
+    const { apiKey } = await instanceEnv('bob');
+    // $0.01 total: the first request (~$0.0085) crosses 80%, the next is refused at 100%.
+    const quota = await fetch(`http://127.0.0.1:${proxyPort}/quotas/bob`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ totalUsd: 0.01 }),
+    });
+    expect(quota.status).toBe(200);
+    upstream.enqueue(reply('ok', { usage: { input_tokens: 1000, output_tokens: 650 } }));
+    await ask(apiKey);
+    await expect
+      .poll(
+        async () =>
+          (await t.instance('bob', { path: '/api/messages' }))
+            .json<{ messages: { text: string }[] }>()
+            .messages.map((m) => m.text),
+        { timeout: 10_000 },
+      )
+      .toContainEqual(
+        expect.stringMatching(/^You have used 80% of your free AI budget: \$0\.0\d of \$0\.01\.$/),
+      );
+    const messages = (await t.instance('bob', { path: '/api/messages' })).json<{
+      messages: { from: string; authorization: string }[];
+    }>().messages;
+    expect(messages[0]).toMatchObject({ from: 'Matrix OS', authorization: `Bearer ${t.tokenOf('bob')}` });
+  });
+
+  it('revokes the key when the instance is destroyed', async () => {
+    const { apiKey } = await instanceEnv('alice');
+    await t.admin('DELETE', '/containers/alice');
+    expect((await ask(apiKey)).status).toBe(401);
+  });
+
+  it('registers every key again at start (a proxy that lost its database learns them back)', async () => {
+    const report = await t.platform.orchestrator.syncLlmKeys();
+    expect(report).toEqual({ registered: 1, failed: [] });
+  });
+
+  it('fails a provision cleanly when the proxy cannot register the key', async () => {
+    proxy.kill('SIGTERM');
+    await new Promise((r) => proxy.once('exit', r));
+    const r = await t.admin('POST', '/containers/provision', { handle: 'carol' });
+    expect(r.status).toBe(503);
+    expect(r.json<{ error: { message: string } }>().error.message).toContain('LLM proxy');
+    expect((await t.admin('GET', '/containers/carol')).status).toBe(404);
+    expect(existsSync(path.join(t.dataDir, 'homes', 'carol'))).toBe(false);
+  });
+});
