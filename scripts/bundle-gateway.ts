@@ -1,7 +1,8 @@
 /**
- * Bundles the gateway into one ES module plus its home template, the whole of what the instance
- * image runs: `<out>/bin/gateway.mjs` and `<out>/template/` (main.ts finds the template at
- * `../template/` from itself, in the repo and in the bundle alike). Usage: node scripts/bundle-gateway.ts [out]
+ * Bundles the gateway into one ES module plus its home template and the shell's files, the whole
+ * of what the instance image runs: `<out>/bin/gateway.mjs`, `<out>/template/` and `<out>/shell/`
+ * (main.ts finds them at `../template/` and `../shell/` from itself, in the repo and in the bundle
+ * alike). Usage: node scripts/bundle-gateway.ts [out]
  */
 import { cp, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -13,7 +14,12 @@ const out = resolve(process.argv[2] ?? join(root, 'dist/gateway'));
 await rm(out, { recursive: true, force: true });
 const result = await build({
   entryPoints: [join(root, 'packages/gateway/src/main.ts')],
-  outfile: join(out, 'bin/gateway.mjs'),
+  outdir: join(out, 'bin'),
+  entryNames: 'gateway',
+  outExtension: { '.js': '.mjs' },
+  // Modules the gateway imports on demand (the Anthropic SDK) become chunks loaded when used.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   target: 'node24',
@@ -25,11 +31,15 @@ const result = await build({
   // ws's optional native speed-ups: absent, and ws works without them.
   external: ['bufferutil', 'utf-8-validate'],
   sourcemap: 'linked',
+  // Stack traces need only the mappings. Without a copy of every source the map is 5x smaller,
+  // and an instance (which parses it at start, --enable-source-maps) needs ~30 MB less memory.
+  sourcesContent: false,
   legalComments: 'linked',
   metafile: true,
   logLevel: 'warning',
 });
 await cp(join(root, 'packages/gateway/template'), join(out, 'template'), { recursive: true });
+await cp(join(root, 'packages/gateway/shell'), join(out, 'shell'), { recursive: true });
 
 const bytes = Object.values(result.metafile.outputs).reduce((sum, o) => sum + o.bytes, 0);
 console.log(`bundle-gateway: ${out} (${(bytes / 1024).toFixed(0)} KiB with source map)`);

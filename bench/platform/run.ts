@@ -149,6 +149,7 @@ async function main(): Promise<void> {
         PLATFORM_PORT: String(port),
         PLATFORM_ADMIN_TOKEN: adminToken,
         RUNTIME: 'docker',
+        PROXY_ADMIN_URL: 'none',
         IDLE_TIMEOUT: '0',
         SWEEP_INTERVAL: '1h',
         LOG_LEVEL: 'warn',

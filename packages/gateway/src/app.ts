@@ -2,62 +2,93 @@ import { errorHandler, type Logger, notFoundHandler } from '@matrixos/shared';
 import { Hono } from 'hono';
 import type { WebSocketServer } from 'ws';
 import { type Activity, createActivity } from './activity.ts';
-import { requireToken } from './auth/require-token.ts';
+import { appRoutes } from './apps/routes.ts';
+import { createAppStore } from './apps/store.ts';
+import { type AuthEnv, requireAuth } from './auth/require-auth.ts';
 import type { GatewayConfig } from './config.ts';
+import { conversationRoutes } from './conversations/routes.ts';
+import { createConversationStore } from './conversations/store.ts';
 import { createEventBus, type EventBus } from './events/bus.ts';
 import { createSocketServer, socketRoutes } from './events/socket.ts';
 import { fileRoutes } from './files/routes.ts';
 import { homePaths } from './home/layout.ts';
 import { inboxRoutes } from './inbox/routes.ts';
 import { createInbox } from './inbox/store.ts';
+import { createKernel, type Kernel } from './kernel/kernel.ts';
+import { createOwnKey } from './kernel/own-key.ts';
 import { profileRoutes } from './profile/routes.ts';
+import { sessionRoutes } from './session/routes.ts';
+import { createSessionStore } from './session/store.ts';
+import { settingsRoutes } from './settings/routes.ts';
+import { shellRoutes } from './shell/routes.ts';
 import { systemRoutes } from './system/routes.ts';
-import { pageRoutes } from './web/page.ts';
+import { createToolbox } from './tools/toolbox.ts';
 
 export interface GatewayDeps {
   config: GatewayConfig;
   log: Logger;
   /** The one token that opens the API (see auth/token.ts for where it comes from). */
   token: string;
+  /** The shell's files (`packages/gateway/shell/`, or `shell/` beside the bundle). */
+  shellDir: string;
 }
 
 /** The instance: its HTTP app and the WebSocket server its node server hands upgrades to. */
 export interface Gateway {
-  app: Hono;
+  app: Hono<AuthEnv>;
   sockets: WebSocketServer;
   bus: EventBus;
   activity: Activity;
-  /** Closes every open WebSocket with 1001 (going away), for shutdown. */
+  kernel: Kernel;
+  /** Closes every open WebSocket with 1001 (going away) and stops running AI turns, for shutdown. */
   closeSockets(): void;
 }
 
-const PUBLIC_PATHS = new Set(['/', '/health']);
+const PUBLIC_PATHS = new Set(['/health']);
+
+/** Open to everyone, signed in or not: the page (shell or sign-in), its files, and signing in. */
+const isOpen = (method: string, path: string) =>
+  ((method === 'GET' || method === 'HEAD') && (path === '/' || path.startsWith('/shell/'))) ||
+  (method === 'POST' && path === '/api/session');
 
 /** Wires the routes over one home. The home must exist (main.ts seeds it before this). */
-export function createApp({ config, log, token }: GatewayDeps): Gateway {
+export async function createApp({ config, log, token, shellDir }: GatewayDeps): Promise<Gateway> {
   const startedAt = new Date();
+  const paths = homePaths(config.home);
   const activity = createActivity();
   const bus = createEventBus();
-  const inbox = createInbox(homePaths(config.home).inbox);
+  const inbox = createInbox(paths.inbox);
   const sockets = createSocketServer();
+  const sessions = await createSessionStore(paths.sessions, log);
+  const apps = createAppStore({ home: config.home, bus, maxFileBytes: config.maxFileBytes });
+  const conversations = createConversationStore(paths.conversations);
+  const toolbox = createToolbox({ home: config.home, maxFileBytes: config.maxFileBytes, bus, apps, log });
+  const ownKey = createOwnKey({ config, token, log });
+  const kernel = createKernel({ config, log, bus, conversations, apps, toolbox, ownKey });
 
-  const app = new Hono();
+  const app = new Hono<AuthEnv>();
   app.onError(errorHandler(log));
   app.notFound(notFoundHandler);
-  app.use(requireToken(token, activity, PUBLIC_PATHS));
-  app.route('/', pageRoutes({ config, activity, startedAt }));
+  app.use(requireAuth({ token, sessions, activity, publicPaths: PUBLIC_PATHS, open: isOpen }));
+  app.route('/', shellRoutes({ shellDir, config }));
+  app.route('/', sessionRoutes({ token, sessions, config }));
   app.route('/', systemRoutes({ config, log, activity, startedAt }));
   app.route('/', profileRoutes({ home: config.home }));
   app.route('/', inboxRoutes({ inbox, bus }));
   app.route('/', fileRoutes({ home: config.home, maxFileBytes: config.maxFileBytes, bus }));
-  app.route('/', socketRoutes({ bus, activity, handle: config.handle, log }));
+  app.route('/', appRoutes({ home: config.home, apps }));
+  app.route('/', conversationRoutes({ conversations, toolbox }));
+  app.route('/', settingsRoutes({ config, log, ownKey, client: kernel.client }));
+  app.route('/', socketRoutes({ bus, activity, handle: config.handle, log, kernel }));
 
   return {
     app,
     sockets,
     bus,
     activity,
+    kernel,
     closeSockets() {
+      kernel.cancelAll();
       for (const client of sockets.clients) client.close(1001, 'server shutting down');
     },
   };

@@ -15,6 +15,8 @@ describe('loadConfig', () => {
       handle: 'owner',
       maxFileBytes: 10 * 1024 * 1024,
       logLevel: 'info',
+      anthropicBaseUrl: 'https://api.anthropic.com',
+      anthropicApiKey: undefined,
     });
   });
 
@@ -47,5 +49,21 @@ describe('loadConfig', () => {
     const config = loadConfig({ MAX_FILE_BYTES: '512k', MATRIXOS_HOME: 'rel/home' });
     expect(config.maxFileBytes).toBe(512 * 1024);
     expect(config.home).toBe(join(process.cwd(), 'rel/home'));
+  });
+});
+
+describe('the AI settings of the environment', () => {
+  it('takes the Messages API base URL without its trailing slash, and the key as given', () => {
+    const config = loadConfig({
+      ANTHROPIC_BASE_URL: 'http://proxy.internal:8080/',
+      ANTHROPIC_API_KEY: 'mxp_instance-proxy-token',
+    });
+    expect(config.anthropicBaseUrl).toBe('http://proxy.internal:8080');
+    expect(config.anthropicApiKey).toBe('mxp_instance-proxy-token');
+  });
+
+  it('refuses a base URL that is not http(s)', () => {
+    expect(() => loadConfig({ ANTHROPIC_BASE_URL: 'file:///etc/passwd' })).toThrow(/ANTHROPIC_BASE_URL/);
+    expect(() => loadConfig({ ANTHROPIC_BASE_URL: 'not a url' })).toThrow(/ANTHROPIC_BASE_URL/);
   });
 });

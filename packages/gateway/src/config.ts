@@ -23,6 +23,10 @@ const schema = z
       .regex(HANDLE_PATTERN, 'must be 3-30 lower-case letters, digits or hyphens, starting with a letter')
       .optional(),
     MAX_FILE_BYTES: bytes('10m'),
+    // Platform mode: the LLM proxy and this instance's own proxy token. Single-user: Anthropic
+    // itself and the owner's key (or none here, and the key set in the shell's settings).
+    ANTHROPIC_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://api.anthropic.com'),
+    ANTHROPIC_API_KEY: z.string().regex(/^\S+$/, 'must not contain whitespace').optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -55,6 +59,10 @@ export interface GatewayConfig {
   handle: string;
   maxFileBytes: number;
   logLevel: string;
+  /** Where the kernel's Messages API calls go (no trailing slash). */
+  anthropicBaseUrl: string;
+  /** The key those calls carry: the proxy token in platform mode, the owner's own key otherwise. */
+  anthropicApiKey: string | undefined;
 }
 
 /** Reads the gateway's environment; throws a ConfigError naming every bad variable. */
@@ -69,5 +77,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     handle: e.MATRIX_HANDLE ?? 'owner',
     maxFileBytes: e.MAX_FILE_BYTES,
     logLevel: e.LOG_LEVEL,
+    anthropicBaseUrl: e.ANTHROPIC_BASE_URL.replace(/\/+$/, ''),
+    anthropicApiKey: e.ANTHROPIC_API_KEY,
   };
 }

@@ -10,6 +10,7 @@ import { VERSION } from './version.ts';
 
 // Beside src/ in the repo, beside bin/ in the image's bundle: the same relative place.
 const TEMPLATE_DIR = fileURLToPath(new URL('../template/', import.meta.url));
+const SHELL_DIR = fileURLToPath(new URL('../shell/', import.meta.url));
 // Under the 5 s an orchestrator (or systemd) waits, with room to exit.
 const SHUTDOWN_GRACE_MS = 4_000;
 const SHUTDOWN_DEADLINE_MS = 4_800;
@@ -50,7 +51,7 @@ if (source === 'generated') {
   );
 }
 
-const gateway = createApp({ config, log, token });
+const gateway = await createApp({ config, log, token, shellDir: SHELL_DIR });
 const running = await listen(gateway, config).catch((err: NodeJS.ErrnoException) =>
   fail(`cannot listen on ${config.host}:${config.port}: ${err.code ?? err.message}`),
 );

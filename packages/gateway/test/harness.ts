@@ -11,6 +11,7 @@ import { listen, type RunningGateway } from '../src/server.ts';
 
 export const TEMPLATE_DIR = fileURLToPath(new URL('../template/', import.meta.url));
 export const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+export const SHELL_DIR = fileURLToPath(new URL('../shell/', import.meta.url));
 
 export interface TestGateway {
   url: string;
@@ -23,13 +24,19 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-/** A real gateway on loopback over a fresh, seeded temporary home. */
-export async function startGateway(overrides: Partial<GatewayConfig> = {}): Promise<TestGateway> {
-  const home = await mkdtemp(join(tmpdir(), 'matrixos-home-'));
-  await seedHome(home, TEMPLATE_DIR);
+/**
+ * A real gateway on loopback over a fresh, seeded temporary home; or over `reuse.home` (a
+ * restart), which is then left in place on close. `reuse.token` replaces the test token.
+ */
+export async function startGateway(
+  overrides: Partial<GatewayConfig> = {},
+  reuse: { home?: string; token?: string } = {},
+): Promise<TestGateway> {
+  const home = reuse.home ?? (await mkdtemp(join(tmpdir(), 'matrixos-home-')));
+  if (!reuse.home) await seedHome(home, TEMPLATE_DIR);
   const config = { ...loadConfig({ MATRIXOS_HOME: home, HOST: '127.0.0.1', PORT: '0' }), ...overrides };
-  const token = 'mxi_test-token-0123456789abcdef';
-  const gateway = createApp({ config, log: createLogger('gateway-test'), token });
+  const token = reuse.token ?? 'mxi_test-token-0123456789abcdef';
+  const gateway = await createApp({ config, log: createLogger('gateway-test'), token, shellDir: SHELL_DIR });
   const running = await listen(gateway, config);
   return {
     url: running.url,
@@ -44,7 +51,7 @@ export async function startGateway(overrides: Partial<GatewayConfig> = {}): Prom
       }),
     async close() {
       await running.shutdown(1_000);
-      await rm(home, { recursive: true, force: true });
+      if (!reuse.home) await rm(home, { recursive: true, force: true });
     },
   };
 }

@@ -65,6 +65,11 @@ describe.skipIf(!(await dockerAvailable()))('instance image', () => {
     const health = await (await fetch(`${url}/health`)).json();
     expect(health).toMatchObject({ status: 'ok', handle: 'owner' });
     console.info(`[image] healthy ${ms} ms after docker run`);
+    // The shell's files made it into the bundle: the sign-in page and its script.
+    const page = await fetch(`${url}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('id="signin-form"');
+    expect((await fetch(`${url}/shell/main.js`)).status).toBe(200);
   });
 
   it('fills a fresh volume from the template, and keeps data and token across re-creation', async () => {

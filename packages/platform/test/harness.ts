@@ -203,7 +203,8 @@ export async function spawnPlatform(
   env: Record<string, string>,
 ): Promise<{ port: number; child: ChildProcess; output: () => string }> {
   const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, PLATFORM_PORT: '0', LOG_LEVEL: 'info', ...env },
+    // No LLM proxy runs beside these: provisioning must not wait for one.
+    env: { ...process.env, PLATFORM_PORT: '0', LOG_LEVEL: 'info', PROXY_ADMIN_URL: 'none', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -31,6 +31,12 @@ describe('router', () => {
     });
   });
 
+  it('redirects /proxy/{handle} to /proxy/{handle}/, so the instance page\'s relative links work', async () => {
+    const r = await t.request({ path: '/proxy/bob?tab=chat' });
+    expect(r.status).toBe(301);
+    expect(r.headers.location).toBe('/proxy/bob/?tab=chat');
+  });
+
   it('answers an unknown handle with a clear 404, JSON for APIs and a page for browsers', async () => {
     const api = await t.instance('nobody');
     expect(api.status).toBe(404);

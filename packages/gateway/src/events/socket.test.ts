@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { startGateway, type TestGateway } from '../../test/harness.ts';
+import { connectSocket, refusal } from '../../test/socket.ts';
 
 let gw: TestGateway;
 beforeEach(async () => {
@@ -8,64 +8,19 @@ beforeEach(async () => {
 });
 afterEach(() => gw.close());
 
-type Event = { type: string; [key: string]: unknown };
-
-/** A connected client that collects every event it is sent. */
-async function connect(options: { headers?: Record<string, string>; protocols?: string[] } = {}) {
-  const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/ws`, options.protocols ?? [], {
-    headers: options.headers ?? { authorization: `Bearer ${gw.token}` },
-  });
-  const events: Event[] = [];
-  const waiters: (() => void)[] = [];
-  ws.on('message', (data) => {
-    events.push(JSON.parse(String(data)));
-    for (const wake of waiters.splice(0)) wake();
-  });
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  const next = async (type: string): Promise<Event> => {
-    for (;;) {
-      const found = events.find((e) => e.type === type);
-      if (found) {
-        events.splice(events.indexOf(found), 1);
-        return found;
-      }
-      await new Promise<void>((resolve, reject) => {
-        waiters.push(resolve);
-        setTimeout(() => reject(new Error(`no ${type} event`)), 3_000);
-      });
-    }
-  };
-  return { ws, next };
-}
-
-/** The HTTP status the server refused an upgrade with. */
-function refusal(options: { headers?: Record<string, string>; protocols?: string[] }): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/ws`, options.protocols ?? [], {
-      headers: options.headers,
-    });
-    ws.on('unexpected-response', (_req, res) => resolve(res.statusCode!));
-    ws.on('open', () => reject(new Error('the upgrade was accepted')));
-    ws.on('error', () => {});
-  });
-}
-
 describe('/ws', () => {
   it('refuses an upgrade without the token or with a wrong one', async () => {
-    expect(await refusal({})).toBe(401);
-    expect(await refusal({ headers: { authorization: 'Bearer mxi_wrong-token-0123456789abcdef' } })).toBe(
+    expect(await refusal(gw, {})).toBe(401);
+    expect(await refusal(gw, { headers: { authorization: 'Bearer mxi_wrong-token-0123456789abcdef' } })).toBe(
       401,
     );
-    expect(await refusal({ protocols: ['matrixos', 'matrixos.bearer.mxi_wrong-token-0123456789'] })).toBe(
+    expect(await refusal(gw, { protocols: ['matrixos', 'matrixos.bearer.mxi_wrong-token-0123456789'] })).toBe(
       401,
     );
   });
 
   it('greets the owner, then pushes inbox messages and file changes as they happen', async () => {
-    const { ws, next } = await connect();
+    const { ws, next } = await connectSocket(gw);
     expect(await next('ready')).toMatchObject({ handle: 'owner' });
 
     const sent = await (
@@ -90,7 +45,7 @@ describe('/ws', () => {
   });
 
   it('lets a browser authenticate with a subprotocol, and never echoes the token back', async () => {
-    const { ws, next } = await connect({
+    const { ws, next } = await connectSocket(gw, {
       headers: {},
       protocols: ['matrixos', `matrixos.bearer.${gw.token}`],
     });
@@ -100,7 +55,7 @@ describe('/ws', () => {
   });
 
   it('answers pings, reports bad messages, and counts client messages as activity', async () => {
-    const { ws, next } = await connect();
+    const { ws, next } = await connectSocket(gw);
     await next('ready');
     const before = (await (await fetch(`${gw.url}/health`)).json()).lastActivity;
     await new Promise((r) => setTimeout(r, 20));
@@ -118,7 +73,7 @@ describe('/ws', () => {
   });
 
   it('closes open sockets with 1001 when the gateway shuts down', async () => {
-    const { ws, next } = await connect();
+    const { ws, next } = await connectSocket(gw);
     await next('ready');
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     expect(await gw.running.shutdown(2_000)).toBe('drained');

@@ -1,14 +1,29 @@
 import { upgradeWebSocket } from '@hono/node-server';
-import type { Logger } from '@matrixos/shared';
+import { HttpError, type Logger } from '@matrixos/shared';
 import { Hono } from 'hono';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { z } from 'zod';
 import type { Activity } from '../activity.ts';
+import { CONVERSATION_ID_PATTERN } from '../conversations/store.ts';
+import { type Kernel, MAX_CHAT_CHARS } from '../kernel/kernel.ts';
 import { VERSION } from '../version.ts';
 import type { EventBus } from './bus.ts';
 
 /** The subprotocol a browser names beside its token; the server echoes this one, never the token. */
 export const WS_PROTOCOL = 'matrixos';
 const HEARTBEAT_MS = 30_000;
+
+const conversationId = z.string().regex(CONVERSATION_ID_PATTERN, 'is not a conversation id');
+const clientMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ping') }),
+  z.object({
+    type: z.literal('chat.send'),
+    text: z.string().max(MAX_CHAT_CHARS, `must be at most ${MAX_CHAT_CHARS} characters`),
+    conversationId: conversationId.optional(),
+    requestId: z.string().max(100).optional(),
+  }),
+  z.object({ type: z.literal('chat.cancel'), conversationId }),
+]);
 
 /** The WebSocket server the node server hands upgrades to (after the app has authenticated them). */
 export function createSocketServer(): WebSocketServer {
@@ -20,20 +35,23 @@ export function createSocketServer(): WebSocketServer {
 }
 
 /**
- * `/ws`: pushes the instance's events as JSON (`inbox.message`, `files.changed`) to the owner.
- * Client messages are JSON `{type, ...}`; each counts as activity. Only `ping` exists today:
- * later features (the AI kernel's chat) add their own types here.
+ * `/ws`: pushes the instance's events as JSON (`inbox.message`, `files.changed`, `chat.*`) to
+ * every open shell of the owner. Client messages are JSON `{type, ...}`: `ping`, `chat.send`,
+ * `chat.cancel` (docs/shell.md); each counts as activity. A refused message is answered, to its
+ * sender only, with `{type: "error", code, message, requestId?}`.
  */
 export function socketRoutes({
   bus,
   activity,
   handle,
   log,
+  kernel,
 }: {
   bus: EventBus;
   activity: Activity;
   handle: string;
   log: Logger;
+  kernel: Kernel;
 }): Hono {
   const app = new Hono();
   app.get(
@@ -64,17 +82,49 @@ export function socketRoutes({
         onMessage(event, ws) {
           activity.touch();
           const reply = (data: unknown) => ws.send(JSON.stringify(data));
-          let message: { type?: unknown };
+          let raw: { type?: unknown };
           try {
-            message = typeof event.data === 'string' ? JSON.parse(event.data) : {};
+            raw = typeof event.data === 'string' ? JSON.parse(event.data) : {};
           } catch {
             return reply({ type: 'error', code: 'invalid_json', message: 'messages must be JSON objects' });
           }
-          switch (message?.type) {
+          const parsed = clientMessage.safeParse(raw);
+          if (!parsed.success) {
+            const known = ['ping', 'chat.send', 'chat.cancel'].includes(raw?.type as string);
+            const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+            return reply(
+              known
+                ? { type: 'error', code: 'invalid_message', message: issues }
+                : { type: 'error', code: 'unknown_type', message: 'unknown message type' },
+            );
+          }
+          const message = parsed.data;
+          switch (message.type) {
             case 'ping':
               return reply({ type: 'pong', time: new Date().toISOString() });
-            default:
-              return reply({ type: 'error', code: 'unknown_type', message: 'unknown message type' });
+            case 'chat.send':
+              // The turn's events reach every shell through the bus; only a refusal is private.
+              kernel.send(message).catch((err: unknown) => {
+                if (!(err instanceof HttpError)) log.error({ err }, 'chat.send failed');
+                const failure =
+                  err instanceof HttpError ? err : new HttpError(500, 'internal', 'internal error');
+                reply({
+                  type: 'error',
+                  code: failure.code,
+                  message: failure.message,
+                  requestId: message.requestId ?? null,
+                });
+              });
+              return;
+            case 'chat.cancel':
+              if (!kernel.cancel(message.conversationId)) {
+                reply({
+                  type: 'error',
+                  code: 'not_running',
+                  message: 'no turn is running in this conversation',
+                });
+              }
+              return;
           }
         },
         onClose() {

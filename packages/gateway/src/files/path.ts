@@ -18,19 +18,40 @@ export interface HomePath {
 export function parseFilePath(home: string, encoded: string): HomePath {
   const raw = encoded.replace(/^\//, '').replace(/\/$/, '');
   if (raw === '') return { abs: home, rel: '' };
-  const segments = raw.split('/').map((segment) => {
-    let s: string;
-    try {
-      s = decodeURIComponent(segment);
-    } catch {
-      throw invalid('the path has malformed percent-encoding');
-    }
+  return fromSegments(
+    home,
+    raw.split('/').map((segment) => {
+      try {
+        return decodeURIComponent(segment);
+      } catch {
+        throw invalid('the path has malformed percent-encoding');
+      }
+    }),
+  );
+}
+
+/**
+ * The same checks for a plain path relative to the home, as the AI's tools get them
+ * (`notes/a.md`, also written `~/notes/a.md` or `./notes/a.md`). Absolute paths are refused.
+ */
+export function resolveHomePath(home: string, path: string): HomePath {
+  const raw = path
+    .trim()
+    .replace(/^~(?=\/|$)/, '')
+    .replace(/^\.(?=\/|$)/, '');
+  if (path.trim().startsWith('/')) throw invalid('paths are relative to the home, like notes/today.md');
+  const trimmed = raw.replace(/^\//, '').replace(/\/$/, '');
+  if (trimmed === '') return { abs: home, rel: '' };
+  return fromSegments(home, trimmed.split('/'));
+}
+
+function fromSegments(home: string, segments: string[]): HomePath {
+  for (const s of segments) {
     if (s === '') throw invalid('the path has an empty segment');
     if (s === '.' || s === '..') throw invalid('the path must not contain . or .. segments');
     if (s.includes('/') || s.includes('\0'))
       throw invalid('the path must not contain encoded slashes or NUL bytes');
-    return s;
-  });
+  }
   if (segments[0] === PRIVATE_DIR) throw privatePath();
   return { abs: join(home, ...segments), rel: segments.join('/') };
 }

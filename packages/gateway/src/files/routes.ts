@@ -4,9 +4,10 @@ import { Readable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import { HttpError } from '@matrixos/shared';
 import { type Context, Hono } from 'hono';
-import { getMimeType, mimes } from 'hono/utils/mime';
 import type { EventBus } from '../events/bus.ts';
 import { PRIVATE_DIR } from '../home/layout.ts';
+import { fsCall } from './fs-call.ts';
+import { contentTypeOf } from './mime.ts';
 import { assertInsideHome, type HomePath, parseFilePath } from './path.ts';
 import { tooLarge, writeFileAtomic } from './write.ts';
 
@@ -15,18 +16,6 @@ export interface FileRoutesDeps {
   maxFileBytes: number;
   bus: EventBus;
 }
-
-// Text formats a personal home is full of that the web's list leaves out (or, for .ts, maps to video).
-const MIME_TYPES: Record<string, string> = {
-  ...mimes,
-  md: 'text/markdown; charset=utf-8',
-  markdown: 'text/markdown; charset=utf-8',
-  jsonl: 'application/jsonl',
-  yaml: 'application/yaml',
-  yml: 'application/yaml',
-  toml: 'application/toml',
-  ts: 'text/plain; charset=utf-8',
-};
 
 /** `GET|HEAD|PUT|DELETE /files/*`: the user's home over HTTP. */
 export function fileRoutes({ home, maxFileBytes, bus }: FileRoutesDeps): Hono {
@@ -47,11 +36,15 @@ export function fileRoutes({ home, maxFileBytes, bus }: FileRoutesDeps): Hono {
     if (!info.isFile())
       throw new HttpError(403, 'not_a_regular_file', 'only regular files and directories are served');
     const headers = {
-      'Content-Type': getMimeType(path.abs, MIME_TYPES) ?? 'application/octet-stream',
+      'Content-Type': contentTypeOf(path.abs),
       'Content-Length': String(info.size),
       'Last-Modified': info.mtime.toUTCString(),
       'Cache-Control': 'private, no-cache',
       'X-Content-Type-Options': 'nosniff',
+      // An HTML file opened from here must not run as the shell's origin (it could act as the
+      // owner): it gets an opaque origin and no scripts. Apps have their own route for running.
+      'Content-Security-Policy':
+        "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox",
     };
     if (c.req.method === 'HEAD') return c.body(null, 200, headers);
     const handle = await fsCall(() => open(path.abs, 'r'));
@@ -114,34 +107,4 @@ async function listDirectory(path: HomePath) {
     path: path.rel,
     entries: listed.filter((e) => e !== null).sort((a, b) => a.name.localeCompare(b.name)),
   };
-}
-
-/** Runs a filesystem call, turning the errors a user can cause into 4xx answers. */
-async function fsCall<T>(fn: () => Promise<T>, where: 'target' | 'parent' = 'target'): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof HttpError) throw err;
-    switch ((err as NodeJS.ErrnoException).code) {
-      case 'ENOENT':
-        throw new HttpError(404, 'not_found', 'no such file or directory');
-      case 'ENOTDIR':
-      case 'EEXIST':
-        if (where === 'parent')
-          throw new HttpError(409, 'parent_not_a_directory', 'a parent of this path is a file');
-        throw new HttpError(404, 'not_found', 'no such file or directory');
-      case 'ENOTEMPTY':
-        throw new HttpError(409, 'directory_not_empty', 'the directory is not empty (add ?recursive=true)');
-      case 'EACCES':
-      case 'EPERM':
-        throw new HttpError(403, 'permission_denied', 'the instance may not access this path');
-      case 'ENAMETOOLONG':
-        throw new HttpError(400, 'name_too_long', 'a name in the path is too long');
-      case 'ENOSPC':
-      case 'EDQUOT':
-        throw new HttpError(507, 'insufficient_storage', 'the home is out of space');
-      default:
-        throw err;
-    }
-  }
 }

@@ -18,6 +18,7 @@ export async function writeFileAtomic(
   target: string,
   body: ReadableStream<Uint8Array> | null,
   maxBytes: number,
+  mode = 0o644,
 ): Promise<{ size: number; replaced: boolean }> {
   const dir = dirname(target);
   const tmp = join(dir, `.upload-${randomBytes(8).toString('hex')}`);
@@ -32,7 +33,7 @@ export async function writeFileAtomic(
     await pipeline(
       body ? Readable.fromWeb(body) : Readable.from([]),
       limit,
-      createWriteStream(tmp, { flags: 'wx', mode: 0o644, flush: true }),
+      createWriteStream(tmp, { flags: 'wx', mode, flush: true }),
     );
     const replaced = await lstat(target).then(
       () => true,
@@ -63,4 +64,14 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** writeFileAtomic for text the instance itself produces (the AI's tools, the stores). */
+export function writeTextAtomic(
+  target: string,
+  text: string,
+  maxBytes: number,
+  mode = 0o644,
+): Promise<{ size: number; replaced: boolean }> {
+  return writeFileAtomic(target, new Blob([text]).stream() as ReadableStream<Uint8Array>, maxBytes, mode);
 }

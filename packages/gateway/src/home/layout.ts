@@ -13,6 +13,10 @@ export const homePaths = (home: string) => ({
   profile: join(home, 'system', 'profile.md'),
   aiProfile: join(home, 'system', 'ai-profile.md'),
   systemConfig: join(home, 'system', 'config.json'),
+  memory: join(home, 'system', 'memory.md'),
+  conversations: join(home, 'data', 'conversations'),
+  sessions: join(home, PRIVATE_DIR, 'sessions.json'),
+  ownKey: join(home, PRIVATE_DIR, 'anthropic-key.json'),
   apps: join(home, 'apps'),
   inbox: join(home, 'data', 'inbox.jsonl'),
 });

@@ -19,10 +19,14 @@ describe('seedHome', () => {
         'system/profile.md',
         'system/ai-profile.md',
         'system/config.json',
+        'system/memory.md',
         'apps/README.md',
       ]),
     );
-    expect(JSON.parse(await readFile(join(home, 'system/config.json'), 'utf8'))).toEqual({ channels: {} });
+    expect(JSON.parse(await readFile(join(home, 'system/config.json'), 'utf8'))).toEqual({
+      channels: {},
+      ai: { model: 'claude-sonnet-5-5', maxTokens: 16000, maxTurns: 12 },
+    });
     for (const dir of ['apps', 'jobs', 'data']) {
       await expect(readFile(join(home, dir, 'README.md'), 'utf8')).resolves.toMatch(/#/);
     }

@@ -170,6 +170,11 @@ export function createRouter(deps: RouterDeps) {
       else sendJson(res, 404, 'not_found', `no instance "${handle}"`);
       return;
     }
+    if (target.redirect) {
+      res.writeHead(301, { location: target.redirect });
+      res.end();
+      return;
+    }
     if (target.url === BRIDGE_PATH || target.url.startsWith(`${BRIDGE_PATH}?`)) {
       bridge(req, res, target);
       return;

@@ -37,15 +37,25 @@ describe('resolveTarget', () => {
       url: '/api/profile?x=1',
       prefix: '/proxy/bob',
     });
+    expect(resolveTarget('localhost:9000', '/proxy/bob/', 'localhost')).toEqual({
+      handle: 'bob',
+      url: '/',
+      prefix: '/proxy/bob',
+    });
+  });
+
+  it('sends /proxy/{handle} without its slash to the slashed form, keeping the query', () => {
     expect(resolveTarget('localhost:9000', '/proxy/bob', 'localhost')).toEqual({
       handle: 'bob',
       url: '/',
       prefix: '/proxy/bob',
+      redirect: '/proxy/bob/',
     });
     expect(resolveTarget('localhost:9000', '/proxy/bob?x=1', 'localhost')).toEqual({
       handle: 'bob',
       url: '/?x=1',
       prefix: '/proxy/bob',
+      redirect: '/proxy/bob/?x=1',
     });
   });
 

@@ -7,6 +7,11 @@ export interface Target {
   url: string;
   /** `/proxy/{handle}` for path-based requests, '' for `{handle}.{domain}` ones. */
   prefix: string;
+  /**
+   * Where to send `/proxy/{handle}` (no slash): relative URLs in the instance's pages only work
+   * under `/proxy/{handle}/`.
+   */
+  redirect?: string;
 }
 
 /**
@@ -31,7 +36,9 @@ export function resolveTarget(host: string | undefined, url: string, domain: str
     const handle = end === -1 ? rest : rest.slice(0, end);
     if (!validateHandle(handle).ok) return null;
     const tail = end === -1 ? '' : rest.slice(end);
-    return { handle, url: tail.startsWith('/') ? tail : `/${tail}`, prefix: `/proxy/${handle}` };
+    const prefix = `/proxy/${handle}`;
+    if (!tail.startsWith('/')) return { handle, url: `/${tail}`, prefix, redirect: `${prefix}/${tail}` };
+    return { handle, url: tail, prefix };
   }
   return null;
 }

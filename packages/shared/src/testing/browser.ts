@@ -1,51 +1,51 @@
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 
-/** Debian's Chromium (apt-get install chromium); `npx playwright install` cannot download here. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Debian's Chromium (`apt-get install chromium`); playwright's own browser download is unreachable here. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/**
- * Headless Chromium for page tests. The flags keep it from calling home (this machine's network
- * refuses those connections, slowly); Playwright gives each launch a fresh profile.
- */
-export async function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+/** The flags that make Chromium run headless as root, offline, without phoning home (docs: ENVIRONMENT.md). */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export interface TestBrowser {
+  context: BrowserContext;
+  newPage(): Promise<Page>;
+  /** Closes the browser and deletes its profile. */
+  close(): Promise<void>;
 }
 
 /**
- * A platform authenticator with a user-verified passkey store, attached to the page through the
- * DevTools protocol: what `navigator.credentials` talks to in these tests. Returns its id, for
- * reading its credentials back (`WebAuthn.getCredentials`).
+ * Real Chromium, driven by playwright-core, with a fresh user-data-dir (so no cookie or storage
+ * leaks between tests). Guard the tests that use it with `toolAvailable('chromium')`.
  */
-export async function addVirtualAuthenticator(
-  page: Page,
-): Promise<{ id: string; credentials(): Promise<unknown[]> }> {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-    },
+export async function launchChromium(
+  options: { viewport?: { width: number; height: number }; deviceScaleFactor?: number } = {},
+): Promise<TestBrowser> {
+  const profile = await mkdtemp(join(tmpdir(), 'matrixos-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: options.viewport ?? { width: 1280, height: 800 },
+    deviceScaleFactor: options.deviceScaleFactor ?? 1,
   });
   return {
-    id: authenticatorId,
-    credentials: async () => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials,
+    context,
+    newPage: () => context.newPage(),
+    async close() {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    },
   };
 }
-
-export type { Browser, BrowserContext, Page };

@@ -1,3 +1,3 @@
-export { addVirtualAuthenticator, CHROMIUM, launchBrowser } from './browser.ts';
+export { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium, type TestBrowser } from './browser.ts';
 export { dockerAvailable, TEST_INSTANCE_IMAGE } from './docker.ts';
 export { toolAvailable } from './tools.ts';

@@ -1,0 +1,38 @@
+// The instance's HTTP API. Paths are relative to the page, so the shell also works behind the
+// platform's /proxy/<handle>/ prefix. The session cookie goes along by itself.
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export async function api(path, { method = 'GET', json, body, headers = {} } = {}) {
+  const res = await fetch(path, {
+    method,
+    credentials: 'same-origin',
+    headers: json === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: json === undefined ? body : JSON.stringify(json),
+  });
+  // The session ended (signed out elsewhere, expired): the page becomes the sign-in page.
+  if (res.status === 401) {
+    location.reload();
+    throw new ApiError(401, 'unauthorized', 'signed out');
+  }
+  if (!res.ok) {
+    const answer = await res.json().catch(() => null);
+    throw new ApiError(
+      res.status,
+      answer?.error?.code ?? 'error',
+      answer?.error?.message ?? `HTTP ${res.status}`,
+    );
+  }
+  return res;
+}
+
+export const getJson = async (path) => (await api(path)).json();
+
+/** `/files/<path>` with each segment encoded. */
+export const fileUrl = (path) => `files/${path.split('/').filter(Boolean).map(encodeURIComponent).join('/')}`;

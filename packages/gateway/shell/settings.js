@@ -1,0 +1,195 @@
+// Settings: the AI model and limits, the owner's own Anthropic key, the budget, signing out.
+
+import { api, getJson } from './lib/api.js';
+import { h } from './lib/dom.js';
+
+export function createSettings() {
+  const root = h('div', { class: 'settings' });
+
+  async function open() {
+    root.replaceChildren(h('p', {}, 'Loading…'));
+    let settings;
+    let session;
+    try {
+      [settings, session] = await Promise.all([getJson('api/settings'), getJson('api/session')]);
+    } catch (err) {
+      root.replaceChildren(h('p', { class: 'form-error' }, `Settings could not be loaded: ${err.message}`));
+      return;
+    }
+    root.replaceChildren(modelSection(settings), keySection(settings), sessionSection(settings, session));
+  }
+
+  function status(el, message, ok) {
+    el.className = ok ? 'form-ok' : 'form-error';
+    el.textContent = message;
+    el.hidden = false;
+  }
+
+  function modelSection(settings) {
+    const list = h(
+      'datalist',
+      { id: 'model-list' },
+      settings.models.map((m) => h('option', { value: m.id }, m.name)),
+    );
+    const model = h('input', {
+      type: 'text',
+      id: 'model',
+      value: settings.ai.model,
+      list: 'model-list',
+      spellcheck: 'false',
+      autocomplete: 'off',
+    });
+    const maxTokens = h('input', {
+      type: 'number',
+      id: 'max-tokens',
+      min: 256,
+      max: 128000,
+      step: 256,
+      value: settings.ai.maxTokens,
+    });
+    const maxTurns = h('input', {
+      type: 'number',
+      id: 'max-turns',
+      min: 1,
+      max: 50,
+      value: settings.ai.maxTurns,
+    });
+    const result = h('p', { hidden: true, role: 'status' });
+    const form = h(
+      'form',
+      { class: 'field' },
+      h('div', { class: 'field' }, h('label', { for: 'model' }, 'Model'), model, list),
+      h(
+        'div',
+        { class: 'grid2' },
+        h('div', { class: 'field' }, h('label', { for: 'max-tokens' }, 'Longest answer (tokens)'), maxTokens),
+        h('div', { class: 'field' }, h('label', { for: 'max-turns' }, 'Steps per message'), maxTurns),
+      ),
+      h('div', { class: 'row' }, h('button', { type: 'submit', class: 'button primary' }, 'Save'), result),
+    );
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      try {
+        await api('api/settings', {
+          method: 'PUT',
+          json: {
+            model: model.value.trim(),
+            maxTokens: Number(maxTokens.value),
+            maxTurns: Number(maxTurns.value),
+          },
+        });
+        status(result, 'Saved.', true);
+      } catch (err) {
+        status(result, err.message, false);
+      }
+    });
+    return h(
+      'section',
+      { 'aria-labelledby': 'settings-ai' },
+      h('h3', { id: 'settings-ai' }, 'AI'),
+      h('p', {}, 'Kept in system/config.json in your home.'),
+      settings.budget
+        ? h('p', { class: 'budget' }, h('span', { class: 'badge' }, settings.budget.line))
+        : null,
+      form,
+    );
+  }
+
+  function keySection(settings) {
+    const platform = settings.mode === 'platform';
+    const state = settings.ownKey.configured
+      ? h('span', { class: 'badge ok' }, `Your key is set (${settings.ownKey.hint})`)
+      : h(
+          'span',
+          { class: 'badge' },
+          platform
+            ? 'Using your Matrix OS AI budget'
+            : settings.environmentKey
+              ? "Using the instance's ANTHROPIC_API_KEY"
+              : 'No key set',
+        );
+    const key = h('input', {
+      type: 'password',
+      id: 'anthropic-key',
+      placeholder: 'sk-ant-…',
+      autocomplete: 'off',
+      spellcheck: 'false',
+    });
+    const result = h('p', { hidden: true, role: 'status' });
+    const form = h(
+      'form',
+      { class: 'row' },
+      key,
+      h('button', { type: 'submit', class: 'button primary' }, 'Save key'),
+      settings.ownKey.configured
+        ? h('button', { type: 'button', class: 'button danger', onclick: removeKey }, 'Remove')
+        : null,
+    );
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const apiKey = key.value.trim();
+      // The key leaves the page with this request and is not kept here.
+      key.value = '';
+      if (!apiKey) return;
+      try {
+        await api('api/settings/anthropic-key', { method: 'PUT', json: { apiKey } });
+        open();
+      } catch (err) {
+        status(result, err.message, false);
+      }
+    });
+    async function removeKey() {
+      try {
+        await api('api/settings/anthropic-key', { method: 'DELETE' });
+        open();
+      } catch (err) {
+        status(result, err.message, false);
+      }
+    }
+    return h(
+      'section',
+      { 'aria-labelledby': 'settings-key' },
+      h('h3', { id: 'settings-key' }, 'Use my own Anthropic key'),
+      h(
+        'p',
+        {},
+        platform
+          ? 'With your own key, your AI is billed to your Anthropic account instead of your Matrix OS budget. The platform stores it encrypted and never shows it again.'
+          : 'Your AI talks to Anthropic directly with this key. It is stored encrypted in this instance and never shown again.',
+      ),
+      state,
+      form,
+      settings.ownKey.error ? h('p', { class: 'form-error' }, settings.ownKey.error) : null,
+      result,
+    );
+  }
+
+  function sessionSection(settings, session) {
+    const about = h(
+      'dl',
+      { class: 'about' },
+      h('dt', {}, 'Instance'),
+      h('dd', {}, `@${settings.handle}`),
+      h('dt', {}, 'Mode'),
+      h('dd', {}, settings.mode === 'platform' ? 'Hosted on a Matrix OS platform' : 'Self-hosted'),
+      h('dt', {}, 'Version'),
+      h('dd', {}, session.version),
+    );
+    const signOut = h('button', { type: 'button', class: 'button' }, 'Sign out');
+    signOut.addEventListener('click', async () => {
+      await api('api/session', { method: 'DELETE' }).catch(() => undefined);
+      location.reload();
+    });
+    return h(
+      'section',
+      { 'aria-labelledby': 'settings-about' },
+      h('h3', { id: 'settings-about' }, 'This instance'),
+      about,
+      session.via === 'session'
+        ? h('div', { class: 'row' }, signOut)
+        : h('p', {}, 'Signed in through your Matrix OS account.'),
+    );
+  }
+
+  return { element: root, open };
+}
