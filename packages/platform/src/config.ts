@@ -50,19 +50,6 @@ const schema = z.object({
     .enum(['true', 'false', '1', '0'])
     .default('false')
     .transform((v) => v === 'true' || v === '1'),
-  /** Handles whose accounts are admins (comma-separated): they see and run the admin dashboard. */
-  ADMIN_HANDLES: z
-    .string()
-    .default('')
-    .transform(
-      (v) =>
-        new Set(
-          v
-            .split(',')
-            .map((h) => h.trim())
-            .filter(Boolean),
-        ),
-    ),
   PROXY_PORT: port(8080),
   /** What instances use as their Anthropic base URL (the LLM proxy, reachable from instances). */
   INSTANCE_PROXY_URL: z.url().optional(),
@@ -104,7 +91,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       wakeTimeoutMs: c.WAKE_TIMEOUT,
     },
     trustProxy: c.TRUST_PROXY,
-    adminHandles: c.ADMIN_HANDLES as ReadonlySet<string>,
     proxyPort: c.PROXY_PORT,
     proxyAdminUrl:
       c.PROXY_ADMIN_URL === 'none' ? null : (c.PROXY_ADMIN_URL ?? `http://127.0.0.1:${c.PROXY_PORT}`),

@@ -46,7 +46,7 @@ export function createPlatform(deps: PlatformDeps) {
   );
   const sessions = createSessions({ db: deps.db, jwtKey, issuer: config.publicUrl.origin, clock });
   const cookies = createSessionCookies({ sessions, secure: config.publicUrl.protocol === 'https:' });
-  const accounts = createAccountStore({ db: deps.db, sealer, adminHandles: config.adminHandles, clock });
+  const accounts = createAccountStore({ db: deps.db, sealer, clock });
   const webauthn = createWebAuthn({ origin: config.publicUrl.origin, rpID: config.publicUrl.hostname });
   const access = createInstanceAccess({ db: deps.db, sealer, clock });
   const limiter = createRateLimiter(clock);

@@ -11,7 +11,8 @@ const FIXTURE = fileURLToPath(new URL('./fixtures/streamingInstance.ts', import.
 /**
  * Accounts at the API level: sign-up and sign-in with passkeys and TOTP, sessions, the bridge to
  * an instance, and the attacks each must withstand. Instances are fixture processes that show
- * what reaches them. (The same flows in real Chromium: browser.test.ts.)
+ * what reaches them. (The same flows in real Chromium: browser/passkeySignup.test.ts and
+ * browser/accountPages.test.ts.)
  */
 describe('accounts', () => {
   let t: TestPlatform;
@@ -24,7 +25,7 @@ describe('accounts', () => {
       runtime: 'process',
       command: [process.execPath, FIXTURE],
       clock,
-      env: { ADMIN_HANDLES: 'root-admin', TRUST_PROXY: 'true' },
+      env: { TRUST_PROXY: 'true' },
     });
   });
   afterAll(() => t?.destroy());
@@ -536,12 +537,24 @@ describe('accounts', () => {
       const admin = await signUpWithTotp('root-admin');
       const user = await signUpWithTotp('vera');
       await waitRunning('vera');
+      expect((await admin.client.cp('/containers')).status).toBe(403); // nobody is an admin by name
+      const promoted = await t.admin('PUT', '/admin/users/root-admin/role', { role: 'admin' });
+      expect(promoted.json()).toEqual({ handle: 'root-admin', role: 'admin' });
       expect((await user.client.cp('/containers')).status).toBe(403);
       expect((await admin.client.cp('/containers')).status).toBe(200);
       const r = await admin.client.cp('/admin/instances/vera/open', { method: 'POST' });
       const url = new URL(r.json<{ url: string }>().url);
       expect((await admin.client.to(url.host, `${url.pathname}${url.search}`)).status).toBe(303);
       expect((await admin.client.to(url.host, '/headers')).status).toBe(200);
+      // Demoted: the very next request of the same session is a user's.
+      await t.admin('PUT', '/admin/users/root-admin/role', { role: 'user' });
+      expect((await admin.client.cp('/containers')).status).toBe(403);
+      expect((await admin.client.to(url.host, '/headers')).status).toBe(401);
+      // Only an admin may change roles; an unknown account is a clear 404.
+      expect(
+        (await user.client.cp('/admin/users/vera/role', { method: 'PUT', body: { role: 'admin' } })).status,
+      ).toBe(403);
+      expect((await t.admin('PUT', '/admin/users/nobody/role', { role: 'admin' })).status).toBe(404);
     });
   });
 });

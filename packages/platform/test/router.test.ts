@@ -31,7 +31,7 @@ describe('router', () => {
     });
   });
 
-  it('redirects /proxy/{handle} to /proxy/{handle}/, so the instance page\'s relative links work', async () => {
+  it("redirects /proxy/{handle} to /proxy/{handle}/, so the instance page's relative links work", async () => {
     const r = await t.request({ path: '/proxy/bob?tab=chat' });
     expect(r.status).toBe(301);
     expect(r.headers.location).toBe('/proxy/bob/?tab=chat');

@@ -30,12 +30,7 @@ export interface NewPasskey {
 }
 
 /** Users, their factors, recovery codes and in-progress flows: every account write goes through here. */
-export function createAccountStore(deps: {
-  db: Db;
-  sealer: Sealer;
-  adminHandles: ReadonlySet<string>;
-  clock?: () => number;
-}) {
+export function createAccountStore(deps: { db: Db; sealer: Sealer; clock?: () => number }) {
   const { db, sealer } = deps;
   const clock = deps.clock ?? Date.now;
 
@@ -67,10 +62,14 @@ export function createAccountStore(deps: {
       db.select().from(users).where(eq(users.handle, handle)).get(),
     userById: (id: string): UserRow | undefined => db.select().from(users).where(eq(users.id, id)).get(),
     listUsers: (): UserRow[] => db.select().from(users).orderBy(users.handle).all(),
+    /** Makes an account an admin or a user again; false when there is no such account. */
+    setRole(handle: string, role: UserRow['role']): boolean {
+      return db.update(users).set({ role }).where(eq(users.handle, handle)).run().changes === 1;
+    },
 
     /**
      * Creates the user with their first factor and recovery codes, all or nothing. Returns the
-     * codes in clear, once. Admin handles (ADMIN_HANDLES) get the admin role.
+     * codes in clear, once. Every account starts as a user; admins are made with `setRole`.
      */
     createUser(
       handle: string,
@@ -81,7 +80,7 @@ export function createAccountStore(deps: {
         const user: UserRow = {
           id,
           handle,
-          role: deps.adminHandles.has(handle) ? 'admin' : 'user',
+          role: 'user',
           createdAt: clock(),
         };
         db.insert(users).values(user).run();

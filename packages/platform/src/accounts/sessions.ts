@@ -43,7 +43,7 @@ export function createSessions(deps: { db: Db; jwtKey: Uint8Array; issuer: strin
     familyId: string,
   ): Promise<string> {
     const now = clock();
-    return new SignJWT({ handle: user.handle, role: user.role, sid: familyId })
+    return new SignJWT({ handle: user.handle, sid: familyId })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(user.id)
       .setIssuer(issuer)
@@ -110,12 +110,10 @@ export function createSessions(deps: { db: Db; jwtKey: Uint8Array; issuer: strin
         const familyId = payload.sid;
         if (typeof familyId !== 'string' || typeof payload.sub !== 'string' || !familyActive(familyId))
           return null;
-        return {
-          userId: payload.sub,
-          handle: String(payload.handle),
-          role: payload.role === 'admin' ? 'admin' : 'user',
-          familyId,
-        };
+        // The role is read now, not from the token: a demoted admin is a user from this request on.
+        const user = db.select().from(users).where(eq(users.id, payload.sub)).get();
+        if (!user) return null;
+        return { userId: user.id, handle: user.handle, role: user.role, familyId };
       } catch (err) {
         if (err instanceof joseErrors.JOSEError) return null;
         throw err;

@@ -10,16 +10,18 @@ import type { InstanceStore } from '../instances/store.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { BudgetNotices } from '../llm/budgetNotices.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
+import { adminOverviewRoute } from './adminOverviewRoute.ts';
 import { authRoutes } from './authRoutes.ts';
 import { budgetNoticeRoute } from './budgetNoticeRoute.ts';
 import { containerRoutes } from './containerRoutes.ts';
 import { healthRoute } from './healthRoute.ts';
-import { homePage } from './homePage.ts';
 import { meRoutes } from './meRoutes.ts';
 import { originCheck } from './originCheck.ts';
+import { pageRoutes } from './pageRoutes.ts';
 import { requireAdmin } from './requireAdmin.ts';
 import type { SessionCookies } from './sessionCookies.ts';
 import { tlsAskRoute } from './tlsAskRoute.ts';
+import { userRoutes } from './userRoutes.ts';
 
 export interface AppDeps {
   config: Pick<PlatformConfig, 'dataDir' | 'domain' | 'publicUrl' | 'trustProxy'>;
@@ -47,7 +49,7 @@ export function createApp(deps: AppDeps): Hono {
   app.use('*', originCheck([config.publicUrl.origin]));
   app.route('/', healthRoute({ store: deps.store, runtime: orchestrator.runtime, dataDir: config.dataDir }));
   app.route('/', tlsAskRoute({ domain: config.domain, exists: orchestrator.exists }));
-  app.get('/', (c) => c.html(homePage(deps.store.counts())));
+  app.route('/', pageRoutes(deps));
   app.route('/', authRoutes({ ...deps, trustProxy: config.trustProxy }));
   app.route('/', meRoutes(deps));
   // Deny by default: every route not declared above needs the admin token or an admin's
@@ -55,7 +57,9 @@ export function createApp(deps: AppDeps): Hono {
   const admin = new Hono();
   admin.use('*', requireAdmin(deps.adminToken, deps.cookies));
   admin.route('/', containerRoutes(deps));
+  admin.route('/', adminOverviewRoute(deps));
   admin.route('/', budgetNoticeRoute(deps.notices));
+  admin.route('/', userRoutes(deps.accounts));
   app.route('/', admin);
   return app;
 }

@@ -198,11 +198,12 @@ export function meRoutes(deps: MeDeps) {
             finish = resolve;
           });
           const send = (p: Pick<Progress, 'step' | 'message'>) => {
-            void stream.writeSSE({
+            const written = stream.writeSSE({
               event: 'progress',
               data: JSON.stringify({ step: p.step, message: p.message }),
             });
-            if (p.step === 'ready' || p.step === 'failed') finish();
+            // The last event must be out before the stream closes.
+            if (p.step === 'ready' || p.step === 'failed') void written.then(finish, finish);
           };
           const onProgress = (p: Progress) => {
             if (p.handle === handle) send(p);

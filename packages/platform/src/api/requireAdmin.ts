@@ -4,7 +4,7 @@ import type { SessionCookies } from './sessionCookies.ts';
 
 /**
  * Admin routes need `Authorization: Bearer <PLATFORM_ADMIN_TOKEN>`, or the session of an admin
- * account (ADMIN_HANDLES). Fails closed: with no token configured the middleware cannot even be
+ * account (made one with `PUT /admin/users/{handle}/role`). Fails closed: with no token configured the middleware cannot even be
  * built, so a route cannot be left open by accident.
  */
 export function requireAdmin(adminToken: string, cookies: SessionCookies): MiddlewareHandler {

@@ -21,6 +21,7 @@ const STYLE = `
   li.failed { color:#d33; } li.failed::before { background:#d33; border-color:#d33; }
   @keyframes pulse { to { opacity:.3; } }
   .elapsed { font-variant-numeric: tabular-nums; }
+  a { color: var(--accent); font-weight: 600; }
 `;
 
 function escapeHtml(text: string): string {
@@ -55,7 +56,7 @@ export function wakingPage(handle: string, eventsUrl: string): RenderedPage {
   const body = `<h1>Waking up ${handle}</h1>
 <p>Your instance was asleep to save resources. This usually takes a second or two. <span class="elapsed" id="elapsed"></span></p>
 <noscript><meta http-equiv="refresh" content="2"></noscript>
-<ol id="steps">${steps.map(([k, t]) => `<li data-step="${k}">${t}</li>`).join('')}</ol>
+<ol id="steps">${steps.map(([k, t]) => `<li data-step="${k}"${k === 'creating' ? ' hidden' : ''}>${t}</li>`).join('')}</ol>
 <p id="error" hidden></p>`;
   const script = `
 const order = ${JSON.stringify(steps.map(([k]) => k))};
@@ -63,6 +64,8 @@ const t0 = Date.now();
 const elapsed = document.getElementById('elapsed');
 const tick = setInterval(() => { elapsed.textContent = '(' + ((Date.now() - t0) / 1000).toFixed(1) + ' s)'; }, 100);
 function show(step) {
+  // Only an instance the engine lost is created again; a plain wake starts at "starting".
+  if (step === 'creating') document.querySelector('[data-step="creating"]').hidden = false;
   const at = order.indexOf(step === 'resuming' ? 'starting' : step);
   document.querySelectorAll('#steps li').forEach((li, i) => {
     li.className = i < at ? 'done' : i === at ? 'now' : '';

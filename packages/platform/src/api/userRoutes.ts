@@ -1,0 +1,20 @@
+import { HttpError, readJson } from '@matrixos/shared';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { AccountStore } from '../accounts/accountStore.ts';
+
+const roleBody = z.object({ role: z.enum(['user', 'admin']) });
+
+/**
+ * `PUT /admin/users/{handle}/role`: who is an admin is decided here, by whoever holds the admin
+ * token (or is an admin already), for an account that exists: never by a name someone might
+ * claim first. Takes effect on the account's next request.
+ */
+export function userRoutes(accounts: AccountStore) {
+  return new Hono().put('/admin/users/:handle/role', async (c) => {
+    const { role } = await readJson(c, roleBody);
+    const handle = c.req.param('handle');
+    if (!accounts.setRole(handle, role)) throw new HttpError(404, 'not_found', `no account "${handle}"`);
+    return c.json({ handle, role });
+  });
+}

@@ -1,0 +1,302 @@
+// The dashboard: the person's instance, their ways of signing in, recovery codes and sessions,
+// drawn from `GET /me` and redrawn after every change.
+import {
+  ApiError,
+  ago,
+  api,
+  busy,
+  byId,
+  confirmAction,
+  el,
+  fillTotpSetup,
+  friendly,
+  openInstance,
+  passkeysSupported,
+  say,
+  showRecoveryCodes,
+  webauthn,
+} from './lib.js';
+
+const REFRESH_MS = 15_000;
+const STATE_TEXT = {
+  running: 'Running',
+  paused: 'Paused',
+  stopped: 'Asleep',
+  provisioning: 'Being set up',
+};
+
+let me = null;
+let totpFlowId = null;
+
+function signedOut(err) {
+  if (err instanceof ApiError && err.code === 'signed_out') {
+    location.assign('/login?next=/dashboard');
+    return true;
+  }
+  return false;
+}
+
+async function load() {
+  try {
+    me = await api('GET', '/me');
+  } catch (err) {
+    if (!signedOut(err)) say(byId('instance-msg'), friendly(err), 'error');
+    return;
+  }
+  render();
+}
+
+function render() {
+  const instance = me.instance;
+  const state = byId('instance-state');
+  state.className = `badge ${instance?.state ?? ''}`;
+  state.textContent = instance ? STATE_TEXT[instance.state] : 'Not created yet';
+  byId('instance-detail').textContent = !instance
+    ? 'It is made when you open it.'
+    : instance.state === 'running'
+      ? `Last active ${ago(instance.lastActiveAt)}. It goes to sleep when idle, and wakes when you open it.`
+      : instance.state === 'provisioning'
+        ? 'It is being made; this takes a few seconds.'
+        : `Last active ${ago(instance.lastActiveAt)}. It wakes when you open it.`;
+  byId('instance-start').hidden =
+    !instance || instance.state === 'running' || instance.state === 'provisioning';
+  byId('instance-stop').hidden = instance?.state !== 'running' && instance?.state !== 'paused';
+
+  const keys = me.factors.passkeys;
+  byId('passkeys').replaceChildren(
+    ...(keys.length
+      ? keys.map((k) =>
+          el(
+            'li',
+            {},
+            el(
+              'div',
+              {},
+              el('div', { class: 'name' }, k.name),
+              el(
+                'div',
+                { class: 'meta' },
+                `Added ${ago(k.createdAt)} · ${k.lastUsedAt ? `last used ${ago(k.lastUsedAt)}` : 'not used yet'}`,
+              ),
+            ),
+            el(
+              'button',
+              {
+                type: 'button',
+                class: 'btn danger small',
+                'aria-label': `Remove the passkey ${k.name}`,
+                onclick: (e) => removePasskey(e.currentTarget, k),
+              },
+              'Remove',
+            ),
+          ),
+        )
+      : [el('li', { class: 'muted' }, 'No passkeys yet.')]),
+  );
+
+  const totp = me.factors.totp;
+  byId('totp-state').textContent = totp ? 'On' : 'Off';
+  byId('totp-state').className = `badge ${totp ? 'running' : ''}`;
+  byId('totp-add').hidden = totp || !byId('totp-setup').hidden;
+  byId('totp-remove').hidden = !totp;
+
+  const left = me.recoveryCodesLeft;
+  byId('codes-left').textContent =
+    left === 0
+      ? 'You have no recovery codes left. Generate new ones and keep them safe.'
+      : `You have ${left} unused recovery ${left === 1 ? 'code' : 'codes'}. Each signs you in once if you lose your devices.`;
+}
+
+// Instance
+
+byId('instance-open').addEventListener('click', (e) =>
+  busy(e.currentTarget, async () => {
+    try {
+      if (!me?.instance) await api('POST', '/me/instance/provision');
+      await openInstance();
+    } catch (err) {
+      say(byId('instance-msg'), friendly(err), 'error');
+    }
+  }),
+);
+
+for (const action of ['start', 'stop']) {
+  byId(`instance-${action}`).addEventListener('click', (e) =>
+    busy(e.currentTarget, async () => {
+      const msg = byId('instance-msg');
+      say(msg, action === 'start' ? 'Starting…' : 'Putting it to sleep…', 'info');
+      try {
+        await api('POST', `/me/instance/${action}`);
+        say(msg, action === 'start' ? 'Your instance is running.' : 'Your instance is asleep.', 'ok');
+      } catch (err) {
+        if (!signedOut(err)) say(msg, friendly(err), 'error');
+      }
+      await load();
+    }),
+  );
+}
+
+// Passkeys
+
+byId('passkey-add').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const msg = byId('passkey-msg');
+  if (!passkeysSupported()) {
+    say(msg, 'This browser cannot create passkeys.', 'error');
+    return;
+  }
+  await busy(event.submitter, async () => {
+    try {
+      const name = byId('passkey-name').value.trim() || undefined;
+      const { flowId, options } = await api('POST', '/me/passkeys/options');
+      const response = await webauthn().startRegistration({ optionsJSON: options });
+      await api('POST', '/me/passkeys/verify', { flowId, response, name });
+      byId('passkey-name').value = '';
+      say(msg, 'Passkey added.', 'ok');
+    } catch (err) {
+      if (!signedOut(err)) say(msg, friendly(err), 'error');
+    }
+    await load();
+  });
+});
+
+async function removePasskey(button, key) {
+  const msg = byId('passkey-msg');
+  say(msg, '');
+  const sure = await confirmAction(
+    `Remove the passkey “${key.name}”? You will no longer be able to sign in with it.`,
+    'Remove passkey',
+  );
+  if (!sure) return;
+  await busy(button, async () => {
+    try {
+      await api('DELETE', `/me/passkeys/${encodeURIComponent(key.id)}`);
+      say(msg, 'Passkey removed.', 'ok');
+    } catch (err) {
+      if (!signedOut(err)) say(msg, friendly(err), 'error');
+    }
+  });
+  await load();
+}
+
+// Authenticator app
+
+byId('totp-add').addEventListener('click', (e) =>
+  busy(e.currentTarget, async () => {
+    const msg = byId('totp-msg');
+    try {
+      const setup = await api('POST', '/me/totp/options');
+      totpFlowId = setup.flowId;
+      fillTotpSetup('dash-totp', setup);
+      byId('totp-setup').hidden = false;
+      byId('totp-add').hidden = true;
+      say(msg, '');
+      byId('dash-totp-code').focus();
+    } catch (err) {
+      if (!signedOut(err)) say(msg, friendly(err), 'error');
+    }
+  }),
+);
+
+byId('totp-cancel').addEventListener('click', () => {
+  totpFlowId = null;
+  byId('totp-setup').hidden = true;
+  render();
+});
+
+byId('dash-totp-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const input = byId('dash-totp-code');
+  const inline = byId('dash-totp-msg');
+  const code = input.value.replace(/\s+/g, '');
+  if (!/^\d{6}$/.test(code)) {
+    say(inline, 'Enter the 6 digits your app shows.', 'error');
+    input.focus();
+    return;
+  }
+  await busy(event.submitter, async () => {
+    try {
+      await api('POST', '/me/totp/verify', { flowId: totpFlowId, code });
+    } catch (err) {
+      if (!signedOut(err)) say(inline, friendly(err), 'error');
+      input.select();
+      return;
+    }
+    totpFlowId = null;
+    byId('totp-setup').hidden = true;
+    say(byId('totp-msg'), 'Authenticator app set up.', 'ok');
+    await load();
+  });
+});
+
+byId('totp-remove').addEventListener('click', async (e) => {
+  const button = e.currentTarget;
+  const msg = byId('totp-msg');
+  say(msg, '');
+  const sure = await confirmAction(
+    'Remove your authenticator app? Its codes will no longer sign you in.',
+    'Remove app',
+  );
+  if (!sure) return;
+  await busy(button, async () => {
+    try {
+      await api('DELETE', '/me/totp');
+      say(msg, 'Authenticator app removed.', 'ok');
+    } catch (err) {
+      if (!signedOut(err)) say(msg, friendly(err), 'error');
+    }
+  });
+  await load();
+});
+
+// Recovery codes and sessions
+
+byId('codes-new').addEventListener('click', async (e) => {
+  const button = e.currentTarget;
+  const sure = await confirmAction(
+    'Make new recovery codes? The codes you have now stop working at once.',
+    'Make new codes',
+  );
+  if (!sure) return;
+  await busy(button, async () => {
+    try {
+      const { recoveryCodes } = await api('POST', '/me/recovery-codes');
+      showRecoveryCodes('dash-codes', recoveryCodes, me.user.handle);
+      byId('codes-block').hidden = false;
+      say(byId('codes-msg'), '');
+    } catch (err) {
+      if (!signedOut(err)) say(byId('codes-msg'), friendly(err), 'error');
+    }
+  });
+  await load();
+});
+
+byId('signout-all').addEventListener('click', async (e) => {
+  const button = e.currentTarget;
+  const sure = await confirmAction(
+    'Sign out everywhere? Every device, and every open tab of your instance, will need to sign in again.',
+    'Sign out everywhere',
+  );
+  if (!sure) return;
+  await busy(button, async () => {
+    try {
+      await api('POST', '/auth/logout-all');
+      location.assign('/login');
+    } catch (err) {
+      if (!signedOut(err)) say(byId('sessions-msg'), friendly(err), 'error');
+    }
+  });
+});
+
+const recovered = new URLSearchParams(location.search).get('recovered');
+if (recovered !== null) {
+  const notice = byId('notice');
+  notice.textContent = `You signed in with a recovery code (${recovered} left). If you lost your device, add a new passkey or authenticator app below${Number(recovered) <= 3 ? ', and make new recovery codes' : ''}.`;
+  notice.hidden = false;
+  history.replaceState(null, '', '/dashboard');
+}
+
+await load();
+setInterval(() => {
+  if (!document.hidden) load();
+}, REFRESH_MS);

@@ -1,0 +1,87 @@
+import { html } from 'hono/html';
+import { recoveryCodes, totpSetup } from './authParts.ts';
+import { type Html, layout, type Viewer } from './layout.ts';
+
+/**
+ * `/dashboard`: the signed-in person's instance (open, start, stop), their ways of signing in
+ * (passkeys, authenticator app, recovery codes) and their sessions. `dashboard.js` fills it from
+ * `GET /me` and keeps it current.
+ */
+export function dashboardPage(d: { viewer: Viewer; instanceHost: string }): Html {
+  const body = html`<div class="container">
+<div class="page-head">
+  <h1>Hello, @${d.viewer.handle}</h1>
+  <p>Your instance lives at <strong>${d.instanceHost}</strong>.</p>
+</div>
+<div class="alert warn" id="notice" role="status" hidden></div>
+
+<div class="columns">
+<section class="card" aria-labelledby="instance-title">
+  <div class="section-head"><h2 id="instance-title">Your instance</h2><span class="badge" id="instance-state">Loading…</span></div>
+  <p class="muted" id="instance-detail"></p>
+  <div class="actions">
+    <button type="button" class="btn primary" id="instance-open">Open</button>
+    <button type="button" class="btn secondary" id="instance-start" hidden>Start</button>
+    <button type="button" class="btn secondary" id="instance-stop" hidden>Stop</button>
+  </div>
+  <p class="msg" id="instance-msg" role="status"></p>
+</section>
+
+<section class="card" aria-labelledby="passkeys-title">
+  <h2 id="passkeys-title">Passkeys</h2>
+  <p class="muted">Sign in with your fingerprint, face, screen lock or security key.</p>
+  <ul class="list" id="passkeys" aria-label="Your passkeys"></ul>
+  <form class="inline-form" id="passkey-add" novalidate>
+    <div class="field">
+      <label for="passkey-name">Name of the new passkey</label>
+      <input type="text" id="passkey-name" maxlength="60" placeholder="e.g. Work laptop">
+    </div>
+    <button type="submit" class="btn secondary">Add a passkey</button>
+  </form>
+  <p class="msg" id="passkey-msg" role="status"></p>
+</section>
+
+<section class="card" aria-labelledby="totp-title">
+  <div class="section-head"><h2 id="totp-title">Authenticator app</h2><span class="badge plain" id="totp-state"></span></div>
+  <p class="muted" id="totp-detail">Codes from an app such as Google Authenticator, 1Password or Aegis.</p>
+  <div class="actions">
+    <button type="button" class="btn secondary" id="totp-add" hidden>Set up an authenticator app</button>
+    <button type="button" class="btn danger" id="totp-remove" hidden>Remove</button>
+  </div>
+  <div id="totp-setup" hidden>
+    ${totpSetup('dash-totp')}
+    <button type="button" class="btn ghost" id="totp-cancel">Cancel</button>
+  </div>
+  <p class="msg" id="totp-msg" role="status"></p>
+</section>
+
+<section class="card" aria-labelledby="codes-title">
+  <h2 id="codes-title">Recovery codes</h2>
+  <p class="muted" id="codes-left"></p>
+  <button type="button" class="btn secondary" id="codes-new">Generate new codes</button>
+  <div id="codes-block" hidden>
+    <p class="alert warn">Your old codes no longer work. Save these now: they are shown only once.</p>
+    ${recoveryCodes('dash-codes')}
+  </div>
+  <p class="msg" id="codes-msg" role="status"></p>
+</section>
+
+<section class="card" aria-labelledby="sessions-title">
+  <h2 id="sessions-title">Sessions</h2>
+  <p class="muted">Signing out everywhere ends every session of yours, on every device, including those inside your instance.</p>
+  <div class="actions">
+    <button type="button" class="btn secondary" data-signout>Sign out</button>
+    <button type="button" class="btn danger" id="signout-all">Sign out everywhere</button>
+  </div>
+  <p class="msg" id="sessions-msg" role="status"></p>
+</section>
+</div>
+</div>`;
+  return layout({
+    title: 'Dashboard',
+    body,
+    viewer: d.viewer,
+    current: 'dashboard',
+    scripts: ['webauthn.js', 'dashboard.js'],
+  });
+}
