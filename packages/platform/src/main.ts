@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ConfigError, createLogger, newToken } from '@matrixos/shared';
 import { instanceUrl, loadConfig } from './config.ts';
 import { openDb } from './db/openDb.ts';
-import { createProxyKeys } from './llm/proxyKeys.ts';
+import { createProxyClient } from './llm/proxyClient.ts';
 import { createPlatform } from './platform.ts';
 import { createRuntime } from './runtime/index.ts';
 import { readOrCreateSecret } from './secrets/readOrCreateSecret.ts';
@@ -30,8 +30,8 @@ async function main(): Promise<void> {
     runtime,
     secretKey: Buffer.from(key, 'base64'),
     adminToken: admin.value,
-    llmKeys: config.proxyAdminUrl
-      ? createProxyKeys({ baseUrl: config.proxyAdminUrl, adminToken: admin.value })
+    llm: config.proxyAdminUrl
+      ? createProxyClient({ baseUrl: config.proxyAdminUrl, adminToken: admin.value })
       : undefined,
     log,
   });

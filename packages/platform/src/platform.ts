@@ -14,7 +14,7 @@ import { createInstanceStore } from './instances/store.ts';
 import { createActivity } from './lifecycle/activity.ts';
 import { createLifecycle } from './lifecycle/lifecycle.ts';
 import { createBudgetNotices } from './llm/budgetNotices.ts';
-import type { LlmKeys } from './llm/proxyKeys.ts';
+import type { LlmProxy } from './llm/proxyClient.ts';
 import { createOrchestrator, type ReconcileReport } from './orchestrator/orchestrator.ts';
 import { createRouter } from './router/createRouter.ts';
 import type { RuntimeDriver } from './runtime/driver.ts';
@@ -29,8 +29,8 @@ export interface PlatformDeps {
   /** The platform's 32-byte secret: seals secrets at rest, and (derived) signs session tokens. */
   secretKey: Buffer;
   adminToken: string;
-  /** The LLM proxy's key registry (main.ts builds it from PROXY_ADMIN_URL); tests may leave it out. */
-  llmKeys?: LlmKeys;
+  /** The LLM proxy (main.ts builds it from PROXY_ADMIN_URL); tests may leave it out. */
+  llm?: LlmProxy;
   log: Logger;
   clock?: () => number;
 }
@@ -58,7 +58,7 @@ export function createPlatform(deps: PlatformDeps) {
     config,
     log: log.child({ module: 'orchestrator' }),
     waitReady,
-    llmKeys: deps.llmKeys,
+    llmKeys: deps.llm,
     clock: deps.clock,
   });
   const lifecycle = createLifecycle({
@@ -92,6 +92,8 @@ export function createPlatform(deps: PlatformDeps) {
     access,
     limiter,
     notices,
+    activity,
+    llm: deps.llm,
     log,
     clock,
   });
@@ -130,7 +132,7 @@ export function createPlatform(deps: PlatformDeps) {
       });
       const reconciled = lifecycle.start();
       reconciled.catch((err) => log.error({ err }, 'startup reconcile failed'));
-      if (deps.llmKeys) void syncKeysUntilDone();
+      if (deps.llm) void syncKeysUntilDone();
       return { port: (server.address() as AddressInfo).port, reconciled };
     },
     /** Stops taking requests and sweeping; the instances themselves keep running. */

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createLogger, newToken } from '@matrixos/shared';
 import { loadConfig } from '../src/config.ts';
 import { openDb } from '../src/db/openDb.ts';
-import { createProxyKeys } from '../src/llm/proxyKeys.ts';
+import { createProxyClient } from '../src/llm/proxyClient.ts';
 import { createPlatform, type Platform } from '../src/platform.ts';
 import { createDockerDriver } from '../src/runtime/docker/dockerDriver.ts';
 import type { RuntimeDriver } from '../src/runtime/driver.ts';
@@ -128,7 +128,7 @@ export async function startTestPlatform(opts: TestPlatformOptions) {
     runtime,
     secretKey: Buffer.from(key, 'base64'),
     clock: opts.clock,
-    llmKeys: opts.proxyAdminUrl ? createProxyKeys({ baseUrl: opts.proxyAdminUrl, adminToken }) : undefined,
+    llm: opts.proxyAdminUrl ? createProxyClient({ baseUrl: opts.proxyAdminUrl, adminToken }) : undefined,
     adminToken,
     log,
   });

@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { reply, startUpstreamStandIn, type UpstreamStandIn } from '@matrixos/proxy/testing';
 import { newToken } from '@matrixos/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { totpCodeAt } from '../src/accounts/totp.ts';
+import { createCookieClient } from './cookieClient.ts';
 import { freePort, httpRequest, startTestPlatform, type TestPlatform } from './harness.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/streamingInstance.ts', import.meta.url));
@@ -65,8 +67,13 @@ describe('platform and LLM proxy', () => {
     if (proxyDir) rmSync(proxyDir, { recursive: true, force: true });
   });
 
-  const instanceEnv = async (handle: string) =>
-    (await t.instance(handle, { path: '/env' })).json<{ baseUrl: string; apiKey: string }>();
+  const instanceEnv = async (handle: string) => {
+    const authorization = `Bearer ${t.platform.access.instanceToken(handle)}`;
+    return (await t.instance(handle, { path: '/env', headers: { authorization } })).json<{
+      baseUrl: string;
+      apiKey: string;
+    }>();
+  };
   const ask = (apiKey: string) =>
     fetch(`http://127.0.0.1:${proxyPort}/v1/messages`, {
       method: 'POST',
@@ -132,6 +139,47 @@ describe('platform and LLM proxy', () => {
     expect(messages[0]).toMatchObject({ from: 'Matrix OS', authorization: `Bearer ${t.tokenOf('bob')}` });
   });
 
+  it("shows a signed-in user their AI's spend by day, and the admin everyone's cost", async () => {
+    const client = createCookieClient(t.port);
+    const start = (
+      await client.cp('/auth/signup/totp/options', { method: 'POST', body: { handle: 'dora' } })
+    ).json<{ flowId: string; secret: string }>();
+    expect(
+      (
+        await client.cp('/auth/signup/totp/verify', {
+          method: 'POST',
+          body: { flowId: start.flowId, code: totpCodeAt(start.secret, Date.now()) },
+        })
+      ).status,
+    ).toBe(201);
+    await expect
+      .poll(
+        async () =>
+          (await t.admin('GET', '/containers/dora')).json<{ instance?: { state: string } }>().instance?.state,
+        { timeout: 15_000 },
+      )
+      .toBe('running');
+    const { apiKey } = await instanceEnv('dora');
+    upstream.enqueue(reply('hi', { usage: { input_tokens: 2000, output_tokens: 100 } }));
+    expect((await ask(apiKey)).status).toBe(200);
+    const usage = (await client.cp('/me/usage')).json<{
+      handle: string;
+      month: { spent: number };
+      daily: { day: string; cost: number }[];
+    }>();
+    expect(usage.handle).toBe('dora');
+    expect(usage.month.spent).toBeCloseTo(0.005, 6); // 2000 × $2/M + 100 × $10/M
+    expect(usage.daily).toEqual([
+      { day: new Date().toISOString().slice(0, 10), requests: 1, cost: usage.month.spent },
+    ]);
+    const overview = (await t.admin('GET', '/admin/overview')).json<{
+      totals: { aiSpendMonth: number };
+      instances: { handle: string; aiSpend: { month: number } }[];
+    }>();
+    expect(overview.instances.find((i) => i.handle === 'dora')?.aiSpend.month).toBeCloseTo(0.005, 6);
+    expect(overview.totals.aiSpendMonth).toBeGreaterThan(0.005);
+  });
+
   it('revokes the key when the instance is destroyed', async () => {
     const { apiKey } = await instanceEnv('alice');
     await t.admin('DELETE', '/containers/alice');
@@ -140,7 +188,7 @@ describe('platform and LLM proxy', () => {
 
   it('registers every key again at start (a proxy that lost its database learns them back)', async () => {
     const report = await t.platform.orchestrator.syncLlmKeys();
-    expect(report).toEqual({ registered: 1, failed: [] });
+    expect(report).toEqual({ registered: 2, failed: [] });
   });
 
   it('fails a provision cleanly when the proxy cannot register the key', async () => {

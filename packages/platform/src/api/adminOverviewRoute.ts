@@ -1,6 +1,8 @@
 import { Hono } from 'hono';
 import type { AccountStore } from '../accounts/accountStore.ts';
 import type { InstanceView } from '../instances/toView.ts';
+import type { Activity } from '../lifecycle/activity.ts';
+import type { LlmUsage } from '../llm/proxyClient.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 import type { InstanceStats } from '../runtime/driver.ts';
 
@@ -14,6 +16,8 @@ export interface OverviewInstance extends InstanceView {
   hasAccount: boolean;
   /** Memory and CPU from the engine; null when asleep, or when the engine did not say in time. */
   stats: InstanceStats | null;
+  /** What its AI cost, in dollars, from the LLM proxy; null without a proxy or an answer from it. */
+  aiSpend: { today: number; month: number; total: number } | null;
 }
 
 export interface Overview {
@@ -27,6 +31,8 @@ export interface Overview {
     stopped: number;
     provisioning: number;
     memoryBytes: number;
+    /** Everyone's AI spend this month, in dollars; null when the proxy did not answer. */
+    aiSpendMonth: number | null;
   };
   instances: OverviewInstance[];
   users: { handle: string; role: 'user' | 'admin'; createdAt: string; instanceState: string | null }[];
@@ -41,9 +47,11 @@ export interface Overview {
 export function adminOverviewRoute(deps: {
   orchestrator: Orchestrator;
   accounts: AccountStore;
+  activity: Activity;
+  llm?: LlmUsage;
   clock?: () => number;
 }) {
-  const { orchestrator, accounts } = deps;
+  const { orchestrator, accounts, activity } = deps;
   const clock = deps.clock ?? Date.now;
   const cache = new Map<string, { at: number; stats: Promise<InstanceStats | null> }>();
 
@@ -66,13 +74,36 @@ export function adminOverviewRoute(deps: {
     return stats;
   }
 
+  let spend: { at: number; byHandle: Promise<Map<string, OverviewInstance['aiSpend']> | null> } | undefined;
+  /** Cost per user from the proxy's summary, cached like the stats; null when it does not answer. */
+  function aiSpend(): Promise<Map<string, OverviewInstance['aiSpend']> | null> {
+    if (!deps.llm) return Promise.resolve(null);
+    const now = clock();
+    if (spend && now - spend.at < STATS_TTL_MS) return spend.byHandle;
+    const byHandle = deps.llm.summary().then(
+      (s) => new Map(s.users.map((u) => [u.handle, { today: u.today, month: u.month, total: u.total }])),
+      () => null,
+    );
+    spend = { at: now, byHandle };
+    return byHandle;
+  }
+
   return new Hono().get('/admin/overview', async (c) => {
-    const instances = orchestrator.list();
+    // The database has last activity as of the last sweep; this process knows it to the request.
+    const instances = orchestrator.list().map((i) => {
+      const seen = activity.lastSeen(i.handle);
+      return seen && seen > Date.parse(i.lastActiveAt)
+        ? { ...i, lastActiveAt: new Date(seen).toISOString() }
+        : i;
+    });
     const users = accounts.listUsers();
     const awake = (i: InstanceView) => (i.state === 'running' || i.state === 'paused') && i.engineId;
     const live = new Set(instances.filter(awake).map((i) => i.engineId));
     for (const id of cache.keys()) if (!live.has(id)) cache.delete(id);
-    const stats = await Promise.all(instances.map((i) => (awake(i) ? statsOf(i.engineId!) : null)));
+    const [stats, spent] = await Promise.all([
+      Promise.all(instances.map((i) => (awake(i) ? statsOf(i.engineId!) : null))),
+      aiSpend(),
+    ]);
     const owners = new Set(users.map((u) => u.handle));
     const stateOf = new Map(instances.map((i) => [i.handle, i.state]));
     const count = (state: InstanceView['state']) => instances.filter((i) => i.state === state).length;
@@ -87,11 +118,13 @@ export function adminOverviewRoute(deps: {
         stopped: count('stopped'),
         provisioning: count('provisioning'),
         memoryBytes: stats.reduce((sum, s) => sum + (s?.memoryBytes ?? 0), 0),
+        aiSpendMonth: spent ? [...spent.values()].reduce((sum, s) => sum + (s?.month ?? 0), 0) : null,
       },
       instances: instances.map((i, n) => ({
         ...i,
         hasAccount: owners.has(i.handle),
         stats: stats[n] ?? null,
+        aiSpend: spent ? (spent.get(i.handle) ?? { today: 0, month: 0, total: 0 }) : null,
       })),
       users: users.map((u) => ({
         handle: u.handle,

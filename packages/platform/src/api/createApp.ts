@@ -7,8 +7,10 @@ import type { Sessions } from '../accounts/sessions.ts';
 import type { WebAuthn } from '../accounts/webauthn.ts';
 import type { PlatformConfig } from '../config.ts';
 import type { InstanceStore } from '../instances/store.ts';
+import type { Activity } from '../lifecycle/activity.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { BudgetNotices } from '../llm/budgetNotices.ts';
+import type { LlmUsage } from '../llm/proxyClient.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 import { adminOverviewRoute } from './adminOverviewRoute.ts';
 import { authRoutes } from './authRoutes.ts';
@@ -36,6 +38,9 @@ export interface AppDeps {
   access: InstanceAccess;
   limiter: RateLimiter;
   notices: BudgetNotices;
+  activity: Activity;
+  /** The LLM proxy's usage, for the dashboards; absent when no proxy runs. */
+  llm?: LlmUsage;
   log: Logger;
   clock?: () => number;
 }

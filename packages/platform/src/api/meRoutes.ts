@@ -11,6 +11,7 @@ import { newTotpSecret, totpUri, verifyTotp } from '../accounts/totp.ts';
 import type { WebAuthn } from '../accounts/webauthn.ts';
 import { instanceUrl, type PlatformConfig } from '../config.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
+import type { LlmUsage } from '../llm/proxyClient.ts';
 import type { Orchestrator, Progress } from '../orchestrator/orchestrator.ts';
 import type { AppEnv, SessionCookies } from './sessionCookies.ts';
 
@@ -23,6 +24,7 @@ export interface MeDeps {
   orchestrator: Orchestrator;
   lifecycle: Lifecycle;
   config: Pick<PlatformConfig, 'publicUrl'>;
+  llm?: LlmUsage;
   clock?: () => number;
 }
 
@@ -165,6 +167,19 @@ export function meRoutes(deps: MeDeps) {
           throw new HttpError(409, 'last_factor', 'this is your only way to sign in: add a passkey first');
         }
         return c.json({ totp: false });
+      })
+      /** Budgets and spend of the user's AI (the dashboard's chart): the proxy's own account of it. */
+      .get('/me/usage', async (c) => {
+        if (!deps.llm) throw new HttpError(404, 'no_ai_proxy', 'this server runs no AI budget service');
+        try {
+          return c.json(await deps.llm.usageOf(c.var.user.handle));
+        } catch (err) {
+          throw new HttpError(
+            502,
+            'usage_unavailable',
+            `your AI usage could not be read just now (${(err as Error).message})`,
+          );
+        }
       })
       .post('/me/recovery-codes', (c) =>
         c.json({ recoveryCodes: accounts.regenerateRecoveryCodes(c.var.user.userId) }, 201),

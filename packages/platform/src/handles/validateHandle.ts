@@ -1,6 +1,7 @@
 /**
  * Names a handle may not take: hosts of the platform itself (`app.{domain}` is the control
- * plane), and names that invite impersonation or confusion.
+ * plane), words the LLM proxy's routes give a meaning (`/usage/summary`, `/keys/self`), and
+ * names that invite impersonation or confusion.
  */
 export const RESERVED_HANDLES: ReadonlySet<string> = new Set([
   'admin',
@@ -40,10 +41,12 @@ export const RESERVED_HANDLES: ReadonlySet<string> = new Set([
   'proxy',
   'root',
   'security',
+  'self',
   'signup',
   'smtp',
   'static',
   'status',
+  'summary',
   'support',
   'synapse',
   'system',

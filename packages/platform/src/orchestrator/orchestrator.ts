@@ -5,7 +5,7 @@ import type { InstanceRow, InstanceState } from '../db/schema.ts';
 import { HANDLE_RULES, validateHandle } from '../handles/validateHandle.ts';
 import type { InstanceStore } from '../instances/store.ts';
 import { type InstanceView, toView } from '../instances/toView.ts';
-import type { LlmKeys } from '../llm/proxyKeys.ts';
+import type { LlmKeys } from '../llm/proxyClient.ts';
 import type { Endpoint, InstanceSpec, RuntimeDriver, RuntimeInstance } from '../runtime/driver.ts';
 import type { Sealer } from '../secrets/sealer.ts';
 import { createKeyedMutex } from './keyedMutex.ts';

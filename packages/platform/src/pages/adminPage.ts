@@ -2,8 +2,9 @@ import { html } from 'hono/html';
 import { type Html, layout, type Viewer } from './layout.ts';
 
 /**
- * `/admin`: every user and instance, with state, last activity and the engine's memory and CPU
- * figures, the operations an operator needs, and a search over both lists. `admin.js` fills it
+ * `/admin`: every user and instance, with state, last activity, the engine's memory and CPU
+ * figures and what each one's AI cost (from the LLM proxy), the operations an operator needs, and
+ * a search over both lists. `admin.js` fills it
  * from `GET /admin/overview` and refreshes it.
  */
 export function adminPage(d: { viewer: Viewer; runtime: string }): Html {
@@ -17,6 +18,7 @@ export function adminPage(d: { viewer: Viewer; runtime: string }): Html {
   <div class="total"><div class="value" data-total="instances">–</div><p class="label">Instances</p></div>
   <div class="total"><div class="value" data-total="awake">–</div><p class="label">Awake</p></div>
   <div class="total"><div class="value" data-total="memory">–</div><p class="label">Memory in use</p></div>
+  <div class="total"><div class="value" data-total="aiSpend">–</div><p class="label">AI spend this month</p></div>
 </div>
 <div class="toolbar">
   <div class="search">
@@ -31,7 +33,7 @@ export function adminPage(d: { viewer: Viewer; runtime: string }): Html {
   <h2 id="instances-title">Instances</h2>
   <table class="table" id="instances">
     <thead><tr><th scope="col">Handle</th><th scope="col">State</th><th scope="col">Last activity</th>
-      <th scope="col">Memory</th><th scope="col">CPU</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+      <th scope="col">Memory</th><th scope="col">CPU</th><th scope="col">AI spend (month / total)</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
     <tbody></tbody>
   </table>
   <p class="empty" id="instances-empty" hidden>No instances match.</p>

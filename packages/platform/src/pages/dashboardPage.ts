@@ -3,8 +3,9 @@ import { recoveryCodes, totpSetup } from './authParts.ts';
 import { type Html, layout, type Viewer } from './layout.ts';
 
 /**
- * `/dashboard`: the signed-in person's instance (open, start, stop), their ways of signing in
- * (passkeys, authenticator app, recovery codes) and their sessions. `dashboard.js` fills it from
+ * `/dashboard`: the signed-in person's instance (open, start, stop), what its AI costs (budget
+ * and a 30-day chart), their ways of signing in (passkeys, authenticator app, recovery codes) and
+ * their sessions. `dashboard.js` fills it from
  * `GET /me` and keeps it current.
  */
 export function dashboardPage(d: { viewer: Viewer; instanceHost: string }): Html {
@@ -25,6 +26,15 @@ export function dashboardPage(d: { viewer: Viewer; instanceHost: string }): Html
     <button type="button" class="btn secondary" id="instance-stop" hidden>Stop</button>
   </div>
   <p class="msg" id="instance-msg" role="status"></p>
+</section>
+
+<section class="card" aria-labelledby="ai-title" id="ai-card" hidden>
+  <div class="section-head"><h2 id="ai-title">Your AI</h2><span class="badge plain" id="ai-remaining"></span></div>
+  <p class="muted" id="ai-detail"></p>
+  <figure class="spend-chart" id="ai-chart">
+    <figcaption class="muted">What your AI cost per day, the last 30 days</figcaption>
+  </figure>
+  <p class="msg" id="ai-msg" role="status"></p>
 </section>
 
 <section class="card" aria-labelledby="passkeys-title">

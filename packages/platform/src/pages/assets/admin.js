@@ -52,6 +52,8 @@ function badge(state) {
     : el('span', { class: 'muted' }, 'none');
 }
 
+const usd = (n) => `$${n.toFixed(2)}`;
+
 function memoryCell(stats) {
   if (!stats) return el('span', { class: 'muted' }, '—');
   const share = stats.memoryLimitBytes
@@ -88,6 +90,7 @@ function render() {
     instances: t.instances,
     awake: t.paused ? `${t.awake} (+${t.paused} paused)` : t.awake,
     memory: formatBytes(t.memoryBytes),
+    aiSpend: t.aiSpendMonth === null ? '—' : usd(t.aiSpendMonth),
   };
   for (const node of document.querySelectorAll('[data-total]'))
     node.textContent = String(totals[node.dataset.total]);
@@ -116,6 +119,11 @@ function render() {
         el('td', { 'data-label': 'Last activity', title: i.lastActiveAt }, ago(i.lastActiveAt)),
         el('td', { class: 'num', 'data-label': 'Memory' }, memoryCell(i.stats)),
         el('td', { class: 'num', 'data-label': 'CPU' }, i.stats ? `${i.stats.cpuPercent.toFixed(1)} %` : '—'),
+        el(
+          'td',
+          { class: 'num', 'data-label': 'AI spend' },
+          i.aiSpend ? `${usd(i.aiSpend.month)} / ${usd(i.aiSpend.total)}` : '—',
+        ),
         el(
           'td',
           { class: 'actions-cell' },

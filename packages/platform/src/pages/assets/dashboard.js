@@ -36,6 +36,86 @@ function signedOut(err) {
   return false;
 }
 
+const SVG = 'http://www.w3.org/2000/svg';
+const usd = (n) => `$${n.toFixed(2)}`;
+
+/** 30 bars, one per day (UTC) up to today; days without requests are 0. */
+function spendChart(daily, today) {
+  const byDay = new Map(daily.map((d) => [d.day, d.cost]));
+  const days = [];
+  for (let i = 29; i >= 0; i--) {
+    const d = new Date(`${today}T00:00:00Z`);
+    d.setUTCDate(d.getUTCDate() - i);
+    const day = d.toISOString().slice(0, 10);
+    days.push({ day, cost: byDay.get(day) ?? 0 });
+  }
+  const max = Math.max(...days.map((d) => d.cost), 0.01);
+  const width = 300;
+  const height = 80;
+  const bar = width / days.length;
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${width} ${height + 14}`);
+  svg.setAttribute('role', 'img');
+  svg.setAttribute(
+    'aria-label',
+    `AI spend per day: ${usd(days.reduce((s, d) => s + d.cost, 0))} over 30 days, highest ${usd(max)}`,
+  );
+  for (const [i, d] of days.entries()) {
+    const h = d.cost > 0 ? Math.max(2, (d.cost / max) * height) : 1;
+    const rect = document.createElementNS(SVG, 'rect');
+    rect.setAttribute('x', String(i * bar + 1));
+    rect.setAttribute('y', String(height - h));
+    rect.setAttribute('width', String(bar - 2));
+    rect.setAttribute('height', String(h));
+    rect.setAttribute('class', d.cost > 0 ? 'bar' : 'bar empty');
+    const title = document.createElementNS(SVG, 'title');
+    title.textContent = `${d.day}: ${usd(d.cost)}`;
+    rect.append(title);
+    svg.append(rect);
+  }
+  for (const [x, anchor, text] of [
+    [0, 'start', days[0].day.slice(5)],
+    [width, 'end', 'today'],
+  ]) {
+    const label = document.createElementNS(SVG, 'text');
+    label.setAttribute('x', String(x));
+    label.setAttribute('y', String(height + 12));
+    label.setAttribute('text-anchor', anchor);
+    label.setAttribute('class', 'axis');
+    label.textContent = text;
+    svg.append(label);
+  }
+  return svg;
+}
+
+/** The AI card: budget left, this month's spend and the chart; hidden when the server has no AI budget service. */
+async function loadUsage() {
+  let usage;
+  try {
+    usage = await api('GET', '/me/usage');
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 'no_ai_proxy') return;
+    byId('ai-card').hidden = false;
+    say(byId('ai-msg'), friendly(err), 'error');
+    return;
+  }
+  byId('ai-card').hidden = false;
+  say(byId('ai-msg'), '');
+  byId('ai-remaining').textContent = usage.remaining === null ? 'No limit' : `${usd(usage.remaining)} left`;
+  const limits = [
+    ['today', 'today'],
+    ['this month', 'month'],
+    ['in total', 'total'],
+  ]
+    .filter(([, k]) => usage[k].limit !== null)
+    .map(([label, k]) => `${usd(usage[k].spent)} of ${usd(usage[k].limit)} ${label}`);
+  byId('ai-detail').textContent =
+    `Spent ${usd(usage.month.spent)} this month. ${limits.length ? `Budget: ${limits.join(', ')}.` : ''}${usage.ownKey?.configured ? ' Your own Anthropic key is in use.' : ''}`;
+  const chart = byId('ai-chart');
+  chart.querySelector('svg')?.remove();
+  chart.prepend(spendChart(usage.daily, usage.today.period));
+}
+
 async function load() {
   try {
     me = await api('GET', '/me');
@@ -296,7 +376,9 @@ if (recovered !== null) {
   history.replaceState(null, '', '/dashboard');
 }
 
-await load();
+await Promise.all([load(), loadUsage()]);
 setInterval(() => {
-  if (!document.hidden) load();
+  if (document.hidden) return;
+  load();
+  loadUsage();
 }, REFRESH_MS);
