@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { bytes, duration, parseEnv, port } from '@matrixos/shared';
+import { bytes, duration, parseEnv, parseSecretKey, port } from '@matrixos/shared';
 import { z } from 'zod';
 
 /**
@@ -25,10 +25,13 @@ const schema = z.object({
   /** Key sealing secrets at rest (32 bytes, base64); generated into DATA_DIR when unset. */
   PLATFORM_SECRET_KEY: z
     .string()
-    .refine(
-      (v) => Buffer.from(v, 'base64').length === 32,
-      'must be 32 bytes, base64-encoded (openssl rand -base64 32)',
-    )
+    .refine((v) => {
+      try {
+        return parseSecretKey(v).length === 32;
+      } catch {
+        return false;
+      }
+    }, 'must be 32 bytes, as base64 (openssl rand -base64 32) or 64 hex digits')
     .optional(),
   /** Names containers, volumes and labels: two platforms on one engine never touch each other's. */
   PLATFORM_ID: z

@@ -1,13 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, createLogger, newToken } from '@matrixos/shared';
+import { ConfigError, createLogger, loadSecretKey, newToken, readOrCreateSecret } from '@matrixos/shared';
 import { instanceUrl, loadConfig } from './config.ts';
 import { openDb } from './db/openDb.ts';
 import { createProxyClient } from './llm/proxyClient.ts';
 import { createPlatform } from './platform.ts';
 import { createRuntime } from './runtime/index.ts';
-import { readOrCreateSecret } from './secrets/readOrCreateSecret.ts';
 
 const log = createLogger('platform');
 
@@ -17,10 +15,11 @@ async function main(): Promise<void> {
   const admin = config.adminToken
     ? { value: config.adminToken, created: false }
     : readOrCreateSecret(path.join(config.dataDir, 'admin-token'), () => newToken('mxa'));
-  const key =
-    config.secretKey ??
-    readOrCreateSecret(path.join(config.dataDir, 'platform.key'), () => randomBytes(32).toString('base64'))
-      .value;
+  const { key } = loadSecretKey(
+    config.secretKey,
+    path.join(config.dataDir, 'platform.key'),
+    'PLATFORM_SECRET_KEY',
+  );
   const db = openDb(path.join(config.dataDir, 'platform.db'));
   const runtime = await createRuntime({ ...config, log: log.child({ module: 'runtime' }) });
   await runtime.init();
@@ -28,7 +27,7 @@ async function main(): Promise<void> {
     config,
     db,
     runtime,
-    secretKey: Buffer.from(key, 'base64'),
+    secretKey: key,
     adminToken: admin.value,
     llm: config.proxyAdminUrl
       ? createProxyClient({ baseUrl: config.proxyAdminUrl, adminToken: admin.value })

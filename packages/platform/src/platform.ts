@@ -1,6 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '@matrixos/shared';
+import { createSealer, type Logger } from '@matrixos/shared';
 import { createAccountStore } from './accounts/accountStore.ts';
 import { createInstanceAccess } from './accounts/instanceAccess.ts';
 import { createRateLimiter } from './accounts/rateLimiter.ts';
@@ -19,7 +19,6 @@ import { createOrchestrator, type ReconcileReport } from './orchestrator/orchest
 import { createRouter } from './router/createRouter.ts';
 import type { RuntimeDriver } from './runtime/driver.ts';
 import { waitReady } from './runtime/index.ts';
-import { createSealer } from './secrets/sealer.ts';
 import { createServer } from './server.ts';
 
 export interface PlatformDeps {

@@ -5,7 +5,7 @@ import http from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createLogger, newToken } from '@matrixos/shared';
+import { createLogger, loadSecretKey, newToken } from '@matrixos/shared';
 import { loadConfig } from '../src/config.ts';
 import { openDb } from '../src/db/openDb.ts';
 import { createProxyClient } from '../src/llm/proxyClient.ts';
@@ -13,7 +13,6 @@ import { createPlatform, type Platform } from '../src/platform.ts';
 import { createDockerDriver } from '../src/runtime/docker/dockerDriver.ts';
 import type { RuntimeDriver } from '../src/runtime/driver.ts';
 import { createProcessDriver } from '../src/runtime/process/processDriver.ts';
-import { readOrCreateSecret } from '../src/secrets/readOrCreateSecret.ts';
 
 export interface Reply {
   status: number;
@@ -118,15 +117,13 @@ export async function startTestPlatform(opts: TestPlatformOptions) {
       ? createDockerDriver({ platformId, network: config.dockerNetwork, log, stopGraceMs: 3000 })
       : createProcessDriver({ dataDir, platformId, command: opts.command, log, stopGraceMs: 3000 });
   await runtime.init();
-  const key = readOrCreateSecret(path.join(dataDir, 'platform.key'), () =>
-    randomBytes(32).toString('base64'),
-  ).value;
+  const { key } = loadSecretKey(undefined, path.join(dataDir, 'platform.key'));
   const db = openDb(path.join(dataDir, 'platform.db'));
   const platform: Platform = createPlatform({
     config,
     db,
     runtime,
-    secretKey: Buffer.from(key, 'base64'),
+    secretKey: key,
     clock: opts.clock,
     llm: opts.proxyAdminUrl ? createProxyClient({ baseUrl: opts.proxyAdminUrl, adminToken }) : undefined,
     adminToken,

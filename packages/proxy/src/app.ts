@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
-import { errorHandler, type Logger, notFoundHandler } from '@matrixos/shared';
+import { errorHandler, type Logger, notFoundHandler, type Sealer } from '@matrixos/shared';
 import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -11,7 +11,6 @@ import type { ProxyConfig } from './config.ts';
 import type { Db } from './db/openDb.ts';
 import { createKeyStore } from './keys/KeyStore.ts';
 import { keyRoutes } from './keys/routes.ts';
-import type { Sealer } from './keys/sealer.ts';
 import type { Price } from './pricing/prices.ts';
 import { createV1Handler } from './upstream/v1Handler.ts';
 import { usageRoutes } from './usage/routes.ts';
@@ -20,7 +19,7 @@ export interface ProxyDeps {
   db: Db;
   config: ProxyConfig;
   log: Logger;
-  /** Seals users' own Anthropic keys (see keys/secretKey.ts for where its key comes from). */
+  /** Seals users' own Anthropic keys (main.ts loads its key: PROXY_SECRET_KEY or a file in DATA_DIR). */
   sealer: Sealer;
   /** Defaults to the webhook when `BUDGET_WEBHOOK_URL` is set, else to the log. */
   notifier?: BudgetNotifier;

@@ -1,18 +1,20 @@
 import http from 'node:http';
 import path from 'node:path';
-import { createLogger } from '@matrixos/shared';
+import { createLogger, createSealer, loadSecretKey } from '@matrixos/shared';
 import { createProxyApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { checkpointInBackground } from './db/checkpointer.ts';
 import { openDb } from './db/openDb.ts';
-import { createSealer } from './keys/sealer.ts';
-import { loadSecretKey } from './keys/secretKey.ts';
 
 const log = createLogger('proxy');
 const config = loadConfig();
 const db = openDb(config.dbFile);
 const checkpointer = checkpointInBackground(db, config.dbFile, log);
-const secret = loadSecretKey(config.secretKey, path.join(config.dataDir, 'proxy-secret.key'));
+const secret = loadSecretKey(
+  config.secretKey,
+  path.join(config.dataDir, 'proxy-secret.key'),
+  'PROXY_SECRET_KEY',
+);
 if (secret.created)
   log.warn("created a key for sealing users' own API keys in DATA_DIR; back it up with the database");
 if (!config.upstream.apiKey)

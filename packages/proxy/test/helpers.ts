@@ -4,12 +4,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createLogger, newToken } from '@matrixos/shared';
+import { createLogger, createSealer, newToken } from '@matrixos/shared';
 import { createProxyApp, type ProxyApp } from '../src/app.ts';
 import type { BudgetNotifier } from '../src/budget/notifier.ts';
 import { loadConfig } from '../src/config.ts';
 import { type Db, openDb } from '../src/db/openDb.ts';
-import { createSealer } from '../src/keys/sealer.ts';
 
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789abcdef';
 export const PLATFORM_KEY = 'sk-ant-platform-key-for-tests';

@@ -2,4 +2,6 @@ export { bytes, ConfigError, duration, parseBytes, parseDuration, parseEnv, port
 export { errorHandler, HttpError, notFoundHandler } from './errors.ts';
 export { readJson, validationError } from './json.ts';
 export { createLogger, type Logger } from './logger.ts';
+export { createSealer, type Sealer } from './secrets/sealer.ts';
+export { loadSecretKey, parseSecretKey, readOrCreateSecret } from './secrets/secretFile.ts';
 export { bearerToken, newToken, safeEqual } from './tokens.ts';

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { Sealer } from '@matrixos/shared';
 import { and, eq, isNull, lt } from 'drizzle-orm';
 import type { Db } from '../db/openDb.ts';
 import {
@@ -10,7 +11,6 @@ import {
   type UserRow,
   users,
 } from '../db/schema.ts';
-import type { Sealer } from '../secrets/sealer.ts';
 import { newRecoveryCodes, recoveryCodeHash } from './recoveryCodes.ts';
 
 export type FlowKind = (typeof authFlows.$inferSelect)['kind'];
@@ -53,7 +53,12 @@ export function createAccountStore(deps: { db: Db; sealer: Sealer; clock?: () =>
   function setTotp(userId: string, secret: string, counter: number): void {
     db.delete(totpFactors).where(eq(totpFactors.userId, userId)).run();
     db.insert(totpFactors)
-      .values({ userId, secretSealed: sealer.seal(secret), lastCounter: counter, createdAt: clock() })
+      .values({
+        userId,
+        secretSealed: sealer.seal(secret, `totp:${userId}`),
+        lastCounter: counter,
+        createdAt: clock(),
+      })
       .run();
   }
 
@@ -101,7 +106,9 @@ export function createAccountStore(deps: { db: Db; sealer: Sealer; clock?: () =>
 
     totpOf(userId: string): { secret: string; lastCounter: number } | null {
       const row = db.select().from(totpFactors).where(eq(totpFactors.userId, userId)).get();
-      return row ? { secret: sealer.open(row.secretSealed), lastCounter: row.lastCounter } : null;
+      return row
+        ? { secret: sealer.open(row.secretSealed, `totp:${userId}`), lastCounter: row.lastCounter }
+        : null;
     },
     setTotp,
     /** Records an accepted code's step, only if it is newer: two requests with one code, one wins. */
@@ -167,13 +174,14 @@ export function createAccountStore(deps: { db: Db; sealer: Sealer; clock?: () =>
     }): Flow {
       const now = clock();
       db.delete(authFlows).where(lt(authFlows.expiresAt, now)).run();
+      const id = randomBytes(24).toString('base64url');
       const flow: Flow = {
-        id: randomBytes(24).toString('base64url'),
+        id,
         kind: f.kind,
         handle: f.handle,
         userId: f.userId ?? null,
         challenge: f.challenge ?? null,
-        totpSecretSealed: f.totpSecret ? sealer.seal(f.totpSecret) : null,
+        totpSecretSealed: f.totpSecret ? sealer.seal(f.totpSecret, `flow:${id}`) : null,
         expiresAt: now + FLOW_TTL_MS,
       };
       db.insert(authFlows).values(flow).run();
@@ -184,14 +192,20 @@ export function createAccountStore(deps: { db: Db; sealer: Sealer; clock?: () =>
       if (typeof id !== 'string') return null;
       const flow = db.delete(authFlows).where(eq(authFlows.id, id)).returning().get();
       if (!flow || flow.expiresAt <= clock() || !kinds.includes(flow.kind)) return null;
-      return { ...flow, totpSecret: flow.totpSecretSealed ? sealer.open(flow.totpSecretSealed) : null };
+      return {
+        ...flow,
+        totpSecret: flow.totpSecretSealed ? sealer.open(flow.totpSecretSealed, `flow:${flow.id}`) : null,
+      };
     },
     /** Reads a TOTP flow without taking it: a wrong code may be retried within the flow's life. */
     peekFlow(id: unknown, kind: FlowKind): (Flow & { totpSecret: string | null }) | null {
       if (typeof id !== 'string') return null;
       const flow = db.select().from(authFlows).where(eq(authFlows.id, id)).get();
       if (!flow || flow.expiresAt <= clock() || flow.kind !== kind) return null;
-      return { ...flow, totpSecret: flow.totpSecretSealed ? sealer.open(flow.totpSecretSealed) : null };
+      return {
+        ...flow,
+        totpSecret: flow.totpSecretSealed ? sealer.open(flow.totpSecretSealed, `flow:${flow.id}`) : null,
+      };
     },
     dropFlow(id: string): void {
       db.delete(authFlows).where(eq(authFlows.id, id)).run();

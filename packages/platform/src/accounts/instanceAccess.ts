@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import type { Sealer } from '@matrixos/shared';
 import { and, eq, gt, isNull, lt } from 'drizzle-orm';
 import type { Db } from '../db/openDb.ts';
 import { bridgeTokens, instanceSessions, instances, sessionFamilies, users } from '../db/schema.ts';
-import type { Sealer } from '../secrets/sealer.ts';
+import { authContext } from '../orchestrator/orchestrator.ts';
 import { REFRESH_TTL_MS, sha256 } from './sessions.ts';
 
 /** A bridge token is good for this long: enough for one redirect, useless once copied later. */
@@ -113,7 +114,7 @@ export function createInstanceAccess(deps: { db: Db; sealer: Sealer; clock?: () 
         .where(eq(instances.handle, handle))
         .get();
       if (!row) return null;
-      const token = sealer.open(row.sealed);
+      const token = sealer.open(row.sealed, authContext(handle));
       tokens.set(handle, token);
       return token;
     },

@@ -1,4 +1,5 @@
 import { Secret, TOTP } from 'otpauth';
+import QRCode from 'qrcode';
 
 /** RFC 6238 defaults that every authenticator app understands. */
 const PERIOD_S = 30;
@@ -43,4 +44,17 @@ export function verifyTotp(secret: string, code: string, lastCounter: number, no
 /** The code an authenticator would show at `now` (tests, and nothing else). */
 export function totpCodeAt(secret: string, now: number): string {
   return totp(secret).generate({ timestamp: now });
+}
+
+/** What a person needs to add a new secret to their app: the QR code, and the secret as text. */
+export async function totpSetup(
+  secret: string,
+  label: string,
+): Promise<{ secret: string; uri: string; qrSvg: string }> {
+  const uri = totpUri(secret, label);
+  return {
+    secret,
+    uri,
+    qrSvg: await QRCode.toString(uri, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }),
+  };
 }

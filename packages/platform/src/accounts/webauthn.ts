@@ -8,8 +8,19 @@ import {
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
+import { z } from 'zod';
 import type { PasskeyRow } from '../db/schema.ts';
 import type { NewPasskey } from './accountStore.ts';
+
+/** The shape of a credential the browser sends back (registration or assertion), before verification. */
+export const credentialJson = z
+  .object({
+    id: z.string().min(1),
+    rawId: z.string(),
+    type: z.literal('public-key'),
+    response: z.record(z.string(), z.unknown()),
+  })
+  .loose();
 
 /**
  * Passkeys with the control plane's host as relying party: credentials made here work nowhere

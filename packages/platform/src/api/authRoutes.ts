@@ -2,13 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { HttpError, type Logger, readJson } from '@matrixos/shared';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { type Context, Hono } from 'hono';
-import QRCode from 'qrcode';
 import { z } from 'zod';
 import type { AccountStore } from '../accounts/accountStore.ts';
 import type { RateLimiter } from '../accounts/rateLimiter.ts';
 import type { Sessions } from '../accounts/sessions.ts';
-import { newTotpSecret, totpUri, verifyTotp } from '../accounts/totp.ts';
-import type { WebAuthn } from '../accounts/webauthn.ts';
+import { newTotpSecret, totpSetup, verifyTotp } from '../accounts/totp.ts';
+import { credentialJson, type WebAuthn } from '../accounts/webauthn.ts';
 import { HANDLE_RULES, validateHandle } from '../handles/validateHandle.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 import { clientIp } from './clientIp.ts';
@@ -27,14 +26,6 @@ export interface AuthDeps {
 }
 
 const MINUTE = 60_000;
-const credentialJson = z
-  .object({
-    id: z.string().min(1),
-    rawId: z.string(),
-    type: z.literal('public-key'),
-    response: z.record(z.string(), z.unknown()),
-  })
-  .loose();
 const signupStart = z.object({ handle: z.string() });
 const passkeyVerify = z.object({ flowId: z.string(), response: credentialJson });
 const totpVerify = z.object({ flowId: z.string(), code: z.string() });
@@ -93,15 +84,6 @@ export function authRoutes(deps: AuthDeps) {
     }
   }
 
-  async function totpQr(secret: string, handle: string) {
-    const uri = totpUri(secret, handle);
-    return {
-      secret,
-      uri,
-      qrSvg: await QRCode.toString(uri, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }),
-    };
-  }
-
   const ip = (c: Context) => clientIp(c, deps.trustProxy);
 
   return new Hono()
@@ -153,7 +135,7 @@ export function authRoutes(deps: AuthDeps) {
       const handle = mustBeAvailable((await readJson(c, signupStart)).handle);
       const secret = newTotpSecret();
       const flow = accounts.startFlow({ kind: 'signup-totp', handle, totpSecret: secret });
-      return c.json({ flowId: flow.id, ...(await totpQr(secret, handle)) });
+      return c.json({ flowId: flow.id, ...(await totpSetup(secret, handle)) });
     })
     .post('/auth/signup/totp/verify', async (c) => {
       const body = await readJson(c, totpVerify);

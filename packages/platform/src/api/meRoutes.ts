@@ -2,13 +2,12 @@ import { HttpError, readJson } from '@matrixos/shared';
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import QRCode from 'qrcode';
 import { z } from 'zod';
 import type { AccountStore } from '../accounts/accountStore.ts';
 import { BRIDGE_PATH, type InstanceAccess } from '../accounts/instanceAccess.ts';
 import type { Sessions } from '../accounts/sessions.ts';
-import { newTotpSecret, totpUri, verifyTotp } from '../accounts/totp.ts';
-import type { WebAuthn } from '../accounts/webauthn.ts';
+import { newTotpSecret, totpSetup, verifyTotp } from '../accounts/totp.ts';
+import { credentialJson, type WebAuthn } from '../accounts/webauthn.ts';
 import { instanceUrl, type PlatformConfig } from '../config.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { LlmUsage } from '../llm/proxyClient.ts';
@@ -28,14 +27,6 @@ export interface MeDeps {
   clock?: () => number;
 }
 
-const credentialJson = z
-  .object({
-    id: z.string().min(1),
-    rawId: z.string(),
-    type: z.literal('public-key'),
-    response: z.record(z.string(), z.unknown()),
-  })
-  .loose();
 const addPasskey = z.object({
   flowId: z.string(),
   response: credentialJson,
@@ -140,13 +131,7 @@ export function meRoutes(deps: MeDeps) {
         const { userId, handle } = c.var.user;
         const secret = newTotpSecret();
         const flow = accounts.startFlow({ kind: 'add-totp', handle, userId, totpSecret: secret });
-        const uri = totpUri(secret, handle);
-        return c.json({
-          flowId: flow.id,
-          secret,
-          uri,
-          qrSvg: await QRCode.toString(uri, { type: 'svg', margin: 1 }),
-        });
+        return c.json({ flowId: flow.id, ...(await totpSetup(secret, handle)) });
       })
       .post('/me/totp/verify', async (c) => {
         const body = await readJson(c, addTotp);

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { HttpError, type Logger, newToken } from '@matrixos/shared';
+import { HttpError, type Logger, newToken, type Sealer } from '@matrixos/shared';
 import type { PlatformConfig } from '../config.ts';
 import type { InstanceRow, InstanceState } from '../db/schema.ts';
 import { HANDLE_RULES, validateHandle } from '../handles/validateHandle.ts';
@@ -7,7 +7,6 @@ import type { InstanceStore } from '../instances/store.ts';
 import { type InstanceView, toView } from '../instances/toView.ts';
 import type { LlmKeys } from '../llm/proxyClient.ts';
 import type { Endpoint, InstanceSpec, RuntimeDriver, RuntimeInstance } from '../runtime/driver.ts';
-import type { Sealer } from '../secrets/sealer.ts';
 import { createKeyedMutex } from './keyedMutex.ts';
 
 export type ProgressStep = 'queued' | 'creating' | 'starting' | 'resuming' | 'health' | 'ready' | 'failed';
@@ -46,6 +45,10 @@ export interface OrchestratorDeps {
   llmKeys?: LlmKeys;
   clock?: () => number;
 }
+
+/** What each sealed instance secret is bound to: moved to another row or column, it will not open. */
+export const authContext = (handle: string) => `instance-auth:${handle}`;
+const proxyContext = (handle: string) => `instance-proxy:${handle}`;
 
 /** Stop grace: the gateway finishes in-flight requests within 5 s of SIGTERM. */
 const STOP_GRACE_MS = 6000;
@@ -90,9 +93,9 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     const env: Record<string, string> = {
       MATRIXOS_MODE: 'platform',
       MATRIX_HANDLE: row.handle,
-      MATRIX_AUTH_TOKEN: sealer.open(row.authTokenSealed),
+      MATRIX_AUTH_TOKEN: sealer.open(row.authTokenSealed, authContext(row.handle)),
       // Each instance's own key for the LLM proxy: the proxy knows the caller from it alone.
-      ANTHROPIC_API_KEY: sealer.open(row.proxyTokenSealed),
+      ANTHROPIC_API_KEY: sealer.open(row.proxyTokenSealed, proxyContext(row.handle)),
     };
     env.ANTHROPIC_BASE_URL =
       config.instance.proxyUrl ?? `http://${runtime.hostAddress()}:${config.proxyPort}`;
@@ -191,8 +194,8 @@ export function createOrchestrator(deps: OrchestratorDeps) {
           runtime: runtime.kind,
           engineId: null,
           image: config.instance.image,
-          authTokenSealed: sealer.seal(newToken('mxi')),
-          proxyTokenSealed: sealer.seal(newToken('mxp')),
+          authTokenSealed: sealer.seal(newToken('mxi'), authContext(handle)),
+          proxyTokenSealed: sealer.seal(newToken('mxp'), proxyContext(handle)),
           createdAt: now,
           updatedAt: now,
           lastActiveAt: now,
@@ -204,12 +207,16 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       let volumeCreated = false;
       try {
         // Before the instance runs, so its AI works from its first request.
-        await deps.llmKeys?.register(handle, sealer.open(row.proxyTokenSealed));
+        await deps.llmKeys?.register(handle, sealer.open(row.proxyTokenSealed, proxyContext(handle)));
         volumeCreated = (await runtime.ensureVolume(handle)).created;
         const { endpoint } = await bringUp(row);
         markRunning(handle, endpoint);
         log.info({ handle }, 'instance provisioned');
-        return { instance: view(handle), created: true, token: sealer.open(row.authTokenSealed) };
+        return {
+          instance: view(handle),
+          created: true,
+          token: sealer.open(row.authTokenSealed, authContext(handle)),
+        };
       } catch (err) {
         const reason = markFailed(handle, err);
         // Compensation: nothing half-made stays behind. Data is removed only if this call made it.
@@ -383,7 +390,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     if (!deps.llmKeys) return { registered, failed };
     for (const row of store.list()) {
       try {
-        await deps.llmKeys.register(row.handle, sealer.open(row.proxyTokenSealed));
+        await deps.llmKeys.register(row.handle, sealer.open(row.proxyTokenSealed, proxyContext(row.handle)));
         registered++;
       } catch (err) {
         failed.push(row.handle);

@@ -1,9 +1,9 @@
 import { hash as digest } from 'node:crypto';
+import type { Sealer } from '@matrixos/shared';
 import { HttpError } from '@matrixos/shared';
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/openDb.ts';
 import { instanceKeys, ownKeys } from '../db/schema.ts';
-import type { Sealer } from './sealer.ts';
 
 const hash = (token: string) => digest('sha256', token, 'hex');
 

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadSecretKey, parseSecretKey } from './secretKey.ts';
+import { loadSecretKey, parseSecretKey, readOrCreateSecret } from './secretFile.ts';
 
-describe('secret key', () => {
+describe('secret files', () => {
   let dir: string;
   beforeEach(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'secret-'));
@@ -25,6 +25,14 @@ describe('secret key', () => {
     const again = loadSecretKey(undefined, file);
     expect(again).toEqual({ key: first.key, created: false });
     expect(loadSecretKey('cd'.repeat(32), file).key).toEqual(Buffer.from('cd'.repeat(32), 'hex'));
+  });
+
+  it('keeps the first of two racing creators, and says only the creator created it', () => {
+    const file = path.join(dir, 'admin-token');
+    const a = readOrCreateSecret(file, () => 'first');
+    const b = readOrCreateSecret(file, () => 'second');
+    expect(a).toEqual({ value: 'first', created: true });
+    expect(b).toEqual({ value: 'first', created: false });
   });
 
   it('refuses a damaged key file rather than making a new key', () => {
