@@ -277,7 +277,7 @@ http {
         if (r.status !== 200) throw new Error(`${sleepVia}: ${r.status} ${r.text}`);
         ms.push(
           await timed(async () => {
-            const reply = await httpRequest(port, { path: '/health', host });
+            const reply = await httpRequest(port, { path: '/health', host, headers: auth }); // anonymous callers never wake it
             if (reply.status !== 200) throw new Error(`wake: ${reply.status} ${reply.text}`);
           }),
         );
