@@ -522,6 +522,28 @@ describe('accounts', () => {
       expect((await alice.client.to(samHost, '/headers')).status).toBe(200);
     });
 
+    it("refuses a write to the instance that another tenant's page makes with the owner's cookie", async () => {
+      const { client } = await signUpWithTotp('wendy');
+      await waitRunning('wendy');
+      const host = `wendy.localhost:${t.port}`;
+      const url = await openInstance(client, 'wendy');
+      await client.to(host, `${url.pathname}${url.search}`);
+      const from = (origin: string | undefined) =>
+        client.to(host, '/upload', {
+          method: 'POST',
+          body: 'x',
+          headers: origin ? { origin } : { origin: '' },
+        });
+      expect((await from(`http://mallory.localhost:${t.port}`)).status).toBe(403);
+      expect((await from(undefined)).status).toBe(403);
+      expect((await from(`http://${host}`)).status).toBe(200);
+      // Reading stays open to the owner's browser from anywhere it navigates.
+      expect(
+        (await client.to(host, '/headers', { headers: { origin: `http://mallory.localhost:${t.port}` } }))
+          .status,
+      ).toBe(200);
+    });
+
     it('ends instance sessions when their control-plane session ends', async () => {
       const { client } = await signUpWithTotp('uma');
       await waitRunning('uma');

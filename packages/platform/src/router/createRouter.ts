@@ -45,6 +45,8 @@ const FORWARDED = [
 // Errors that mean the instance is not where we thought (crashed, stopped, moved).
 const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 const targetOf = new WeakMap<http.IncomingMessage, Target>();
 
 /**
@@ -105,6 +107,15 @@ export function createRouter(deps: RouterDeps) {
     h['x-forwarded-host'] ??= h.host ?? '';
     h['x-forwarded-port'] ??= String(req.socket.localPort ?? '');
     if (target.prefix) h['x-forwarded-prefix'] = target.prefix;
+  }
+
+  /**
+   * The session cookie rides along on requests from any page of the same *site* (other tenants'
+   * hosts included), so what a cookie allows to change must come from the instance's own origin.
+   * Checked here, before the cookie becomes a bearer token: it never depends on the instance.
+   */
+  function sameOrigin(req: http.IncomingMessage): boolean {
+    return req.headers.origin === `${config.publicUrl.protocol}//${req.headers.host}`;
   }
 
   /** Swaps a bridge token (arriving on the instance's own host) for a session cookie there. */
@@ -184,6 +195,10 @@ export function createRouter(deps: RouterDeps) {
       refuse(req, res, handle);
       return;
     }
+    if (allowed === 'session' && !SAFE_METHODS.has(req.method ?? '') && !sameOrigin(req)) {
+      sendJson(res, 403, 'cross_origin', 'a signed-in browser may change things here only from this origin');
+      return;
+    }
     if (allowed === 'health' && !runningEndpoint(handle)) {
       // Anonymous callers never wake an instance; they hear that it sleeps.
       sendJson200(res, { status: 'sleeping', handle });
@@ -237,6 +252,10 @@ export function createRouter(deps: RouterDeps) {
     const allowed = authorize(req, handle, target.url);
     if (allowed !== 'session' && allowed !== 'token') {
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    if (allowed === 'session' && !sameOrigin(req)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     activity.begin(handle);
