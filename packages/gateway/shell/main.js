@@ -2,6 +2,7 @@
 
 import { createChat } from './chat.js';
 import { createFileBrowser } from './files.js';
+import { createInbox } from './inbox.js';
 import { createLauncher } from './launcher.js';
 import { connectSocket } from './lib/socket.js';
 import { openWindow } from './lib/windows.js';
@@ -11,6 +12,7 @@ const body = document.body;
 const statusEl = document.getElementById('status');
 
 const files = createFileBrowser();
+const inbox = createInbox({ button: document.getElementById('inbox-button') });
 const settings = createSettings();
 
 function showView(view) {
@@ -57,6 +59,7 @@ const socket = connectSocket({
   },
   onEvent(event) {
     chat.handle(event);
+    inbox.handle(event);
     if (event.type === 'files.changed') {
       files.changed(event.path);
       const app = /^apps\/([^/]+)(?:\/|\.html$)/.exec(event.path);
@@ -88,3 +91,4 @@ setInterval(tick, 15_000);
 
 launcher.render();
 launcher.refresh();
+inbox.load();

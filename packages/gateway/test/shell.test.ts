@@ -146,6 +146,29 @@ describe.skipIf(!toolAvailable('chromium'))('the shell in Chromium', () => {
     await page.close();
   });
 
+  it('tells the owner about a new message: a toast, a count on the bell, the inbox', async () => {
+    const page = await browser.newPage();
+    await page.goto(gw.url);
+    await page.waitForSelector('.status[data-state="open"]');
+    const notice = 'You have used 80% of your free AI budget: $4.00 of $5.00.';
+    const sent = await fetch(`${gw.url}/api/message`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ from: 'Matrix OS', text: notice }),
+    });
+    expect(sent.status).toBe(201);
+    await page.waitForSelector(`.toast >> text=${notice}`);
+    expect(await page.textContent('.inbox-count')).toBe('1');
+    await page.click('#inbox-button');
+    await page.waitForSelector('.window[data-id="inbox"] .inbox-list li.unread >> text=Matrix OS');
+    await shot(page, 'shell-inbox');
+    // Seen: after a reload the bell has nothing new to count.
+    await page.reload();
+    await page.waitForSelector('.status[data-state="open"]');
+    expect(await page.isHidden('.inbox-count')).toBe(true);
+    await page.close();
+  });
+
   it('browses files and shows settings', async () => {
     const page = await browser.newPage();
     await page.goto(gw.url);
