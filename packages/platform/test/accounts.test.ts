@@ -163,6 +163,22 @@ describe('accounts', () => {
       }
     });
 
+    it('rate-limits sign-up steps per handle too, whatever the client address', async () => {
+      for (let i = 0; i < 10; i++) {
+        const r = await createCookieClient(t.port).cp('/auth/signup/totp/options', {
+          method: 'POST',
+          body: { handle: 'hot-name' },
+        });
+        expect(r.status).toBe(200);
+      }
+      const blocked = await createCookieClient(t.port).cp('/auth/signup/passkey/options', {
+        method: 'POST',
+        body: { handle: 'hot-name' },
+      });
+      expect(blocked.status).toBe(429);
+      expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    });
+
     it('refuses a wrong first TOTP code, and lets the user try again', async () => {
       const c = createCookieClient(t.port);
       const { flowId, secret } = (

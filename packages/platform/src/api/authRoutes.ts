@@ -100,6 +100,7 @@ export function authRoutes(deps: AuthDeps) {
     .post('/auth/signup/passkey/options', async (c) => {
       limit([[`signup:${ip(c)}`, 10, 10 * MINUTE]]);
       const handle = mustBeAvailable((await readJson(c, signupStart)).handle);
+      limit([[`signup-handle:${handle}`, 10, 10 * MINUTE]]);
       const userId = randomUUID();
       const options = await webauthn.registrationOptions(handle, Buffer.from(userId));
       const flow = accounts.startFlow({
@@ -133,6 +134,7 @@ export function authRoutes(deps: AuthDeps) {
     .post('/auth/signup/totp/options', async (c) => {
       limit([[`signup:${ip(c)}`, 10, 10 * MINUTE]]);
       const handle = mustBeAvailable((await readJson(c, signupStart)).handle);
+      limit([[`signup-handle:${handle}`, 10, 10 * MINUTE]]);
       const secret = newTotpSecret();
       const flow = accounts.startFlow({ kind: 'signup-totp', handle, totpSecret: secret });
       return c.json({ flowId: flow.id, ...(await totpSetup(secret, handle)) });
