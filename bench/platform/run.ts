@@ -14,11 +14,10 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { newToken } from '@matrixos/shared';
+import { freePort, newToken } from '@matrixos/shared';
 import Docker from 'dockerode';
 import { httpRequest } from '../../packages/platform/test/harness.ts';
 
@@ -36,15 +35,6 @@ function need(cmd: string, hint: string): void {
     console.error(`bench: ${cmd} is missing (${hint})`);
     process.exit(1);
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 const median = (xs: number[]) => {

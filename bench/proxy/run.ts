@@ -16,9 +16,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '@matrixos/shared';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const QUICK = process.argv.includes('--quick');
@@ -47,15 +47,6 @@ process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function start(cmd: string, args: string[], env: Record<string, string>, log: string): ChildProcess {
   const child = spawn(cmd, args, {

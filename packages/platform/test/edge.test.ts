@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@matrixos/shared';
 import { toolAvailable } from '@matrixos/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -13,15 +14,6 @@ import { startTestPlatform, type TestPlatform } from './harness.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/streamingInstance.ts', import.meta.url));
 const SITES = fileURLToPath(new URL('../../../deploy/caddy/sites.caddy', import.meta.url));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** An HTTPS request to the edge as a browser for `name` would make it (SNI and Host). */
 function viaEdge(

@@ -2,10 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createLogger, loadSecretKey, newToken } from '@matrixos/shared';
+import { createLogger, freePort, loadSecretKey, newToken } from '@matrixos/shared';
 import { loadConfig } from '../src/config.ts';
 import { openDb } from '../src/db/openDb.ts';
 import { createProxyClient } from '../src/llm/proxyClient.ts';
@@ -27,16 +26,6 @@ export interface RequestOptions {
   host?: string;
   headers?: Record<string, string>;
   body?: string | Buffer | object;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 }
 
 /** A plain HTTP request to 127.0.0.1 with any Host header (Node's resolver knows no *.localhost). */

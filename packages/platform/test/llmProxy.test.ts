@@ -1,18 +1,20 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { reply, startUpstreamStandIn, type UpstreamStandIn } from '@matrixos/proxy/testing';
-import { newToken } from '@matrixos/shared';
+import {
+  type ProxyProcess,
+  reply,
+  startProxyProcess,
+  startUpstreamStandIn,
+  type UpstreamStandIn,
+} from '@matrixos/proxy/testing';
+import { freePort, newToken } from '@matrixos/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCodeAt } from '../src/accounts/totp.ts';
 import { createCookieClient } from './cookieClient.ts';
-import { freePort, httpRequest, startTestPlatform, type TestPlatform } from './harness.ts';
+import { startTestPlatform, type TestPlatform } from './harness.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/streamingInstance.ts', import.meta.url));
-const PROXY_MAIN = fileURLToPath(new URL('../../proxy/src/main.ts', import.meta.url));
 
 /**
  * The platform with the real LLM proxy (its own process) in front of the Anthropic stand-in:
@@ -21,50 +23,32 @@ const PROXY_MAIN = fileURLToPath(new URL('../../proxy/src/main.ts', import.meta.
  */
 describe('platform and LLM proxy', () => {
   let upstream: UpstreamStandIn;
-  let proxy: ChildProcess;
-  let proxyPort: number;
+  let proxy: ProxyProcess;
   let t: TestPlatform;
-  let proxyDir: string;
   const adminToken = newToken('mxa');
 
   beforeAll(async () => {
     upstream = await startUpstreamStandIn({ apiKeys: ['sk-platform-key'] });
-    proxyDir = mkdtempSync(path.join(tmpdir(), 'matrixos-proxy-'));
-    proxyPort = await freePort();
     const platformPort = await freePort();
-    proxy = spawn(process.execPath, [PROXY_MAIN], {
-      env: {
-        ...process.env,
-        PROXY_PORT: String(proxyPort),
-        PROXY_HOST: '127.0.0.1',
-        DATA_DIR: proxyDir,
-        PLATFORM_ADMIN_TOKEN: adminToken,
-        ANTHROPIC_API_KEY: 'sk-platform-key',
-        ANTHROPIC_UPSTREAM_URL: upstream.url,
-        BUDGET_WEBHOOK_URL: `http://127.0.0.1:${platformPort}/internal/budget-notices`,
-        LOG_LEVEL: 'silent',
-      },
-      stdio: 'ignore',
+    proxy = await startProxyProcess({
+      upstreamUrl: upstream.url,
+      platformKey: 'sk-platform-key',
+      adminToken,
+      webhookUrl: `http://127.0.0.1:${platformPort}/internal/budget-notices`,
     });
-    for (let i = 0; ; i++) {
-      if ((await httpRequest(proxyPort, { path: '/health' }).catch(() => null))?.status === 200) break;
-      if (i > 200) throw new Error('the proxy did not start');
-      await sleep(50);
-    }
     t = await startTestPlatform({
       runtime: 'process',
       command: [process.execPath, FIXTURE],
       port: platformPort,
       adminToken,
-      proxyAdminUrl: `http://127.0.0.1:${proxyPort}`,
-      env: { PROXY_PORT: String(proxyPort) },
+      proxyAdminUrl: proxy.url,
+      env: { PROXY_PORT: String(proxy.port) },
     });
   });
   afterAll(async () => {
-    proxy?.kill('SIGTERM');
+    await proxy?.close();
     await t?.destroy();
     await upstream?.close();
-    if (proxyDir) rmSync(proxyDir, { recursive: true, force: true });
   });
 
   const instanceEnv = async (handle: string) => {
@@ -75,7 +59,7 @@ describe('platform and LLM proxy', () => {
     }>();
   };
   const ask = (apiKey: string) =>
-    fetch(`http://127.0.0.1:${proxyPort}/v1/messages`, {
+    fetch(`${proxy.url}/v1/messages`, {
       method: 'POST',
       headers: { 'x-api-key': apiKey, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
       body: JSON.stringify({
@@ -90,21 +74,21 @@ describe('platform and LLM proxy', () => {
     await t.provision('bob');
     const alice = await instanceEnv('alice');
     const bob = await instanceEnv('bob');
-    expect(alice.baseUrl).toBe(`http://127.0.0.1:${proxyPort}`);
+    expect(alice.baseUrl).toBe(`${proxy.url}`);
     expect(alice.apiKey).toMatch(/^mxp_/);
     expect(bob.apiKey).not.toBe(alice.apiKey);
     upstream.enqueue(reply('hello alice', { usage: { input_tokens: 1000, output_tokens: 50 } }));
     const r = await ask(alice.apiKey);
     expect(r.status).toBe(200);
     expect(upstream.received.at(-1)?.headers['x-api-key']).toBe('sk-platform-key');
-    const usage = await fetch(`http://127.0.0.1:${proxyPort}/usage/alice`, {
+    const usage = await fetch(`${proxy.url}/usage/alice`, {
       headers: { authorization: `Bearer ${alice.apiKey}` },
     });
     expect(usage.status).toBe(200);
     // One instance's key never reads another's usage.
     expect(
       (
-        await fetch(`http://127.0.0.1:${proxyPort}/usage/alice`, {
+        await fetch(`${proxy.url}/usage/alice`, {
           headers: { authorization: `Bearer ${bob.apiKey}` },
         })
       ).status,
@@ -114,7 +98,7 @@ describe('platform and LLM proxy', () => {
   it('tells the user in their instance when the budget is nearly and then fully spent', async () => {
     const { apiKey } = await instanceEnv('bob');
     // $0.01 total: the first request (~$0.0085) crosses 80%, the next is refused at 100%.
-    const quota = await fetch(`http://127.0.0.1:${proxyPort}/quotas/bob`, {
+    const quota = await fetch(`${proxy.url}/quotas/bob`, {
       method: 'POST',
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
       body: JSON.stringify({ totalUsd: 0.01 }),
@@ -192,8 +176,7 @@ describe('platform and LLM proxy', () => {
   });
 
   it('fails a provision cleanly when the proxy cannot register the key', async () => {
-    proxy.kill('SIGTERM');
-    await new Promise((r) => proxy.once('exit', r));
+    await proxy.stop();
     const r = await t.admin('POST', '/containers/provision', { handle: 'carol' });
     expect(r.status).toBe(503);
     expect(r.json<{ error: { message: string } }>().error.message).toContain('LLM proxy');

@@ -1,18 +1,28 @@
-import { reply, startUpstreamStandIn, type UpstreamStandIn } from '@matrixos/proxy/testing';
+import {
+  type ProxyProcess,
+  reply,
+  startProxyProcess,
+  startUpstreamStandIn,
+  type UpstreamStandIn,
+} from '@matrixos/proxy/testing';
 import { createLogger } from '@matrixos/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../../test/harness.ts';
-import { PLATFORM_KEY, startProxy, type TestProxy } from '../../test/proxy.ts';
 import { connectSocket } from '../../test/socket.ts';
 import { budgetLine, fetchBudget } from './budget.ts';
 
 const log = createLogger('budget-test', 'silent');
 
+const PLATFORM_KEY = 'sk-ant-platform-key-for-gateway-tests';
 let upstream: UpstreamStandIn;
-let proxy: TestProxy;
+let proxy: ProxyProcess;
 beforeAll(async () => {
   upstream = await startUpstreamStandIn();
-  proxy = await startProxy(upstream.url);
+  proxy = await startProxyProcess({
+    upstreamUrl: upstream.url,
+    platformKey: PLATFORM_KEY,
+    adminToken: 'admin-token-for-gateway-tests-0123456789',
+  });
 });
 afterAll(async () => {
   await proxy.close();

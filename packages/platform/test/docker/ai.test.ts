@@ -1,17 +1,15 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { reply, startUpstreamStandIn, type UpstreamStandIn } from '@matrixos/proxy/testing';
+import {
+  type ProxyProcess,
+  reply,
+  startProxyProcess,
+  startUpstreamStandIn,
+  type UpstreamStandIn,
+} from '@matrixos/proxy/testing';
 import { newToken } from '@matrixos/shared';
 import { dockerAvailable } from '@matrixos/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { freePort, httpRequest, startTestPlatform, type TestPlatform } from '../harness.ts';
-
-const PROXY_MAIN = fileURLToPath(new URL('../../../proxy/src/main.ts', import.meta.url));
+import { startTestPlatform, type TestPlatform } from '../harness.ts';
 
 /**
  * The whole AI path on real containers: a chat sent over the instance's WebSocket (through the
@@ -21,47 +19,30 @@ const PROXY_MAIN = fileURLToPath(new URL('../../../proxy/src/main.ts', import.me
  */
 describe.skipIf(!(await dockerAvailable()))('AI through the LLM proxy, on Docker', () => {
   let upstream: UpstreamStandIn;
-  let proxy: ChildProcess;
-  let proxyPort: number;
-  let proxyDir: string;
+  let proxy: ProxyProcess;
   let t: TestPlatform;
   const adminToken = newToken('mxa');
 
   beforeAll(async () => {
     upstream = await startUpstreamStandIn({ apiKeys: ['sk-platform-key'] });
-    proxyDir = mkdtempSync(path.join(tmpdir(), 'matrixos-proxy-'));
-    proxyPort = await freePort();
-    proxy = spawn(process.execPath, [PROXY_MAIN], {
-      env: {
-        ...process.env,
-        PROXY_PORT: String(proxyPort),
-        // Containers reach it on the instance network's gateway address, not on loopback.
-        PROXY_HOST: '0.0.0.0',
-        DATA_DIR: proxyDir,
-        PLATFORM_ADMIN_TOKEN: adminToken,
-        ANTHROPIC_API_KEY: 'sk-platform-key',
-        ANTHROPIC_UPSTREAM_URL: upstream.url,
-        LOG_LEVEL: 'silent',
-      },
-      stdio: 'ignore',
+    // Containers reach it on the instance network's gateway address, not on loopback.
+    proxy = await startProxyProcess({
+      upstreamUrl: upstream.url,
+      platformKey: 'sk-platform-key',
+      adminToken,
+      host: '0.0.0.0',
     });
-    for (let i = 0; ; i++) {
-      if ((await httpRequest(proxyPort, { path: '/health' }).catch(() => null))?.status === 200) break;
-      if (i > 200) throw new Error('the proxy did not start');
-      await sleep(50);
-    }
     t = await startTestPlatform({
       runtime: 'docker',
       adminToken,
-      proxyAdminUrl: `http://127.0.0.1:${proxyPort}`,
-      env: { PROXY_PORT: String(proxyPort) },
+      proxyAdminUrl: proxy.url,
+      env: { PROXY_PORT: String(proxy.port) },
     });
   });
   afterAll(async () => {
-    proxy?.kill('SIGTERM');
+    await proxy?.close();
     await t?.destroy();
     await upstream?.close();
-    if (proxyDir) rmSync(proxyDir, { recursive: true, force: true });
   });
 
   it('chats, builds an app with a tool, and bills the instance for it', async () => {
@@ -117,7 +98,7 @@ describe.skipIf(!(await dockerAvailable()))('AI through the LLM proxy, on Docker
       expect(r.headers['x-api-key']).toBe('sk-platform-key');
       expect(JSON.stringify(r.headers)).not.toContain('mxp_');
     }
-    const usage = await fetch(`http://127.0.0.1:${proxyPort}/usage/alice`, {
+    const usage = await fetch(`${proxy.url}/usage/alice`, {
       headers: { authorization: `Bearer ${adminToken}` },
     });
     const body = (await usage.json()) as { total: { spent: number }; byModel: { requests: number }[] };

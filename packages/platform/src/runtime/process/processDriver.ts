@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Logger } from '@matrixos/shared';
+import { freePort, type Logger } from '@matrixos/shared';
 import {
   type InstanceSpec,
   type InstanceStats,
@@ -378,13 +377,3 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** A port nobody listens on right now, for the next instance to take. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
