@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { startProxyProcess, startUpstreamStandIn } from '@matrixos/proxy/testing';
 import { createLogger, freePort, loadSecretKey, newToken } from '@matrixos/shared';
 import { loadConfig } from '../src/config.ts';
 import { openDb } from '../src/db/openDb.ts';
@@ -210,4 +211,42 @@ export async function spawnPlatform(
     child.once('exit', (code) => reject(new Error(`platform exited (${code}):\n${output}`)));
   });
   return { port, child, output: () => output };
+}
+
+/** The Anthropic key the platform's proxy holds in these tests (the stand-in accepts only it). */
+export const PLATFORM_KEY = 'sk-platform-key';
+
+/**
+ * A test platform with the real LLM proxy (its own process) in front of the Anthropic stand-in,
+ * wired as in production: shared admin token, instance keys registered at provision, budget
+ * notices posted back to the platform.
+ */
+export async function startTestPlatformWithProxy(opts: TestPlatformOptions & { proxyHost?: string }) {
+  const upstream = await startUpstreamStandIn({ apiKeys: [PLATFORM_KEY] });
+  const adminToken = opts.adminToken ?? newToken('mxa');
+  const port = opts.port ?? (await freePort());
+  const proxy = await startProxyProcess({
+    upstreamUrl: upstream.url,
+    platformKey: PLATFORM_KEY,
+    adminToken,
+    host: opts.proxyHost,
+    webhookUrl: `http://127.0.0.1:${port}/internal/budget-notices`,
+  });
+  const t = await startTestPlatform({
+    ...opts,
+    port,
+    adminToken,
+    proxyAdminUrl: proxy.url,
+    env: { ...opts.env, PROXY_PORT: String(proxy.port) },
+  });
+  return {
+    t,
+    proxy,
+    upstream,
+    async close(): Promise<void> {
+      await proxy.close();
+      await t.destroy();
+      await upstream.close();
+    },
+  };
 }

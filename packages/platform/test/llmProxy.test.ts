@@ -1,18 +1,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  type ProxyProcess,
-  reply,
-  startProxyProcess,
-  startUpstreamStandIn,
-  type UpstreamStandIn,
-} from '@matrixos/proxy/testing';
-import { freePort, newToken } from '@matrixos/shared';
+import { type ProxyProcess, reply, type UpstreamStandIn } from '@matrixos/proxy/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCodeAt } from '../src/accounts/totp.ts';
 import { createCookieClient } from './cookieClient.ts';
-import { startTestPlatform, type TestPlatform } from './harness.ts';
+import { PLATFORM_KEY, startTestPlatformWithProxy, type TestPlatform } from './harness.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/streamingInstance.ts', import.meta.url));
 
@@ -25,31 +18,15 @@ describe('platform and LLM proxy', () => {
   let upstream: UpstreamStandIn;
   let proxy: ProxyProcess;
   let t: TestPlatform;
-  const adminToken = newToken('mxa');
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    upstream = await startUpstreamStandIn({ apiKeys: ['sk-platform-key'] });
-    const platformPort = await freePort();
-    proxy = await startProxyProcess({
-      upstreamUrl: upstream.url,
-      platformKey: 'sk-platform-key',
-      adminToken,
-      webhookUrl: `http://127.0.0.1:${platformPort}/internal/budget-notices`,
-    });
-    t = await startTestPlatform({
+    ({ t, proxy, upstream, close } = await startTestPlatformWithProxy({
       runtime: 'process',
       command: [process.execPath, FIXTURE],
-      port: platformPort,
-      adminToken,
-      proxyAdminUrl: proxy.url,
-      env: { PROXY_PORT: String(proxy.port) },
-    });
+    }));
   });
-  afterAll(async () => {
-    await proxy?.close();
-    await t?.destroy();
-    await upstream?.close();
-  });
+  afterAll(() => close?.());
 
   const instanceEnv = async (handle: string) => {
     const authorization = `Bearer ${t.platform.access.instanceToken(handle)}`;
@@ -80,7 +57,7 @@ describe('platform and LLM proxy', () => {
     upstream.enqueue(reply('hello alice', { usage: { input_tokens: 1000, output_tokens: 50 } }));
     const r = await ask(alice.apiKey);
     expect(r.status).toBe(200);
-    expect(upstream.received.at(-1)?.headers['x-api-key']).toBe('sk-platform-key');
+    expect(upstream.received.at(-1)?.headers['x-api-key']).toBe(PLATFORM_KEY);
     const usage = await fetch(`${proxy.url}/usage/alice`, {
       headers: { authorization: `Bearer ${alice.apiKey}` },
     });
@@ -100,7 +77,7 @@ describe('platform and LLM proxy', () => {
     // $0.01 total: the first request (~$0.0085) crosses 80%, the next is refused at 100%.
     const quota = await fetch(`${proxy.url}/quotas/bob`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json' },
       body: JSON.stringify({ totalUsd: 0.01 }),
     });
     expect(quota.status).toBe(200);

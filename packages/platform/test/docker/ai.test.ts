@@ -1,15 +1,8 @@
-import {
-  type ProxyProcess,
-  reply,
-  startProxyProcess,
-  startUpstreamStandIn,
-  type UpstreamStandIn,
-} from '@matrixos/proxy/testing';
-import { newToken } from '@matrixos/shared';
+import { type ProxyProcess, reply, type UpstreamStandIn } from '@matrixos/proxy/testing';
 import { dockerAvailable } from '@matrixos/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startTestPlatform, type TestPlatform } from '../harness.ts';
+import { PLATFORM_KEY, startTestPlatformWithProxy, type TestPlatform } from '../harness.ts';
 
 /**
  * The whole AI path on real containers: a chat sent over the instance's WebSocket (through the
@@ -21,29 +14,16 @@ describe.skipIf(!(await dockerAvailable()))('AI through the LLM proxy, on Docker
   let upstream: UpstreamStandIn;
   let proxy: ProxyProcess;
   let t: TestPlatform;
-  const adminToken = newToken('mxa');
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    upstream = await startUpstreamStandIn({ apiKeys: ['sk-platform-key'] });
-    // Containers reach it on the instance network's gateway address, not on loopback.
-    proxy = await startProxyProcess({
-      upstreamUrl: upstream.url,
-      platformKey: 'sk-platform-key',
-      adminToken,
-      host: '0.0.0.0',
-    });
-    t = await startTestPlatform({
+    // Containers reach the proxy on the instance network's gateway address, not on loopback.
+    ({ t, proxy, upstream, close } = await startTestPlatformWithProxy({
       runtime: 'docker',
-      adminToken,
-      proxyAdminUrl: proxy.url,
-      env: { PROXY_PORT: String(proxy.port) },
-    });
+      proxyHost: '0.0.0.0',
+    }));
   });
-  afterAll(async () => {
-    await proxy?.close();
-    await t?.destroy();
-    await upstream?.close();
-  });
+  afterAll(() => close?.());
 
   it('chats, builds an app with a tool, and bills the instance for it', async () => {
     const token = await t.provision('alice');
@@ -95,11 +75,11 @@ describe.skipIf(!(await dockerAvailable()))('AI through the LLM proxy, on Docker
     // Upstream saw the platform's key, never the instance's; the proxy billed alice.
     expect(upstream.received).toHaveLength(2);
     for (const r of upstream.received) {
-      expect(r.headers['x-api-key']).toBe('sk-platform-key');
+      expect(r.headers['x-api-key']).toBe(PLATFORM_KEY);
       expect(JSON.stringify(r.headers)).not.toContain('mxp_');
     }
     const usage = await fetch(`${proxy.url}/usage/alice`, {
-      headers: { authorization: `Bearer ${adminToken}` },
+      headers: { authorization: `Bearer ${t.adminToken}` },
     });
     const body = (await usage.json()) as { total: { spent: number }; byModel: { requests: number }[] };
     expect(body.byModel[0]?.requests).toBe(2);
