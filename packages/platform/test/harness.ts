@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startProxyProcess, startUpstreamStandIn } from '@matrixos/proxy/testing';
 import { createLogger, freePort, loadSecretKey, newToken } from '@matrixos/shared';
+import { TEST_INSTANCE_IMAGE } from '@matrixos/shared/testing';
 import { loadConfig } from '../src/config.ts';
 import { openDb } from '../src/db/openDb.ts';
 import { createProxyClient } from '../src/llm/proxyClient.ts';
@@ -99,6 +100,8 @@ export async function startTestPlatform(opts: TestPlatformOptions) {
     PLATFORM_DOMAIN: 'localhost',
     RUNTIME: opts.runtime,
     WAKE_TIMEOUT: '30s',
+    // The image the global setup built for this run (parallel checkouts each build their own tag).
+    INSTANCE_IMAGE: TEST_INSTANCE_IMAGE,
     ...opts.env,
   });
   const log = createLogger(`test-${platformId}`, process.env.LOG_LEVEL ?? 'silent');
