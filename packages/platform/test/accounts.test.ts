@@ -428,6 +428,28 @@ describe('accounts', () => {
       expect(noOrigin.status).toBe(403);
       expect((await client.cp('/me')).status).toBe(200); // still signed in: nothing happened
     });
+
+    it('checks the Origin of a cookie request that also carries a bogus bearer token', async () => {
+      const { client } = await signUpWithTotp('bearer-csrf');
+      const tenant = `http://mallory.localhost:${t.port}`;
+      for (const path of ['/me/instance/stop', '/me/recovery-codes', '/auth/logout-all']) {
+        const r = await client.cp(path, {
+          method: 'POST',
+          headers: { origin: tenant, authorization: 'Bearer x' },
+        });
+        expect(r.status, path).toBe(403);
+        expect(r.json<{ error: { code: string } }>().error.code).toBe('bad_origin');
+      }
+      expect((await client.cp('/me')).status).toBe(200); // still signed in: nothing happened
+      // The admin token is what authenticates an admin call: no Origin needed, from anywhere.
+      const admin = await t.request({
+        method: 'POST',
+        path: '/containers/provision',
+        body: { handle: 'Bad Handle' },
+        headers: { authorization: `Bearer ${t.adminToken}`, origin: tenant },
+      });
+      expect(admin.status).toBe(400);
+    });
   });
 
   describe('factors', () => {

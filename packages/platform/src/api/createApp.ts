@@ -20,7 +20,7 @@ import { healthRoute } from './healthRoute.ts';
 import { meRoutes } from './meRoutes.ts';
 import { originCheck } from './originCheck.ts';
 import { pageRoutes } from './pageRoutes.ts';
-import { requireAdmin } from './requireAdmin.ts';
+import { isAdminToken, requireAdmin } from './requireAdmin.ts';
 import type { SessionCookies } from './sessionCookies.ts';
 import { tlsAskRoute } from './tlsAskRoute.ts';
 import { userRoutes } from './userRoutes.ts';
@@ -51,7 +51,7 @@ export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.onError(errorHandler(deps.log));
   app.notFound(notFoundHandler);
-  app.use('*', originCheck([config.publicUrl.origin]));
+  app.use('*', originCheck([config.publicUrl.origin], isAdminToken(deps.adminToken)));
   app.route('/', healthRoute({ store: deps.store, runtime: orchestrator.runtime, dataDir: config.dataDir }));
   app.route('/', tlsAskRoute({ domain: config.domain, exists: orchestrator.exists }));
   app.route('/', pageRoutes(deps));

@@ -2,6 +2,11 @@ import { bearerToken, HttpError, safeEqual } from '@matrixos/shared';
 import type { MiddlewareHandler } from 'hono';
 import type { SessionCookies } from './sessionCookies.ts';
 
+/** Whether a bearer token is the admin token: the only bearer the control plane's own routes accept. */
+export function isAdminToken(adminToken: string): (token: string) => boolean {
+  return (token) => safeEqual(token, adminToken);
+}
+
 /**
  * Admin routes need `Authorization: Bearer <PLATFORM_ADMIN_TOKEN>`, or the session of an admin
  * account (made one with `PUT /admin/users/{handle}/role`). Fails closed: with no token configured the middleware cannot even be
