@@ -43,7 +43,7 @@ export function createPlatform(deps: PlatformDeps) {
   const jwtKey = new Uint8Array(
     hkdfSync('sha256', deps.secretKey, new Uint8Array(0), 'matrixos session tokens', 32),
   );
-  const sessions = createSessions({ db: deps.db, jwtKey, issuer: config.publicUrl.origin, clock });
+  const sessions = createSessions({ db: deps.db, jwtKey, issuer: config.publicUrl.origin, sealer, clock });
   const cookies = createSessionCookies({ sessions, secure: config.publicUrl.protocol === 'https:' });
   const accounts = createAccountStore({ db: deps.db, sealer, clock });
   const webauthn = createWebAuthn({ origin: config.publicUrl.origin, rpID: config.publicUrl.hostname });

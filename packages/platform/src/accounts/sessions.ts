@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Sealer } from '@matrixos/shared';
 import { and, eq, isNull } from 'drizzle-orm';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { Db } from '../db/openDb.ts';
@@ -11,6 +12,11 @@ export const REFRESH_TTL_MS = 7 * 24 * 60 * 60 * 1000;
  * instead of revoking the family: a page's parallel requests racing to refresh are not a theft.
  */
 const REUSE_GRACE_MS = 20_000;
+/**
+ * How long a proof of a factor (signing in, or a step-up on the dashboard) counts as fresh for
+ * changing the factors themselves: re-enrolling, removing, or new recovery codes.
+ */
+export const STEP_UP_TTL_MS = 5 * 60 * 1000;
 const AUDIENCE = 'matrixos-control-plane';
 
 export interface SessionUser {
@@ -33,10 +39,17 @@ export const sha256 = (text: string) => createHash('sha256').update(text).digest
  * a family (one signed-in browser). Rotation issues a new pair; a refresh token used twice means
  * it was copied, and the whole family is revoked. Revocation is checked on every request.
  */
-export function createSessions(deps: { db: Db; jwtKey: Uint8Array; issuer: string; clock?: () => number }) {
-  const { db, jwtKey, issuer } = deps;
+export function createSessions(deps: {
+  db: Db;
+  jwtKey: Uint8Array;
+  issuer: string;
+  /** Seals each rotated token's successor in its row, for the parallel requests of the grace window. */
+  sealer: Sealer;
+  clock?: () => number;
+}) {
+  const { db, jwtKey, issuer, sealer } = deps;
   const clock = deps.clock ?? Date.now;
-  const recentlyRotated = new Map<string, { tokens: IssuedTokens; at: number }>();
+  const successorAad = (hash: string) => `refresh-successor:${hash}`;
 
   async function signAccess(
     user: { id: string; handle: string; role: 'user' | 'admin' },
@@ -75,7 +88,6 @@ export function createSessions(deps: { db: Db; jwtKey: Uint8Array; issuer: strin
     // What the family had minted elsewhere goes with it.
     db.delete(instanceSessions).where(eq(instanceSessions.familyId, familyId)).run();
     db.delete(bridgeTokens).where(eq(bridgeTokens.familyId, familyId)).run();
-    for (const [hash, r] of recentlyRotated) if (r.tokens.familyId === familyId) recentlyRotated.delete(hash);
   }
 
   return {
@@ -93,6 +105,8 @@ export function createSessions(deps: { db: Db; jwtKey: Uint8Array; issuer: strin
           revokedAt: null,
           revokedReason: null,
           userAgent: userAgent?.slice(0, 200) ?? null,
+          // Signing in is a proof of a factor: the new session may change factors for a few minutes.
+          verifiedAt: now,
         })
         .run();
       return { access: await signAccess(user, familyId), refresh: newRefresh(familyId), familyId };
@@ -123,34 +137,76 @@ export function createSessions(deps: { db: Db; jwtKey: Uint8Array; issuer: strin
     /**
      * Trades a refresh token for a new pair. `reuse` means the token had already been traded
      * (outside the grace window): the family is now revoked.
+     *
+     * One transaction (BEGIN IMMEDIATE) marks the token used and records its successor, sealed,
+     * in the same row: a parallel request with the same token, in the grace window, reads that
+     * successor back and gets the same refresh token. No moment exists in which the token is
+     * marked used but its successor unknown (which revoked families when two tabs raced).
      */
     async rotate(
       token: string,
     ): Promise<{ tokens: IssuedTokens } | { refused: 'unknown' | 'expired' | 'revoked' | 'reuse' }> {
       const hash = sha256(token);
-      const recent = recentlyRotated.get(hash);
-      if (recent && clock() - recent.at < REUSE_GRACE_MS && familyActive(recent.tokens.familyId))
-        return { tokens: recent.tokens };
-      const row = db.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, hash)).get();
-      if (!row) return { refused: 'unknown' };
-      if (row.usedAt !== null) {
-        revokeFamily(row.familyId, 'refresh token reused');
+      const now = clock();
+      const outcome = db.transaction(
+        ():
+          | { refused: 'unknown' | 'expired' | 'revoked' }
+          | { reused: string }
+          | { user: typeof users.$inferSelect; familyId: string; refresh: string } => {
+          const row = db.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, hash)).get();
+          if (!row) return { refused: 'unknown' };
+          const family = db.select().from(sessionFamilies).where(eq(sessionFamilies.id, row.familyId)).get();
+          if (!family || family.revokedAt !== null || family.expiresAt <= now) return { refused: 'revoked' };
+          const user = db.select().from(users).where(eq(users.id, family.userId)).get();
+          if (!user) return { refused: 'revoked' };
+          if (row.usedAt !== null) {
+            if (now - row.usedAt < REUSE_GRACE_MS && row.successorSealed !== null)
+              return {
+                user,
+                familyId: family.id,
+                refresh: sealer.open(row.successorSealed, successorAad(hash)),
+              };
+            return { reused: family.id };
+          }
+          if (row.expiresAt <= now) return { refused: 'expired' };
+          const refresh = newRefresh(family.id);
+          db.update(refreshTokens)
+            .set({ usedAt: now, successorSealed: sealer.seal(refresh, successorAad(hash)) })
+            .where(eq(refreshTokens.tokenHash, hash))
+            .run();
+          return { user, familyId: family.id, refresh };
+        },
+        { behavior: 'immediate' },
+      );
+      if ('refused' in outcome) return outcome;
+      if ('reused' in outcome) {
+        revokeFamily(outcome.reused, 'refresh token reused');
         return { refused: 'reuse' };
       }
-      if (row.expiresAt <= clock()) return { refused: 'expired' };
-      const family = db.select().from(sessionFamilies).where(eq(sessionFamilies.id, row.familyId)).get();
-      if (!family || family.revokedAt !== null || family.expiresAt <= clock()) return { refused: 'revoked' };
-      const user = db.select().from(users).where(eq(users.id, family.userId)).get();
-      if (!user) return { refused: 'revoked' };
-      db.update(refreshTokens).set({ usedAt: clock() }).where(eq(refreshTokens.tokenHash, hash)).run();
-      const tokens = {
-        access: await signAccess(user, family.id),
-        refresh: newRefresh(family.id),
-        familyId: family.id,
-      };
-      recentlyRotated.set(hash, { tokens, at: clock() });
-      for (const [h, r] of recentlyRotated) if (clock() - r.at >= REUSE_GRACE_MS) recentlyRotated.delete(h);
-      return { tokens };
+      const { user, familyId, refresh } = outcome;
+      return { tokens: { access: await signAccess(user, familyId), refresh, familyId } };
+    },
+
+    /** Records a fresh proof of a factor in this session (a step-up on the dashboard). */
+    proveFactor(familyId: string): number {
+      const until = clock() + STEP_UP_TTL_MS;
+      db.update(sessionFamilies).set({ verifiedAt: clock() }).where(eq(sessionFamilies.id, familyId)).run();
+      return until;
+    },
+
+    /**
+     * Until when this session may change factors (ms), or null when its last proof of a factor is
+     * older than STEP_UP_TTL_MS. Bound to the family: another browser's proof does not count.
+     */
+    freshUntil(familyId: string): number | null {
+      const f = db
+        .select({ verifiedAt: sessionFamilies.verifiedAt })
+        .from(sessionFamilies)
+        .where(eq(sessionFamilies.id, familyId))
+        .get();
+      if (!f || f.verifiedAt === null) return null;
+      const until = f.verifiedAt + STEP_UP_TTL_MS;
+      return until > clock() ? until : null;
     },
 
     revokeFamily,

@@ -89,7 +89,7 @@ export const recoveryCodes = sqliteTable(
 export const authFlows = sqliteTable('auth_flows', {
   id: text('id').primaryKey(),
   kind: text('kind', {
-    enum: ['signup-passkey', 'signup-totp', 'login', 'add-passkey', 'add-totp'],
+    enum: ['signup-passkey', 'signup-totp', 'login', 'add-passkey', 'add-totp', 'step-up'],
   }).notNull(),
   handle: text('handle').notNull(),
   userId: text('user_id'),
@@ -111,6 +111,8 @@ export const sessionFamilies = sqliteTable(
     revokedAt: integer('revoked_at'),
     revokedReason: text('revoked_reason'),
     userAgent: text('user_agent'),
+    /** When a factor was last proven in this session (sign-in, step-up): changing factors needs it recent. */
+    verifiedAt: integer('verified_at'),
   },
   (t) => [index('session_families_user').on(t.userId)],
 );
@@ -125,6 +127,8 @@ export const refreshTokens = sqliteTable(
       .references(() => sessionFamilies.id, { onDelete: 'cascade' }),
     expiresAt: integer('expires_at').notNull(),
     usedAt: integer('used_at'),
+    /** The token it was traded for, sealed: what a parallel request in the grace window gets too. */
+    successorSealed: text('successor_sealed'),
   },
   (t) => [index('refresh_tokens_family').on(t.familyId)],
 );
