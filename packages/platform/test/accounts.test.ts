@@ -281,7 +281,7 @@ describe('accounts', () => {
       expect(c2.cookies().size).toBe(0);
     });
 
-    it('rate-limits guessing: the sixth wrong TOTP code in five minutes gets 429, even the right one', async () => {
+    it('slows guessing: after five wrong TOTP codes the same client waits, even with the right one', async () => {
       const { secret } = await signUpWithTotp('ivan');
       now += 60_000;
       const c = createCookieClient(t.port);
@@ -310,6 +310,59 @@ describe('accounts', () => {
           })
         ).status,
       ).toBe(200);
+    });
+
+    it("cannot be locked out by a stranger: another client's wrong codes and sign-in starts leave the owner's TOTP and passkey working", async () => {
+      const { client: owner, device } = await signUpWithPasskey('xena');
+      const setup = (await owner.cp('/me/totp/options', { method: 'POST' })).json<{
+        flowId: string;
+        secret: string;
+      }>();
+      const added = await owner.cp('/me/totp/verify', {
+        method: 'POST',
+        body: { flowId: setup.flowId, code: totpCodeAt(setup.secret, now) },
+      });
+      expect(added.status).toBe(201);
+      now += 60_000; // a new step: the code used to set the app up is spent
+      const valid = new Set([-30_000, 0, 30_000].map((d) => totpCodeAt(setup.secret, now + d)));
+      const wrong = Array.from({ length: 20 }, (_, i) => String(100000 + i)).filter((c) => !valid.has(c));
+
+      // The attacker, from one address: 5 wrong codes, 21 sign-in starts, then more wrong codes.
+      const attacker = createCookieClient(t.port, { ip: '10.66.0.1' });
+      const guess = (code: string) =>
+        attacker.cp('/auth/login/totp', { method: 'POST', body: { handle: 'xena', code } });
+      for (const code of wrong.slice(0, 5)) expect((await guess(code)).status).toBe(401);
+      for (let i = 0; i < 21; i++) {
+        const r = await attacker.cp('/auth/login/options', { method: 'POST', body: { handle: 'xena' } });
+        expect(r.status, `options ${i}`).toBe(200);
+      }
+      for (const code of wrong.slice(5, 8)) {
+        const r = await guess(code);
+        expect(r.status).toBe(429); // the attacker waits, doubling with each failure
+        expect(Number(r.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      }
+
+      // At once, from the owner's own address: the right code signs in ...
+      const phone = createCookieClient(t.port, { ip: '10.77.0.1' });
+      const totp = await phone.cp('/auth/login/totp', {
+        method: 'POST',
+        body: { handle: 'xena', code: totpCodeAt(setup.secret, now) },
+      });
+      expect(totp.status).toBe(200);
+      // ... and so does the passkey.
+      const laptop = createCookieClient(t.port, { ip: '10.77.0.2' });
+      const start = await laptop.cp('/auth/login/options', { method: 'POST', body: { handle: 'xena' } });
+      expect(start.status).toBe(200);
+      const { flowId, options } = start.json<{ flowId: string; options: never }>();
+      const signedIn = await laptop.cp('/auth/login/passkey', {
+        method: 'POST',
+        body: { flowId, response: device.assert(options, origin()) },
+      });
+      expect(signedIn.status).toBe(200);
+      expect((await laptop.cp('/me')).json()).toMatchObject({ user: { handle: 'xena' } });
+
+      // The attacker is still slowed down, and only them.
+      expect((await guess(wrong[9]!)).status).toBe(429);
     });
 
     it('signs in with a recovery code, each code once', async () => {
@@ -350,14 +403,14 @@ describe('accounts', () => {
 
     it('lets parallel requests refresh with the same token without tripping reuse detection (200 rounds)', async () => {
       // The race this guards against showed in about one full run of many: so it runs 200 times.
-      // Each round, four tabs holding only the same refresh token load a page at once; all are
+      // Each round, four tabs holding only the same refresh token refresh at once; all stay
       // signed in, all get the one successor, and the next round starts from that successor.
       const { client } = await signUpWithTotp('lena');
       let refresh = client.cookies().get('mx_refresh')!;
       const tab = async () => {
         const c = createCookieClient(t.port, { ip: client.ip });
         c.setCookie(c.control, 'mx_refresh', refresh);
-        const r = await c.cp('/me');
+        const r = await c.cp('/auth/refresh', { method: 'POST' });
         return { status: r.status, refresh: c.cookies().get('mx_refresh') };
       };
       const ROUNDS = 200;
