@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STEP_UP_TTL_MS } from '../src/accounts/sessions.ts';
 import { totpCodeAt } from '../src/accounts/totp.ts';
 import { createCookieClient } from './cookieClient.ts';
 import { startTestPlatform, type TestPlatform } from './harness.ts';
@@ -563,6 +564,199 @@ describe('accounts', () => {
         body: { flowId: add.flowId, response: device.register(add.options, origin()), name: 'Laptop' },
       });
       expect(added.json()).toMatchObject({ name: 'Laptop' });
+    });
+  });
+
+  describe('step-up before changing factors', () => {
+    const STALE = STEP_UP_TTL_MS + 1000;
+    type ErrorBody = { error: { code: string } };
+
+    /** Everything that changes factors, as a script holding the session cookie would try it. */
+    async function tryTakeover(client: ReturnType<typeof createCookieClient>) {
+      const me = (await client.cp('/me')).json<{ factors: { passkeys: { id: string }[] } }>();
+      const passkeyId = me.factors.passkeys[0]?.id ?? 'none';
+      return {
+        totp: await client.cp('/me/totp/options', { method: 'POST' }),
+        passkey: await client.cp('/me/passkeys/options', { method: 'POST' }),
+        codes: await client.cp('/me/recovery-codes', { method: 'POST' }),
+        removeTotp: await client.cp('/me/totp', { method: 'DELETE' }),
+        removePasskey: await client.cp(`/me/passkeys/${encodeURIComponent(passkeyId)}`, { method: 'DELETE' }),
+      };
+    }
+
+    it('refuses a session without a fresh proof: no re-enrolled TOTP, no added passkey, no recovery codes', async () => {
+      const { client, secret } = await signUpWithTotp('yuri');
+      now += STALE; // signed in a while ago: the session is good, its proof is not fresh
+      expect((await client.cp('/me')).status).toBe(200);
+      for (const [what, r] of Object.entries(await tryTakeover(client))) {
+        expect(r.status, what).toBe(403);
+        expect(r.json<ErrorBody>().error.code, what).toBe('step_up_required');
+      }
+      // Finishing a setup needs a flow that only a fresh session can start.
+      const forged = await client.cp('/me/totp/verify', {
+        method: 'POST',
+        body: { flowId: 'made-up', code: totpCodeAt(secret, now) },
+      });
+      expect(forged.status).toBe(400);
+      expect((await client.cp('/me')).json()).toMatchObject({
+        factors: { totp: true, passkeys: [] },
+        recoveryCodesLeft: 10,
+      });
+      // The old secret still signs in: nothing was replaced.
+      now += 60_000;
+      const again = await createCookieClient(t.port).cp('/auth/login/totp', {
+        method: 'POST',
+        body: { handle: 'yuri', code: totpCodeAt(secret, now) },
+      });
+      expect(again.status).toBe(200);
+    });
+
+    it('lets the session re-enrol TOTP and make new recovery codes after a step-up with a TOTP code', async () => {
+      const { client, secret } = await signUpWithTotp('zora');
+      now += STALE;
+      expect((await client.cp('/me/totp/options', { method: 'POST' })).status).toBe(403);
+      const wrong = await client.cp('/me/step-up/totp', { method: 'POST', body: { code: '000000' } });
+      expect(wrong.status).toBe(401);
+      expect((await client.cp('/me/totp/options', { method: 'POST' })).status).toBe(403);
+      const proof = await client.cp('/me/step-up/totp', {
+        method: 'POST',
+        body: { code: totpCodeAt(secret, now) },
+      });
+      expect(proof.status).toBe(200);
+      expect(Date.parse(proof.json<{ freshUntil: string }>().freshUntil)).toBe(now + STEP_UP_TTL_MS);
+      // The same code cannot be used twice, for a step-up either.
+      const replay = await createCookieClient(t.port).cp('/auth/login/totp', {
+        method: 'POST',
+        body: { handle: 'zora', code: totpCodeAt(secret, now) },
+      });
+      expect(replay.status).toBe(401);
+
+      const setup = (await client.cp('/me/totp/options', { method: 'POST' })).json<{
+        flowId: string;
+        secret: string;
+      }>();
+      const enrolled = await client.cp('/me/totp/verify', {
+        method: 'POST',
+        body: { flowId: setup.flowId, code: totpCodeAt(setup.secret, now) },
+      });
+      expect(enrolled.status).toBe(201);
+      const codes = await client.cp('/me/recovery-codes', { method: 'POST' });
+      expect(codes.status).toBe(201);
+      expect(codes.json<{ recoveryCodes: string[] }>().recoveryCodes).toHaveLength(10);
+      // The window closes again.
+      now += STALE;
+      expect((await client.cp('/me/recovery-codes', { method: 'POST' })).status).toBe(403);
+    });
+
+    it('steps up with a passkey, or with a recovery code, then adds a passkey', async () => {
+      const { client, device, recoveryCodes } = await signUpWithPasskey('ayla');
+      now += STALE;
+      const start = await client.cp('/me/step-up/options', { method: 'POST' });
+      const { methods, flowId, options } = start.json<{
+        methods: Record<string, boolean>;
+        flowId: string;
+        options: never;
+      }>();
+      expect(methods).toEqual({ passkey: true, totp: false, recovery: true });
+      // An assertion for another origin does not count.
+      const elsewhere = await client.cp('/me/step-up/passkey', {
+        method: 'POST',
+        body: { flowId, response: device.assert(options, `http://ayla.localhost:${t.port}`) },
+      });
+      expect(elsewhere.status).toBe(401);
+      expect((await client.cp('/me/passkeys/options', { method: 'POST' })).status).toBe(403);
+      const again = (await client.cp('/me/step-up/options', { method: 'POST' })).json<{
+        flowId: string;
+        options: never;
+      }>();
+      const proof = await client.cp('/me/step-up/passkey', {
+        method: 'POST',
+        body: { flowId: again.flowId, response: device.assert(again.options, origin()) },
+      });
+      expect(proof.status).toBe(200);
+      const add = (await client.cp('/me/passkeys/options', { method: 'POST' })).json<{
+        flowId: string;
+        options: never;
+      }>();
+      const added = await client.cp('/me/passkeys/verify', {
+        method: 'POST',
+        body: { flowId: add.flowId, response: createSoftAuthenticator().register(add.options, origin()) },
+      });
+      expect(added.status).toBe(201);
+
+      now += STALE;
+      expect((await client.cp('/me/recovery-codes', { method: 'POST' })).status).toBe(403);
+      const recovery = await client.cp('/me/step-up/recovery', {
+        method: 'POST',
+        body: { code: recoveryCodes[3] },
+      });
+      expect(recovery.status).toBe(200);
+      expect((await client.cp('/me')).json()).toMatchObject({ recoveryCodesLeft: 9 });
+      expect((await client.cp('/me/recovery-codes', { method: 'POST' })).status).toBe(201);
+    });
+
+    it('refuses a proof made in another session, or one that has expired', async () => {
+      const { client: laptop, secret } = await signUpWithTotp('bea');
+      now += 60_000;
+      const phone = createCookieClient(t.port);
+      expect(
+        (
+          await phone.cp('/auth/login/totp', {
+            method: 'POST',
+            body: { handle: 'bea', code: totpCodeAt(secret, now) },
+          })
+        ).status,
+      ).toBe(200);
+      now += STALE;
+      now += 30_000;
+      expect(
+        (await phone.cp('/me/step-up/totp', { method: 'POST', body: { code: totpCodeAt(secret, now) } }))
+          .status,
+      ).toBe(200);
+      expect((await phone.cp('/me/recovery-codes', { method: 'POST' })).status).toBe(201);
+      // The laptop's session (same account, another family) gained nothing from the phone's proof.
+      const other = await laptop.cp('/me/recovery-codes', { method: 'POST' });
+      expect(other.status).toBe(403);
+      expect(other.json<ErrorBody>().error.code).toBe('step_up_required');
+      // And the phone's proof runs out.
+      now += STALE;
+      expect((await phone.cp('/me/recovery-codes', { method: 'POST' })).status).toBe(403);
+    });
+
+    it('limits step-up guesses like sign-in ones, and needs a session and our Origin', async () => {
+      const { client, secret } = await signUpWithTotp('cleo');
+      now += STALE;
+      const valid = new Set([-30_000, 0, 30_000].map((d) => totpCodeAt(secret, now + d)));
+      const wrong = Array.from({ length: 10 }, (_, i) => String(200000 + i)).filter((c) => !valid.has(c));
+      for (const code of wrong.slice(0, 5))
+        expect((await client.cp('/me/step-up/totp', { method: 'POST', body: { code } })).status).toBe(401);
+      const slowed = await client.cp('/me/step-up/totp', {
+        method: 'POST',
+        body: { code: totpCodeAt(secret, now) },
+      });
+      expect(slowed.status).toBe(429);
+      expect(Number(slowed.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      const anonymous = await createCookieClient(t.port).cp('/me/step-up/totp', {
+        method: 'POST',
+        body: { code: totpCodeAt(secret, now) },
+      });
+      expect(anonymous.status).toBe(401);
+      const crossSite = await client.cp('/me/step-up/totp', {
+        method: 'POST',
+        body: { code: totpCodeAt(secret, now) },
+        headers: { origin: `http://mallory.localhost:${t.port}` },
+      });
+      expect(crossSite.status).toBe(403);
+      const huge = await client.cp('/me/step-up/passkey', {
+        method: 'POST',
+        body: { flowId: 'x', response: { id: 'x'.repeat(64 * 1024) } },
+      });
+      expect(huge.status).toBe(413);
+      now += 2000; // the wait is over: the right code works
+      expect(
+        (await client.cp('/me/step-up/totp', { method: 'POST', body: { code: totpCodeAt(secret, now) } }))
+          .status,
+      ).toBe(200);
     });
   });
 

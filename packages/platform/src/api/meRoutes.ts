@@ -1,17 +1,22 @@
-import { HttpError, readJson } from '@matrixos/shared';
-import type { RegistrationResponseJSON } from '@simplewebauthn/server';
-import { Hono, type MiddlewareHandler } from 'hono';
+import { HttpError, limitBody, readJson } from '@matrixos/shared';
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import type { AccountStore } from '../accounts/accountStore.ts';
+import { createFailureThrottle } from '../accounts/failureThrottle.ts';
 import { BRIDGE_PATH, type InstanceAccess } from '../accounts/instanceAccess.ts';
+import type { RateLimiter } from '../accounts/rateLimiter.ts';
 import type { Sessions } from '../accounts/sessions.ts';
+import type { Factor } from '../accounts/signInThrottle.ts';
 import { newTotpSecret, totpSetup, verifyTotp } from '../accounts/totp.ts';
 import { credentialJson, type WebAuthn } from '../accounts/webauthn.ts';
 import { instanceUrl, type PlatformConfig } from '../config.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { LlmUsage } from '../llm/proxyClient.ts';
 import type { Orchestrator, Progress } from '../orchestrator/orchestrator.ts';
+import { clientIp } from './clientIp.ts';
+import { rateLimited } from './rateLimited.ts';
 import type { AppEnv, SessionCookies } from './sessionCookies.ts';
 
 export interface MeDeps {
@@ -22,7 +27,8 @@ export interface MeDeps {
   access: InstanceAccess;
   orchestrator: Orchestrator;
   lifecycle: Lifecycle;
-  config: Pick<PlatformConfig, 'publicUrl'>;
+  config: Pick<PlatformConfig, 'publicUrl' | 'trustProxy'>;
+  limiter: RateLimiter;
   llm?: LlmUsage;
   clock?: () => number;
 }
@@ -33,6 +39,8 @@ const addPasskey = z.object({
   name: z.string().trim().min(1).max(60).optional(),
 });
 const addTotp = z.object({ flowId: z.string(), code: z.string() });
+const stepUpPasskey = z.object({ flowId: z.string(), response: credentialJson });
+const stepUpCode = z.object({ code: z.string().max(100) });
 
 /** Requires a signed-in user (cookies), and puts them in `c.var.user`. */
 export function requireUser(cookies: SessionCookies): MiddlewareHandler<AppEnv> {
@@ -44,14 +52,53 @@ export function requireUser(cookies: SessionCookies): MiddlewareHandler<AppEnv> 
   };
 }
 
+/**
+ * Changing the factors themselves (adding a passkey or an authenticator app, removing one, new
+ * recovery codes) needs a fresh proof of a factor in this very session: its sign-in, or a step-up
+ * (`/me/step-up/*`), less than STEP_UP_TTL_MS ago. A stolen cookie, or a script riding the
+ * browser's, can use the account but not take it over.
+ */
+export function requireFreshProof(sessions: Sessions): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (sessions.freshUntil(c.var.user.familyId) === null)
+      throw new HttpError(
+        403,
+        'step_up_required',
+        'confirm it is you first: use your passkey, a code from your authenticator app, or a recovery code',
+      );
+    await next();
+  };
+}
+
 /** The signed-in user's own account and instance. */
 export function meRoutes(deps: MeDeps) {
-  const { accounts, webauthn, access, orchestrator, lifecycle, config } = deps;
+  const { accounts, webauthn, access, orchestrator, lifecycle, config, sessions } = deps;
   const clock = deps.clock ?? Date.now;
+  const throttle = createFailureThrottle(deps.limiter, clock);
   const app = new Hono<AppEnv>();
   app.use('/me', requireUser(deps.cookies));
   app.use('/me/*', requireUser(deps.cookies));
   app.use('/admin/instances/*', requireUser(deps.cookies));
+  const fresh = requireFreshProof(sessions);
+  // A step-up is a sign-in's sibling: the same small bodies, a flood guard per session, and the
+  // sign-in's failure limits (it guesses the same secrets).
+  app.use('/me/step-up/*', limitBody(16 * 1024), async (c, next) => {
+    const r = deps.limiter.hit(`step-up:${c.var.user.familyId}`, 30, 10 * 60_000);
+    if (!r.ok) throw rateLimited(r.retryAfterMs);
+    await next();
+  });
+
+  const ip = (c: Context) => clientIp(c, config.trustProxy);
+  function mayTry(c: Context<AppEnv>, factor: Factor): void {
+    const gate = throttle.check(factor, ip(c), c.var.user.handle);
+    if (!gate.ok) throw rateLimited(gate.retryAfterMs);
+  }
+  /** Records the outcome of a step-up attempt; a success makes this session fresh. */
+  function stepUpDone(c: Context<AppEnv>, factor: Factor, ok: boolean) {
+    throttle.record(factor, ip(c), c.var.user.handle, ok);
+    if (!ok) return null;
+    return c.json({ freshUntil: new Date(sessions.proveFactor(c.var.user.familyId)).toISOString() });
+  }
 
   /** A URL that opens `handle`'s instance signed in, through a one-use bridge token. */
   function openUrl(c: { var: AppEnv['Variables'] }, handle: string): string {
@@ -83,7 +130,63 @@ export function meRoutes(deps: MeDeps) {
         });
       })
 
-      .post('/me/passkeys/options', async (c) => {
+      /** What this account can step up with; a passkey challenge when it has passkeys. */
+      .post('/me/step-up/options', async (c) => {
+        const { userId, handle } = c.var.user;
+        const keys = accounts.passkeysOf(userId);
+        const methods = {
+          passkey: keys.length > 0,
+          totp: accounts.totpOf(userId) !== null,
+          recovery: accounts.recoveryCodesLeft(userId) > 0,
+        };
+        if (!methods.passkey) return c.json({ methods });
+        const options = await webauthn.authenticationOptions(keys);
+        const flow = accounts.startFlow({ kind: 'step-up', handle, userId, challenge: options.challenge });
+        return c.json({ methods, flowId: flow.id, options });
+      })
+      .post('/me/step-up/passkey', async (c) => {
+        const body = await readJson(c, stepUpPasskey);
+        mayTry(c, 'passkey');
+        const flow = accounts.takeFlow(body.flowId, ['step-up']);
+        if (!flow?.challenge || flow.userId !== c.var.user.userId)
+          throw new HttpError(400, 'flow_expired', 'this has expired; start again');
+        const passkey = accounts.passkey(body.response.id);
+        const counter =
+          passkey && passkey.userId === c.var.user.userId
+            ? await webauthn.verifyAuthentication(
+                body.response as unknown as AuthenticationResponseJSON,
+                flow.challenge,
+                passkey,
+              )
+            : null;
+        if (passkey && counter !== null) accounts.passkeyUsed(passkey.id, counter);
+        const done = stepUpDone(c, 'passkey', !!passkey && counter !== null);
+        if (!done) throw new HttpError(401, 'passkey_not_verified', 'that passkey was not accepted');
+        return done;
+      })
+      .post('/me/step-up/totp', async (c) => {
+        const { code } = await readJson(c, stepUpCode);
+        mayTry(c, 'totp');
+        const { userId } = c.var.user;
+        const factor = accounts.totpOf(userId);
+        const counter = factor ? verifyTotp(factor.secret, code.trim(), factor.lastCounter, clock()) : null;
+        // Each code once, here as at sign-in: a code seen over someone's shoulder is spent.
+        const done = stepUpDone(c, 'totp', counter !== null && accounts.totpUsed(userId, counter));
+        if (!done)
+          throw new HttpError(401, 'wrong_code', 'that code was not accepted (each code works once)');
+        return done;
+      })
+      .post('/me/step-up/recovery', async (c) => {
+        const { code } = await readJson(c, stepUpCode);
+        mayTry(c, 'recovery');
+        const done = stepUpDone(c, 'recovery', accounts.useRecoveryCode(c.var.user.userId, code));
+        if (!done) throw new HttpError(401, 'wrong_code', 'that recovery code was not accepted');
+        return done;
+      })
+
+      // Starting the setup needs the fresh proof; finishing it needs the flow, which only a
+      // fresh session could start (single use, this user's, 5 minutes).
+      .post('/me/passkeys/options', fresh, async (c) => {
         const { userId, handle } = c.var.user;
         const options = await webauthn.registrationOptions(
           handle,
@@ -113,7 +216,7 @@ export function meRoutes(deps: MeDeps) {
         accounts.addPasskey(c.var.user.userId, passkey);
         return c.json({ id: passkey.id, name: passkey.name }, 201);
       })
-      .delete('/me/passkeys/:id', (c) => {
+      .delete('/me/passkeys/:id', fresh, (c) => {
         const { userId } = c.var.user;
         if (!accounts.passkeysOf(userId).some((p) => p.id === c.req.param('id')))
           throw new HttpError(404, 'not_found', 'no such passkey');
@@ -127,7 +230,7 @@ export function meRoutes(deps: MeDeps) {
         return c.json({ removed: c.req.param('id') });
       })
 
-      .post('/me/totp/options', async (c) => {
+      .post('/me/totp/options', fresh, async (c) => {
         const { userId, handle } = c.var.user;
         const secret = newTotpSecret();
         const flow = accounts.startFlow({ kind: 'add-totp', handle, userId, totpSecret: secret });
@@ -145,7 +248,7 @@ export function meRoutes(deps: MeDeps) {
         accounts.setTotp(c.var.user.userId, flow.totpSecret, counter);
         return c.json({ totp: true }, 201);
       })
-      .delete('/me/totp', (c) => {
+      .delete('/me/totp', fresh, (c) => {
         const { userId } = c.var.user;
         if (!accounts.totpOf(userId)) throw new HttpError(404, 'not_found', 'no authenticator app is set up');
         if (!accounts.removeFactor(userId, { totp: true })) {
@@ -166,7 +269,7 @@ export function meRoutes(deps: MeDeps) {
           );
         }
       })
-      .post('/me/recovery-codes', (c) =>
+      .post('/me/recovery-codes', fresh, (c) =>
         c.json({ recoveryCodes: accounts.regenerateRecoveryCodes(c.var.user.userId) }, 201),
       )
 
