@@ -6,7 +6,8 @@ import { type Html, layout, type Viewer } from './layout.ts';
  * `/dashboard`: the signed-in person's instance (open, start, stop), what its AI costs (budget
  * and a 30-day chart), their ways of signing in (passkeys, authenticator app, recovery codes) and
  * their sessions. `dashboard.js` fills it from
- * `GET /me` and keeps it current.
+ * `GET /me` and keeps it current. Changing a way of signing in asks first for a fresh proof of
+ * one (the `step-up` dialog) when the session's last one is more than a few minutes old.
  */
 export function dashboardPage(d: { viewer: Viewer; instanceHost: string }): Html {
   const body = html`<div class="container">
@@ -75,6 +76,24 @@ export function dashboardPage(d: { viewer: Viewer; instanceHost: string }): Html
   </div>
   <p class="msg" id="codes-msg" role="status"></p>
 </section>
+
+<dialog id="step-up" aria-labelledby="step-up-title" aria-describedby="step-up-why">
+  <h2 id="step-up-title">Confirm it is you</h2>
+  <p class="muted" id="step-up-why">Changing how you sign in needs a fresh check, so that nobody who got hold of this browser's session can take over your account.</p>
+  <button type="button" class="btn primary block" id="step-up-passkey" hidden>Use your passkey</button>
+  <form id="step-up-form" novalidate hidden>
+    <div class="field">
+      <label for="step-up-code" id="step-up-label">A code from your authenticator app, or a recovery code</label>
+      <input type="text" class="input" id="step-up-code" autocomplete="one-time-code" autocapitalize="none"
+        spellcheck="false" maxlength="40" required>
+    </div>
+    <button type="submit" class="btn secondary block">Confirm</button>
+  </form>
+  <p class="msg" id="step-up-msg" role="alert"></p>
+  <div class="actions">
+    <button type="button" class="btn ghost" id="step-up-cancel">Cancel</button>
+  </div>
+</dialog>
 
 <section class="card" aria-labelledby="sessions-title">
   <h2 id="sessions-title">Sessions</h2>

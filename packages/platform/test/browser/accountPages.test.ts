@@ -1,6 +1,7 @@
 import { launchChromium, type TestBrowser, toolAvailable } from '@matrixos/shared/testing';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { STEP_UP_TTL_MS } from '../../src/accounts/sessions.ts';
 import { totpCodeAt } from '../../src/accounts/totp.ts';
 import { startTestPlatform, type TestPlatform } from '../harness.ts';
 import {
@@ -18,6 +19,15 @@ import {
   wrongTotpCode,
 } from './flows.ts';
 import { addVirtualAuthenticator } from './virtualAuthenticator.ts';
+
+/** A 6-digit code that is none of those valid around `now` (the platform's clock, here). */
+function wrongCodeAt(secret: string, now: number): string {
+  const valid = new Set([-30_000, 0, 30_000].map((d) => totpCodeAt(secret, now + d)));
+  for (let n = 0; ; n++) {
+    const code = String(n).padStart(6, '0');
+    if (!valid.has(code)) return code;
+  }
+}
 
 /** Whether the page fits its viewport: nothing wider than the screen (a phone's, here). */
 async function fitsWidth(page: Page): Promise<boolean> {
@@ -54,8 +64,12 @@ describe.skipIf(!toolAvailable('chromium'))('account pages in Chromium', () => {
       .state;
   }
 
+  /** How far the platform's clock is ahead of the real one (to let a session's proof go stale). */
+  let skew = 0;
+  const platformNow = () => Date.now() + skew;
+
   beforeAll(async () => {
-    t = await startTestPlatform({ runtime: 'process' });
+    t = await startTestPlatform({ runtime: 'process', clock: platformNow });
   });
   afterEach(async () => {
     for (const b of browsers.splice(0)) await b.close();
@@ -159,7 +173,7 @@ describe.skipIf(!toolAvailable('chromium'))('account pages in Chromium', () => {
     expect(await instanceApiStatus(admin)).toEqual({ status: 200, handle: 'sleepy' });
   });
 
-  it('manages sign-in methods on the dashboard, and never removes the last one', async () => {
+  it('manages sign-in methods on the dashboard, asks to confirm it is you when the session is not fresh, and never removes the last one', async () => {
     const page = await person({ passkeys: true });
     await startPasskeySignup(page, t.port, 'fay');
     await saveRecoveryCodes(page);
@@ -167,14 +181,23 @@ describe.skipIf(!toolAvailable('chromium'))('account pages in Chromium', () => {
     await page.goto(controlUrl(t.port, '/dashboard'));
     const passkeys = page.locator('#passkeys li');
     await expect.poll(() => passkeys.count()).toBe(1);
+    const stepUp = page.locator('dialog#step-up[open]');
 
+    // Signed up a while ago: setting up an app first asks for the passkey, in place, then goes on.
+    skew += STEP_UP_TTL_MS + 60_000;
     await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
+    await stepUp.waitFor();
+    expect(await stepUp.locator('h2').textContent()).toBe('Confirm it is you');
+    expect(await page.locator('#step-up-label').textContent()).toBe('One of your recovery codes');
+    await stepUp.getByRole('button', { name: 'Use your passkey' }).click();
+    await stepUp.waitFor({ state: 'detached' });
     const secret = await readTotpSecret(page, 'dash-totp');
-    await page.getByLabel('The 6-digit code your app shows').fill(totpCodeAt(secret, Date.now()));
+    await page.getByLabel('The 6-digit code your app shows').fill(totpCodeAt(secret, platformNow()));
     await page.getByRole('button', { name: 'Confirm' }).click();
     await page.locator('#totp-msg.ok').waitFor();
     await expect.poll(() => page.locator('#totp-state').textContent()).toBe('On');
 
+    // Fresh now, for a few minutes: the next changes ask nothing more.
     await page.getByRole('button', { name: 'Remove the passkey Passkey' }).click();
     await page.locator('dialog[open] #confirm-ok').click();
     await page.locator('#passkey-msg.ok').waitFor();
@@ -189,17 +212,39 @@ describe.skipIf(!toolAvailable('chromium'))('account pages in Chromium', () => {
     );
     expect(await page.locator('#totp-state').textContent()).toBe('On');
 
-    // A new passkey, named, then the app can go.
+    // A new passkey, named.
     await page.getByLabel('Name of the new passkey').fill('Laptop');
     await page.getByRole('button', { name: 'Add a passkey' }).click();
     await page.locator('#passkey-msg.ok').waitFor();
     await expect.poll(() => page.locator('#passkeys .name').allTextContents()).toEqual(['Laptop']);
+
+    // Stale again. Cancelling the check changes nothing ...
+    skew += STEP_UP_TTL_MS + 60_000;
+    await page.getByRole('button', { name: 'Generate new codes' }).click();
+    await page.locator('dialog[open] #confirm-ok').click();
+    await stepUp.waitFor();
+    await stepUp.getByRole('button', { name: 'Cancel' }).click();
+    await page.locator('#codes-msg.info').waitFor();
+    expect(await page.locator('#codes-msg').textContent()).toBe('Nothing was changed.');
+    expect(await page.locator('#codes-block').isHidden()).toBe(true);
+
+    // ... and a code from the app works as the check too: a wrong one is explained first.
     await page.getByRole('button', { name: 'Remove', exact: true }).click();
     await page.locator('dialog[open] #confirm-ok').click();
+    await stepUp.waitFor();
+    const code = page.getByLabel('A code from your authenticator app, or a recovery code');
+    await code.fill(wrongCodeAt(secret, platformNow()));
+    await stepUp.getByRole('button', { name: 'Confirm' }).click();
+    await stepUp.locator('#step-up-msg.error').waitFor();
+    expect(await stepUp.locator('#step-up-msg').textContent()).toBe(
+      'That code was not accepted (each code works once).',
+    );
+    await code.fill(totpCodeAt(secret, platformNow()));
+    await stepUp.getByRole('button', { name: 'Confirm' }).click();
     await page.locator('#totp-msg.ok').waitFor();
     await expect.poll(() => page.locator('#totp-state').textContent()).toBe('Off');
 
-    // New recovery codes, shown once.
+    // New recovery codes, shown once (still fresh from that check).
     await page.getByRole('button', { name: 'Generate new codes' }).click();
     await page.locator('dialog[open] #confirm-ok').click();
     await page.locator('#codes-block:not([hidden])').waitFor();

@@ -28,12 +28,109 @@ const STATE_TEXT = {
 let me = null;
 let totpFlowId = null;
 
+/** The person closed the step-up dialog: nothing was changed. */
+class StepUpCancelled extends Error {}
+
 function signedOut(err) {
   if (err instanceof ApiError && err.code === 'signed_out') {
     location.assign('/login?next=/dashboard');
     return true;
   }
   return false;
+}
+
+/** Shows what went wrong with a change in its section's message (or leaves, when signed out). */
+function failed(msg, err) {
+  if (err instanceof StepUpCancelled) say(msg, 'Nothing was changed.', 'info');
+  else if (!signedOut(err)) say(msg, friendly(err), 'error');
+}
+
+/**
+ * Asks for a fresh proof of a way of signing in, in place: the passkey, or a code from the app
+ * or a recovery code. Resolves true once the server accepted one, false when cancelled.
+ */
+async function stepUp() {
+  const start = await api('POST', '/me/step-up/options');
+  const { methods } = start;
+  let pending = start.flowId ? { flowId: start.flowId, options: start.options } : null;
+  const dialog = byId('step-up');
+  const passkey = byId('step-up-passkey');
+  const form = byId('step-up-form');
+  const input = byId('step-up-code');
+  const msg = byId('step-up-msg');
+  passkey.hidden = !(methods.passkey && passkeysSupported());
+  form.hidden = !(methods.totp || methods.recovery);
+  byId('step-up-label').textContent = !methods.totp
+    ? 'One of your recovery codes'
+    : methods.recovery
+      ? 'A code from your authenticator app, or a recovery code'
+      : 'The 6-digit code from your authenticator app';
+  input.value = '';
+  say(msg, '');
+  dialog.showModal();
+  if (!passkey.hidden) passkey.focus();
+  else input.focus();
+  return new Promise((resolve) => {
+    const finish = (ok) => {
+      passkey.onclick = null;
+      form.onsubmit = null;
+      dialog.oncancel = null;
+      byId('step-up-cancel').onclick = null;
+      dialog.close();
+      resolve(ok);
+    };
+    passkey.onclick = () =>
+      busy(passkey, async () => {
+        try {
+          const p = pending ?? (await api('POST', '/me/step-up/options'));
+          pending = null;
+          const response = await webauthn().startAuthentication({ optionsJSON: p.options });
+          await api('POST', '/me/step-up/passkey', { flowId: p.flowId, response });
+          finish(true);
+        } catch (err) {
+          say(msg, friendly(err), 'error');
+        }
+      });
+    form.onsubmit = (event) => {
+      event.preventDefault();
+      const typed = input.value.trim();
+      const digits = typed.replace(/\s+/g, '');
+      if (!typed) {
+        say(msg, 'Enter a code first.', 'error');
+        input.focus();
+        return;
+      }
+      // Six digits are an app's code; anything else is a recovery code (xxxx-xxxx-xxxx).
+      const totp = /^\d{6}$/.test(digits);
+      busy(event.submitter, async () => {
+        try {
+          await api('POST', totp ? '/me/step-up/totp' : '/me/step-up/recovery', {
+            code: totp ? digits : typed,
+          });
+          finish(true);
+        } catch (err) {
+          say(msg, friendly(err), 'error');
+          input.select();
+        }
+      });
+    };
+    byId('step-up-cancel').onclick = () => finish(false);
+    dialog.oncancel = (event) => {
+      event.preventDefault();
+      finish(false);
+    };
+  });
+}
+
+/** Runs a change of factors; when the server wants a fresh proof first, asks for it and runs it again. */
+async function withStepUp(change) {
+  try {
+    return await change();
+  } catch (err) {
+    if (!(err instanceof ApiError && err.code === 'step_up_required')) throw err;
+  }
+  if (!(await stepUp())) throw new StepUpCancelled();
+  return change();
 }
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -228,13 +325,13 @@ byId('passkey-add').addEventListener('submit', async (event) => {
   await busy(event.submitter, async () => {
     try {
       const name = byId('passkey-name').value.trim() || undefined;
-      const { flowId, options } = await api('POST', '/me/passkeys/options');
+      const { flowId, options } = await withStepUp(() => api('POST', '/me/passkeys/options'));
       const response = await webauthn().startRegistration({ optionsJSON: options });
       await api('POST', '/me/passkeys/verify', { flowId, response, name });
       byId('passkey-name').value = '';
       say(msg, 'Passkey added.', 'ok');
     } catch (err) {
-      if (!signedOut(err)) say(msg, friendly(err), 'error');
+      failed(msg, err);
     }
     await load();
   });
@@ -250,10 +347,10 @@ async function removePasskey(button, key) {
   if (!sure) return;
   await busy(button, async () => {
     try {
-      await api('DELETE', `/me/passkeys/${encodeURIComponent(key.id)}`);
+      await withStepUp(() => api('DELETE', `/me/passkeys/${encodeURIComponent(key.id)}`));
       say(msg, 'Passkey removed.', 'ok');
     } catch (err) {
-      if (!signedOut(err)) say(msg, friendly(err), 'error');
+      failed(msg, err);
     }
   });
   await load();
@@ -265,7 +362,7 @@ byId('totp-add').addEventListener('click', (e) =>
   busy(e.currentTarget, async () => {
     const msg = byId('totp-msg');
     try {
-      const setup = await api('POST', '/me/totp/options');
+      const setup = await withStepUp(() => api('POST', '/me/totp/options'));
       totpFlowId = setup.flowId;
       fillTotpSetup('dash-totp', setup);
       byId('totp-setup').hidden = false;
@@ -273,7 +370,7 @@ byId('totp-add').addEventListener('click', (e) =>
       say(msg, '');
       byId('dash-totp-code').focus();
     } catch (err) {
-      if (!signedOut(err)) say(msg, friendly(err), 'error');
+      failed(msg, err);
     }
   }),
 );
@@ -320,10 +417,10 @@ byId('totp-remove').addEventListener('click', async (e) => {
   if (!sure) return;
   await busy(button, async () => {
     try {
-      await api('DELETE', '/me/totp');
+      await withStepUp(() => api('DELETE', '/me/totp'));
       say(msg, 'Authenticator app removed.', 'ok');
     } catch (err) {
-      if (!signedOut(err)) say(msg, friendly(err), 'error');
+      failed(msg, err);
     }
   });
   await load();
@@ -340,12 +437,12 @@ byId('codes-new').addEventListener('click', async (e) => {
   if (!sure) return;
   await busy(button, async () => {
     try {
-      const { recoveryCodes } = await api('POST', '/me/recovery-codes');
+      const { recoveryCodes } = await withStepUp(() => api('POST', '/me/recovery-codes'));
       showRecoveryCodes('dash-codes', recoveryCodes, me.user.handle);
       byId('codes-block').hidden = false;
       say(byId('codes-msg'), '');
     } catch (err) {
-      if (!signedOut(err)) say(byId('codes-msg'), friendly(err), 'error');
+      failed(byId('codes-msg'), err);
     }
   });
   await load();
