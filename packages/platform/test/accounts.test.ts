@@ -364,6 +364,20 @@ describe('accounts', () => {
 
       // The attacker is still slowed down, and only them.
       expect((await guess(wrong[9]!)).status).toBe(429);
+
+      // Nor can the attacker spend the owner's own address: an X-Forwarded-For naming it is the
+      // client's claim, and only the hop the edge appends (the last) counts.
+      const spoofer = createCookieClient(t.port, { ip: '10.77.0.3, 10.66.0.2' });
+      for (const code of wrong.slice(10, 16))
+        expect(
+          (await spoofer.cp('/auth/login/totp', { method: 'POST', body: { handle: 'xena', code } })).status,
+        ).not.toBe(200);
+      const desk = createCookieClient(t.port, { ip: '10.77.0.3' });
+      const deskSignIn = await desk.cp('/auth/login/totp', {
+        method: 'POST',
+        body: { handle: 'xena', code: totpCodeAt(setup.secret, now + 30_000) }, // the next step's code
+      });
+      expect(deskSignIn.status).toBe(200);
     });
 
     it('signs in with a recovery code, each code once', async () => {
