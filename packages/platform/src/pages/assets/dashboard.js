@@ -60,6 +60,9 @@ async function stepUp() {
   const msg = byId('step-up-msg');
   passkey.hidden = !(methods.passkey && passkeysSupported());
   form.hidden = !(methods.totp || methods.recovery);
+  // The passkey is the main way when there is one; the code's button is, when there is not.
+  form.querySelector('button[type=submit]').className =
+    `btn ${passkey.hidden ? 'primary' : 'secondary'} block`;
   byId('step-up-label').textContent = !methods.totp
     ? 'One of your recovery codes'
     : methods.recovery
