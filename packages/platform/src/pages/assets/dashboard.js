@@ -70,6 +70,8 @@ async function stepUp() {
       : 'The 6-digit code from your authenticator app';
   input.value = '';
   say(msg, '');
+  if (passkey.hidden && form.hidden)
+    say(msg, 'This browser cannot use your passkey. Open your dashboard where your passkey works.', 'error');
   dialog.showModal();
   if (!passkey.hidden) passkey.focus();
   else input.focus();
