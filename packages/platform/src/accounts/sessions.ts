@@ -189,9 +189,9 @@ export function createSessions(deps: {
 
     /** Records a fresh proof of a factor in this session (a step-up on the dashboard). */
     proveFactor(familyId: string): number {
-      const until = clock() + STEP_UP_TTL_MS;
-      db.update(sessionFamilies).set({ verifiedAt: clock() }).where(eq(sessionFamilies.id, familyId)).run();
-      return until;
+      const now = clock();
+      db.update(sessionFamilies).set({ verifiedAt: now }).where(eq(sessionFamilies.id, familyId)).run();
+      return now + STEP_UP_TTL_MS;
     },
 
     /**
