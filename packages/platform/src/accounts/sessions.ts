@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { and, eq, isNull } from 'drizzle-orm';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { Db } from '../db/openDb.ts';
@@ -26,6 +27,16 @@ export interface IssuedTokens {
   familyId: string;
 }
 
+/**
+ * What ends access that was granted earlier, for whoever holds it open (the router's WebSockets):
+ * `revoked` when a family is revoked (sign-out, sign-out everywhere, reuse detection); `changed`
+ * when what a user may reach changed (a role), so open access must be checked again.
+ */
+export type SessionEvents = EventEmitter<{
+  revoked: [{ familyId: string; userId: string; reason: string }];
+  changed: [{ userId: string; reason: string }];
+}>;
+
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
 
 /**
@@ -37,6 +48,8 @@ export function createSessions(deps: { db: Db; jwtKey: Uint8Array; issuer: strin
   const { db, jwtKey, issuer } = deps;
   const clock = deps.clock ?? Date.now;
   const recentlyRotated = new Map<string, { tokens: IssuedTokens; at: number }>();
+  const events: SessionEvents = new EventEmitter();
+  events.setMaxListeners(0);
 
   async function signAccess(
     user: { id: string; handle: string; role: 'user' | 'admin' },
@@ -76,6 +89,8 @@ export function createSessions(deps: { db: Db; jwtKey: Uint8Array; issuer: strin
     db.delete(instanceSessions).where(eq(instanceSessions.familyId, familyId)).run();
     db.delete(bridgeTokens).where(eq(bridgeTokens.familyId, familyId)).run();
     for (const [hash, r] of recentlyRotated) if (r.tokens.familyId === familyId) recentlyRotated.delete(hash);
+    const family = db.select().from(sessionFamilies).where(eq(sessionFamilies.id, familyId)).get();
+    if (family) events.emit('revoked', { familyId, userId: family.userId, reason });
   }
 
   return {
@@ -167,6 +182,8 @@ export function createSessions(deps: { db: Db; jwtKey: Uint8Array; issuer: strin
     },
 
     familyActive,
+
+    events,
   };
 }
 

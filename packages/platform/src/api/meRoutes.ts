@@ -1,4 +1,4 @@
-import { HttpError, readJson } from '@matrixos/shared';
+import { HttpError, limitBody, readJson } from '@matrixos/shared';
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { streamSSE } from 'hono/streaming';
@@ -49,6 +49,12 @@ export function meRoutes(deps: MeDeps) {
   const { accounts, webauthn, access, orchestrator, lifecycle, config } = deps;
   const clock = deps.clock ?? Date.now;
   const app = new Hono<AppEnv>();
+  // Sized per route (limits nest: each path gets one of these, besides the app's 64 KiB ceiling).
+  app.use('/me/passkeys/*', limitBody(32 * 1024));
+  app.use('/me/totp/*', limitBody(2 * 1024));
+  app.use('/me/recovery-codes', limitBody(1024));
+  app.use('/me/instance/*', limitBody(1024));
+  app.use('/admin/instances/*', limitBody(1024));
   app.use('/me', requireUser(deps.cookies));
   app.use('/me/*', requireUser(deps.cookies));
   app.use('/admin/instances/*', requireUser(deps.cookies));
