@@ -37,7 +37,9 @@ describe.skipIf(!toolAvailable('chromium'))('revocation closes open instance soc
     await startTotpSignup(instanceTab, t.port, handle);
     await saveRecoveryCodes(instanceTab);
     await waitForInstance(instanceTab, handle, t.port);
-    await expect.poll(() => sockets.filter((s) => s.closedAt === undefined).length, { timeout: 15_000 }).toBe(1);
+    await expect
+      .poll(() => sockets.filter((s) => s.closedAt === undefined).length, { timeout: 15_000 })
+      .toBe(1);
     expect(t.platform.router.openSockets()).toBe(1);
     const cookie = (await browser.context.cookies(instanceOrigin(handle, t.port))).find(
       (c) => c.name === 'mx_instance',
