@@ -37,6 +37,7 @@ describe('revocation closes open instance sockets', () => {
     const r = await client.cp(via, { method: 'POST' });
     expect(r.status).toBe(200);
     const url = new URL(r.json<{ url: string }>().url);
+    expect(url.host).toBe(`${handle}.localhost:${t.port}`);
     expect((await client.to(url.host, `${url.pathname}${url.search}`)).status).toBe(303);
     const session = client.cookies(url.host).get('mx_instance');
     const ws = new WebSocket(`ws://127.0.0.1:${t.port}/ws`, {
