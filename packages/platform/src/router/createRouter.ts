@@ -72,7 +72,7 @@ export function createRouter(deps: RouterDeps) {
   const secure = config.publicUrl.protocol === 'https:';
   const authorize = createAuthorizer({ access: deps.access, secure });
   const sessionCookie = cookieNames(secure).instance;
-  const proxy = createProxyServer({ connectTimeout: 5000 });
+  const proxy = createProxyServer({ connectTimeout: 2000 });
 
   function onUpstreamError(err: Error, req: http.IncomingMessage, res: http.ServerResponse | Duplex): void {
     const code = (err as NodeJS.ErrnoException).code;
@@ -224,9 +224,14 @@ export function createRouter(deps: RouterDeps) {
    * anonymous request (the instance's answer is its owner's code), and never wakes one.
    */
   function platformHealth(res: http.ServerResponse, handle: string): void {
-    const state = orchestrator.route(handle)?.state ?? orchestrator.get(handle).state;
-    const image = orchestrator.get(handle).image;
-    sendJson200(res, { status: state === 'running' ? 'ok' : 'sleeping', handle, state, image });
+    let row: { state: string; image: string } | undefined;
+    try {
+      row = orchestrator.get(handle);
+    } catch {
+      row = undefined; // removed meanwhile: what the route says is all there is
+    }
+    const state = orchestrator.route(handle)?.state ?? row?.state ?? 'stopped';
+    sendJson200(res, { status: state === 'running' ? 'ok' : 'sleeping', handle, state, image: row?.image });
   }
 
   /** Wakes the instance for this request: the endpoint, or null when an answer was already sent. */
