@@ -20,7 +20,11 @@ function memoryOf(pid: number): { rssMiB: number; peakMiB: number } {
   return { rssMiB: Math.round(kb('VmRSS') / 1024), peakMiB: Math.round(kb('VmHWM') / 1024) };
 }
 
-function bigPost(port: number, size: number, chunked: boolean): Promise<{ status: number; ms: number; sentMiB: number }> {
+function bigPost(
+  port: number,
+  size: number,
+  chunked: boolean,
+): Promise<{ status: number; ms: number; sentMiB: number }> {
   const chunk = Buffer.alloc(MiB, 0x7b);
   const t0 = performance.now();
   return new Promise((resolve) => {

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
@@ -63,6 +64,32 @@ describe('revocation closes open instance sockets', () => {
     const { closed } = await openSocket(una, 'una');
     expect((await una.cp('/auth/logout', { method: 'POST' })).status).toBeLessThan(300);
     expect(await closed).toEqual({ code: 1008, reason: 'session revoked' });
+  });
+
+  it('a sign-out everywhere ends the event streams a browser had open through the session', async () => {
+    const vera = await signUp('vera');
+    const r = await vera.cp('/me/instance/open', { method: 'POST' });
+    const url = new URL(r.json<{ url: string }>().url);
+    await vera.to(url.host, `${url.pathname}${url.search}`);
+    const cookie = `mx_instance=${vera.cookies(url.host).get('mx_instance')}`;
+    const ended = await new Promise<{ events: number; how: string }>((resolve, reject) => {
+      let events = 0;
+      const req = http.get(
+        { host: '127.0.0.1', port: t.port, path: '/sse?n=1000', headers: { host: url.host, cookie } },
+        (res) => {
+          expect(res.statusCode).toBe(200);
+          res.on('data', () => {
+            if (events++ === 0) void vera.cp('/auth/logout-all', { method: 'POST' });
+          });
+          res.on('end', () => resolve({ events, how: 'end' }));
+          res.on('error', () => resolve({ events, how: 'cut' }));
+          res.on('aborted', () => resolve({ events, how: 'cut' }));
+        },
+      );
+      req.on('error', reject);
+    });
+    expect(ended.how).toBe('cut');
+    expect(ended.events).toBeLessThan(1000);
   });
 
   it("a demotion closes an admin's sockets to other people's instances, not to their own", async () => {

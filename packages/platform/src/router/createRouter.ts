@@ -11,10 +11,10 @@ import type { Activity } from '../lifecycle/activity.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { Orchestrator, Progress } from '../orchestrator/orchestrator.ts';
 import type { Endpoint } from '../runtime/driver.ts';
-import { type Access, createAuthorizer } from './authorize.ts';
+import { type Access, type Authorized, createAuthorizer } from './authorize.ts';
 import { filterResponseHeaders } from './filterResponseHeaders.ts';
 import { connectionTokens, createForwarder, hasRequestBody } from './forward.ts';
-import { createOpenSockets } from './openSockets.ts';
+import { closeResponse, closeWebSocket, createOpenSockets } from './openSockets.ts';
 import { linkExpiredPage, notFoundPage, type RenderedPage, unavailablePage, wakingPage } from './pages.ts';
 import type { Target } from './resolveTarget.ts';
 
@@ -296,7 +296,8 @@ export function createRouter(deps: RouterDeps) {
       bridge(req, res, target);
       return;
     }
-    allowed ??= authorize(req, handle, target.url).access;
+    let session: Authorized['session'];
+    if (!allowed) ({ access: allowed, session } = authorize(req, handle, target.url));
     if (allowed === 'refuse') {
       refuse(req, res, handle);
       return;
@@ -315,6 +316,8 @@ export function createRouter(deps: RouterDeps) {
     }
     activity.begin(handle);
     res.once('close', () => activity.end(handle));
+    // A browser's event stream or long poll ends with its session, like its WebSocket.
+    if (session) sockets.add(res, { handle, session, close: closeResponse(res) });
     const endpoint = runningEndpoint(handle) ?? (await wakeFor(req, res, target));
     if (!endpoint) return;
     targetOf.set(req, target);
@@ -379,8 +382,7 @@ export function createRouter(deps: RouterDeps) {
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    sockets.add({ socket, handle, session });
-    socket.once('close', () => sockets.remove(socket));
+    sockets.add(socket, { handle, session, close: closeWebSocket(socket) });
     targetOf.set(req, target);
     whereOf.set(req, target.prefix ? 'control-plane' : 'instance-host');
     prepare(req, target, true);
@@ -426,7 +428,7 @@ export function createRouter(deps: RouterDeps) {
   return {
     web,
     ws,
-    /** Open instance WebSockets (what revocation closes). */
+    /** Open instance WebSockets and browser responses in flight (what revocation closes). */
     openSockets: () => sockets.size,
     close: () => {
       deps.sessionEvents?.off('revoked', onRevoked);
