@@ -86,187 +86,187 @@ export function authRoutes(deps: AuthDeps) {
 
   const ip = (c: Context) => clientIp(c, deps.trustProxy);
 
-  return (
-    new Hono()
-      // Sized for what each step takes: a handle and a code are tiny, a WebAuthn response is not.
-      // (Limits nest: each path gets exactly one of these, besides the app's 64 KiB ceiling.)
-      .use('/auth/signup/passkey/*', limitBody(32 * 1024))
-      .use('/auth/signup/totp/*', limitBody(2 * 1024))
-      .use('/auth/login/passkey', limitBody(16 * 1024))
-      .use('/auth/login/options', limitBody(1024))
-      .use('/auth/login/totp', limitBody(1024))
-      .use('/auth/login/recovery', limitBody(1024))
-      .use('/auth/refresh', limitBody(1024))
-      .use('/auth/logout', limitBody(1024))
-      .use('/auth/logout-all', limitBody(1024))
-      .get('/auth/handles/:handle', (c) => {
-        limit([[`avail:${ip(c)}`, 120, MINUTE]]);
-        const a = availability(c.req.param('handle'));
-        return c.json(
-          a.ok
-            ? { handle: a.handle, available: true }
-            : { handle: c.req.param('handle'), available: false, reason: a.reason },
+  // Sized for what each step takes: a handle and a code are tiny, a WebAuthn response is not.
+  // (Limits nest: each path gets exactly one of these, besides the app's 64 KiB ceiling.)
+  const limited = new Hono()
+    .use('/auth/signup/passkey/*', limitBody(32 * 1024))
+    .use('/auth/signup/totp/*', limitBody(2 * 1024))
+    .use('/auth/login/passkey', limitBody(16 * 1024))
+    .use('/auth/login/options', limitBody(1024))
+    .use('/auth/login/totp', limitBody(1024))
+    .use('/auth/login/recovery', limitBody(1024))
+    .use('/auth/refresh', limitBody(1024))
+    .use('/auth/logout', limitBody(1024))
+    .use('/auth/logout-all', limitBody(1024));
+
+  return limited
+    .get('/auth/handles/:handle', (c) => {
+      limit([[`avail:${ip(c)}`, 120, MINUTE]]);
+      const a = availability(c.req.param('handle'));
+      return c.json(
+        a.ok
+          ? { handle: a.handle, available: true }
+          : { handle: c.req.param('handle'), available: false, reason: a.reason },
+      );
+    })
+
+    .post('/auth/signup/passkey/options', async (c) => {
+      limit([[`signup:${ip(c)}`, 10, 10 * MINUTE]]);
+      const handle = mustBeAvailable((await readJson(c, signupStart)).handle);
+      limit([[`signup-handle:${handle}`, 10, 10 * MINUTE]]);
+      const userId = randomUUID();
+      const options = await webauthn.registrationOptions(handle, Buffer.from(userId));
+      const flow = accounts.startFlow({
+        kind: 'signup-passkey',
+        handle,
+        userId,
+        challenge: options.challenge,
+      });
+      return c.json({ flowId: flow.id, options });
+    })
+    .post('/auth/signup/passkey/verify', async (c) => {
+      limit([[`signup-verify:${ip(c)}`, 20, 10 * MINUTE]]);
+      const body = await readJson(c, passkeyVerify);
+      const flow = accounts.takeFlow(body.flowId, ['signup-passkey']);
+      if (!flow?.challenge || !flow.userId)
+        throw new HttpError(400, 'flow_expired', 'this sign-up has expired; start again');
+      const passkey = await webauthn.verifyRegistration(
+        body.response as unknown as RegistrationResponseJSON,
+        flow.challenge,
+        'Passkey',
+      );
+      if (!passkey)
+        throw new HttpError(400, 'passkey_not_verified', 'the passkey could not be verified; try again');
+      const handle = mustBeAvailable(flow.handle);
+      const { user, recoveryCodes } = accounts.createUser(handle, { passkey }, flow.userId);
+      await signIn(c, user.id, handle);
+      log.info({ handle, factor: 'passkey' }, 'signed up');
+      return c.json({ handle, recoveryCodes }, 201);
+    })
+
+    .post('/auth/signup/totp/options', async (c) => {
+      limit([[`signup:${ip(c)}`, 10, 10 * MINUTE]]);
+      const handle = mustBeAvailable((await readJson(c, signupStart)).handle);
+      limit([[`signup-handle:${handle}`, 10, 10 * MINUTE]]);
+      const secret = newTotpSecret();
+      const flow = accounts.startFlow({ kind: 'signup-totp', handle, totpSecret: secret });
+      return c.json({ flowId: flow.id, ...(await totpSetup(secret, handle)) });
+    })
+    .post('/auth/signup/totp/verify', async (c) => {
+      const body = await readJson(c, totpVerify);
+      limit([
+        [`signup-verify:${ip(c)}`, 20, 10 * MINUTE],
+        [`signup-totp:${body.flowId}`, 5, 10 * MINUTE],
+      ]);
+      const flow = accounts.peekFlow(body.flowId, 'signup-totp');
+      if (!flow?.totpSecret)
+        throw new HttpError(400, 'flow_expired', 'this sign-up has expired; start again');
+      const counter = verifyTotp(flow.totpSecret, body.code.trim(), -1, clock());
+      if (counter === null)
+        throw new HttpError(
+          400,
+          'wrong_code',
+          'that code is not right; check the time on your phone and try the current code',
         );
-      })
+      if (!accounts.takeFlow(body.flowId, ['signup-totp']))
+        throw new HttpError(400, 'flow_expired', 'this sign-up has expired; start again');
+      const handle = mustBeAvailable(flow.handle);
+      const { user, recoveryCodes } = accounts.createUser(handle, { totpSecret: flow.totpSecret, counter });
+      await signIn(c, user.id, handle);
+      log.info({ handle, factor: 'totp' }, 'signed up');
+      return c.json({ handle, recoveryCodes }, 201);
+    })
 
-      .post('/auth/signup/passkey/options', async (c) => {
-        limit([[`signup:${ip(c)}`, 10, 10 * MINUTE]]);
-        const handle = mustBeAvailable((await readJson(c, signupStart)).handle);
-        limit([[`signup-handle:${handle}`, 10, 10 * MINUTE]]);
-        const userId = randomUUID();
-        const options = await webauthn.registrationOptions(handle, Buffer.from(userId));
-        const flow = accounts.startFlow({
-          kind: 'signup-passkey',
-          handle,
-          userId,
-          challenge: options.challenge,
-        });
-        return c.json({ flowId: flow.id, options });
-      })
-      .post('/auth/signup/passkey/verify', async (c) => {
-        limit([[`signup-verify:${ip(c)}`, 20, 10 * MINUTE]]);
-        const body = await readJson(c, passkeyVerify);
-        const flow = accounts.takeFlow(body.flowId, ['signup-passkey']);
-        if (!flow?.challenge || !flow.userId)
-          throw new HttpError(400, 'flow_expired', 'this sign-up has expired; start again');
-        const passkey = await webauthn.verifyRegistration(
-          body.response as unknown as RegistrationResponseJSON,
-          flow.challenge,
-          'Passkey',
-        );
-        if (!passkey)
-          throw new HttpError(400, 'passkey_not_verified', 'the passkey could not be verified; try again');
-        const handle = mustBeAvailable(flow.handle);
-        const { user, recoveryCodes } = accounts.createUser(handle, { passkey }, flow.userId);
-        await signIn(c, user.id, handle);
-        log.info({ handle, factor: 'passkey' }, 'signed up');
-        return c.json({ handle, recoveryCodes }, 201);
-      })
+    .post('/auth/login/options', async (c) => {
+      const { handle } = await readJson(c, loginStart);
+      limit([
+        [`login:${ip(c)}`, 30, 10 * MINUTE],
+        [`login:${handle}`, 20, 10 * MINUTE],
+      ]);
+      const user = accounts.userByHandle(handle);
+      if (!user) throw new HttpError(404, 'no_account', `there is no account "${handle}"`);
+      const keys = accounts.passkeysOf(user.id);
+      const methods = { passkey: keys.length > 0, totp: accounts.totpOf(user.id) !== null };
+      if (!methods.passkey) return c.json({ methods });
+      const options = await webauthn.authenticationOptions(keys);
+      const flow = accounts.startFlow({
+        kind: 'login',
+        handle,
+        userId: user.id,
+        challenge: options.challenge,
+      });
+      return c.json({ methods, flowId: flow.id, options });
+    })
+    .post('/auth/login/passkey', async (c) => {
+      const body = await readJson(c, passkeyVerify);
+      const flow = accounts.takeFlow(body.flowId, ['login']);
+      if (!flow?.challenge || !flow.userId)
+        throw new HttpError(400, 'flow_expired', 'this sign-in has expired; start again');
+      limit([
+        [`login-verify:${ip(c)}`, 30, 10 * MINUTE],
+        [`login-verify:${flow.handle}`, 10, 10 * MINUTE],
+      ]);
+      const passkey = accounts.passkey(body.response.id);
+      const counter =
+        passkey && passkey.userId === flow.userId
+          ? await webauthn.verifyAuthentication(
+              body.response as unknown as AuthenticationResponseJSON,
+              flow.challenge,
+              passkey,
+            )
+          : null;
+      if (!passkey || counter === null)
+        throw new HttpError(401, 'passkey_not_verified', 'that passkey was not accepted');
+      accounts.passkeyUsed(passkey.id, counter);
+      await signIn(c, flow.userId, flow.handle);
+      return c.json({ handle: flow.handle });
+    })
+    .post('/auth/login/totp', async (c) => {
+      const { handle, code } = await readJson(c, loginTotp);
+      limit([
+        [`login-verify:${ip(c)}`, 30, 10 * MINUTE],
+        [`login-totp:${handle}`, 5, 5 * MINUTE],
+      ]);
+      const user = accounts.userByHandle(handle);
+      const factor = user ? accounts.totpOf(user.id) : null;
+      const counter = factor ? verifyTotp(factor.secret, code.trim(), factor.lastCounter, clock()) : null;
+      // The step is recorded atomically: the same code sent twice at once signs in once.
+      if (!user || counter === null || !accounts.totpUsed(user.id, counter)) {
+        throw new HttpError(401, 'wrong_code', 'that code was not accepted (each code works once)');
+      }
+      await signIn(c, user.id, handle);
+      return c.json({ handle });
+    })
+    .post('/auth/login/recovery', async (c) => {
+      const { handle, code } = await readJson(c, loginRecovery);
+      limit([
+        [`login-verify:${ip(c)}`, 30, 10 * MINUTE],
+        [`login-recovery:${handle}`, 5, 15 * MINUTE],
+      ]);
+      const user = accounts.userByHandle(handle);
+      if (!user || !accounts.useRecoveryCode(user.id, code))
+        throw new HttpError(401, 'wrong_code', 'that recovery code was not accepted');
+      await signIn(c, user.id, handle);
+      log.warn({ handle }, 'signed in with a recovery code');
+      return c.json({ handle, recoveryCodesLeft: accounts.recoveryCodesLeft(user.id) });
+    })
 
-      .post('/auth/signup/totp/options', async (c) => {
-        limit([[`signup:${ip(c)}`, 10, 10 * MINUTE]]);
-        const handle = mustBeAvailable((await readJson(c, signupStart)).handle);
-        limit([[`signup-handle:${handle}`, 10, 10 * MINUTE]]);
-        const secret = newTotpSecret();
-        const flow = accounts.startFlow({ kind: 'signup-totp', handle, totpSecret: secret });
-        return c.json({ flowId: flow.id, ...(await totpSetup(secret, handle)) });
-      })
-      .post('/auth/signup/totp/verify', async (c) => {
-        const body = await readJson(c, totpVerify);
-        limit([
-          [`signup-verify:${ip(c)}`, 20, 10 * MINUTE],
-          [`signup-totp:${body.flowId}`, 5, 10 * MINUTE],
-        ]);
-        const flow = accounts.peekFlow(body.flowId, 'signup-totp');
-        if (!flow?.totpSecret)
-          throw new HttpError(400, 'flow_expired', 'this sign-up has expired; start again');
-        const counter = verifyTotp(flow.totpSecret, body.code.trim(), -1, clock());
-        if (counter === null)
-          throw new HttpError(
-            400,
-            'wrong_code',
-            'that code is not right; check the time on your phone and try the current code',
-          );
-        if (!accounts.takeFlow(body.flowId, ['signup-totp']))
-          throw new HttpError(400, 'flow_expired', 'this sign-up has expired; start again');
-        const handle = mustBeAvailable(flow.handle);
-        const { user, recoveryCodes } = accounts.createUser(handle, { totpSecret: flow.totpSecret, counter });
-        await signIn(c, user.id, handle);
-        log.info({ handle, factor: 'totp' }, 'signed up');
-        return c.json({ handle, recoveryCodes }, 201);
-      })
-
-      .post('/auth/login/options', async (c) => {
-        const { handle } = await readJson(c, loginStart);
-        limit([
-          [`login:${ip(c)}`, 30, 10 * MINUTE],
-          [`login:${handle}`, 20, 10 * MINUTE],
-        ]);
-        const user = accounts.userByHandle(handle);
-        if (!user) throw new HttpError(404, 'no_account', `there is no account "${handle}"`);
-        const keys = accounts.passkeysOf(user.id);
-        const methods = { passkey: keys.length > 0, totp: accounts.totpOf(user.id) !== null };
-        if (!methods.passkey) return c.json({ methods });
-        const options = await webauthn.authenticationOptions(keys);
-        const flow = accounts.startFlow({
-          kind: 'login',
-          handle,
-          userId: user.id,
-          challenge: options.challenge,
-        });
-        return c.json({ methods, flowId: flow.id, options });
-      })
-      .post('/auth/login/passkey', async (c) => {
-        const body = await readJson(c, passkeyVerify);
-        const flow = accounts.takeFlow(body.flowId, ['login']);
-        if (!flow?.challenge || !flow.userId)
-          throw new HttpError(400, 'flow_expired', 'this sign-in has expired; start again');
-        limit([
-          [`login-verify:${ip(c)}`, 30, 10 * MINUTE],
-          [`login-verify:${flow.handle}`, 10, 10 * MINUTE],
-        ]);
-        const passkey = accounts.passkey(body.response.id);
-        const counter =
-          passkey && passkey.userId === flow.userId
-            ? await webauthn.verifyAuthentication(
-                body.response as unknown as AuthenticationResponseJSON,
-                flow.challenge,
-                passkey,
-              )
-            : null;
-        if (!passkey || counter === null)
-          throw new HttpError(401, 'passkey_not_verified', 'that passkey was not accepted');
-        accounts.passkeyUsed(passkey.id, counter);
-        await signIn(c, flow.userId, flow.handle);
-        return c.json({ handle: flow.handle });
-      })
-      .post('/auth/login/totp', async (c) => {
-        const { handle, code } = await readJson(c, loginTotp);
-        limit([
-          [`login-verify:${ip(c)}`, 30, 10 * MINUTE],
-          [`login-totp:${handle}`, 5, 5 * MINUTE],
-        ]);
-        const user = accounts.userByHandle(handle);
-        const factor = user ? accounts.totpOf(user.id) : null;
-        const counter = factor ? verifyTotp(factor.secret, code.trim(), factor.lastCounter, clock()) : null;
-        // The step is recorded atomically: the same code sent twice at once signs in once.
-        if (!user || counter === null || !accounts.totpUsed(user.id, counter)) {
-          throw new HttpError(401, 'wrong_code', 'that code was not accepted (each code works once)');
-        }
-        await signIn(c, user.id, handle);
-        return c.json({ handle });
-      })
-      .post('/auth/login/recovery', async (c) => {
-        const { handle, code } = await readJson(c, loginRecovery);
-        limit([
-          [`login-verify:${ip(c)}`, 30, 10 * MINUTE],
-          [`login-recovery:${handle}`, 5, 15 * MINUTE],
-        ]);
-        const user = accounts.userByHandle(handle);
-        if (!user || !accounts.useRecoveryCode(user.id, code))
-          throw new HttpError(401, 'wrong_code', 'that recovery code was not accepted');
-        await signIn(c, user.id, handle);
-        log.warn({ handle }, 'signed in with a recovery code');
-        return c.json({ handle, recoveryCodesLeft: accounts.recoveryCodesLeft(user.id) });
-      })
-
-      .post('/auth/refresh', async (c) => {
-        const user = await cookies.resolve(c);
-        if (!user) throw new HttpError(401, 'signed_out', 'please sign in again');
-        return c.json({ handle: user.handle });
-      })
-      .post('/auth/logout', async (c) => {
-        const user = await cookies.resolve(c);
-        if (user) sessions.revokeFamily(user.familyId, 'signed out');
-        cookies.clear(c);
-        return c.json({ signedOut: true });
-      })
-      .post('/auth/logout-all', async (c) => {
-        const user = await cookies.resolve(c);
-        if (!user) throw new HttpError(401, 'signed_out', 'please sign in again');
-        sessions.revokeAllOf(user.userId, 'signed out everywhere');
-        cookies.clear(c);
-        return c.json({ signedOut: true });
-      })
-  );
+    .post('/auth/refresh', async (c) => {
+      const user = await cookies.resolve(c);
+      if (!user) throw new HttpError(401, 'signed_out', 'please sign in again');
+      return c.json({ handle: user.handle });
+    })
+    .post('/auth/logout', async (c) => {
+      const user = await cookies.resolve(c);
+      if (user) sessions.revokeFamily(user.familyId, 'signed out');
+      cookies.clear(c);
+      return c.json({ signedOut: true });
+    })
+    .post('/auth/logout-all', async (c) => {
+      const user = await cookies.resolve(c);
+      if (!user) throw new HttpError(401, 'signed_out', 'please sign in again');
+      sessions.revokeAllOf(user.userId, 'signed out everywhere');
+      cookies.clear(c);
+      return c.json({ signedOut: true });
+    });
 }
