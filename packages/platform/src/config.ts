@@ -58,6 +58,12 @@ const schema = z.object({
   INSTANCE_PROXY_URL: z.url().optional(),
   /** Where the platform reaches the LLM proxy's admin API (key registry); `none`: no proxy. */
   PROXY_ADMIN_URL: z.union([z.url(), z.literal('none')]).optional(),
+  /** Request line plus headers, per request (larger: 431). */
+  MAX_HEADER_SIZE: bytes('16k'),
+  /** The headers of a request must arrive within this (slowloris). */
+  HEADERS_TIMEOUT: duration('10s'),
+  /** A control-plane request body must arrive within this; instance traffic is not bounded by it. */
+  BODY_TIMEOUT: duration('30s'),
 });
 
 export type PlatformConfig = ReturnType<typeof loadConfig>;
@@ -97,6 +103,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     proxyPort: c.PROXY_PORT,
     proxyAdminUrl:
       c.PROXY_ADMIN_URL === 'none' ? null : (c.PROXY_ADMIN_URL ?? `http://127.0.0.1:${c.PROXY_PORT}`),
+    limits: {
+      maxHeaderBytes: c.MAX_HEADER_SIZE,
+      headersTimeoutMs: c.HEADERS_TIMEOUT,
+      bodyTimeoutMs: c.BODY_TIMEOUT,
+    },
   };
 }
 

@@ -7,6 +7,7 @@ import { createRateLimiter } from './accounts/rateLimiter.ts';
 import { createSessions } from './accounts/sessions.ts';
 import { createWebAuthn } from './accounts/webauthn.ts';
 import { createApp } from './api/createApp.ts';
+import { createEngineStatus } from './api/engineStatus.ts';
 import { createSessionCookies } from './api/sessionCookies.ts';
 import type { PlatformConfig } from './config.ts';
 import type { Db } from './db/openDb.ts';
@@ -75,8 +76,10 @@ export function createPlatform(deps: PlatformDeps) {
     config,
     access,
     log: log.child({ module: 'router' }),
+    sessionEvents: sessions.events,
   });
   orchestrator.events.on('destroyed', access.forget);
+  const engineStatus = createEngineStatus({ runtime });
   const notices = createBudgetNotices({ lifecycle, access, log: log.child({ module: 'budget' }) });
   const app = createApp({
     config,
@@ -95,8 +98,9 @@ export function createPlatform(deps: PlatformDeps) {
     llm: deps.llm,
     log,
     clock,
+    engineStatus,
   });
-  const server = createServer({ app, router, domain: config.domain, log });
+  const server = createServer({ app, router, domain: config.domain, log, limits: config.limits });
 
   /** The proxy may start a moment after the platform (npm start runs both): try a few times. */
   async function syncKeysUntilDone(): Promise<void> {
@@ -117,6 +121,9 @@ export function createPlatform(deps: PlatformDeps) {
     accounts,
     sessions,
     access,
+    /** The engine's last known health; `refresh()` it when the engine reports a change. */
+    engineStatus,
+    router,
     /** Listens, then reconciles in the background; `reconciled` settles when that first pass ends. */
     async listen(
       port = config.port,
@@ -129,6 +136,7 @@ export function createPlatform(deps: PlatformDeps) {
           resolve();
         });
       });
+      await engineStatus.start();
       const reconciled = lifecycle.start();
       reconciled.catch((err) => log.error({ err }, 'startup reconcile failed'));
       if (deps.llm) void syncKeysUntilDone();
@@ -140,6 +148,7 @@ export function createPlatform(deps: PlatformDeps) {
       server.closeIdleConnections();
       // Open WebSockets and streams would hold the close forever: give them a moment, then cut.
       const cut = setTimeout(() => server.closeAllConnections(), 3000);
+      engineStatus.stop();
       await lifecycle.close();
       await closed;
       clearTimeout(cut);

@@ -81,6 +81,8 @@ export interface TestPlatformOptions {
   clock?: () => number;
   /** An LLM proxy to register instance keys with (its admin API; the admin token is shared). */
   proxyAdminUrl?: string;
+  /** Wraps the runtime driver the platform uses (to count or observe its calls). */
+  wrapRuntime?: (driver: RuntimeDriver) => RuntimeDriver;
 }
 
 export type TestPlatform = Awaited<ReturnType<typeof startTestPlatform>>;
@@ -105,10 +107,11 @@ export async function startTestPlatform(opts: TestPlatformOptions) {
     ...opts.env,
   });
   const log = createLogger(`test-${platformId}`, process.env.LOG_LEVEL ?? 'silent');
-  const runtime: RuntimeDriver =
+  const driver: RuntimeDriver =
     opts.runtime === 'docker'
       ? createDockerDriver({ platformId, network: config.dockerNetwork, log, stopGraceMs: 3000 })
       : createProcessDriver({ dataDir, platformId, command: opts.command, log, stopGraceMs: 3000 });
+  const runtime = opts.wrapRuntime ? opts.wrapRuntime(driver) : driver;
   await runtime.init();
   const { key } = loadSecretKey(undefined, path.join(dataDir, 'platform.key'));
   const db = openDb(path.join(dataDir, 'platform.db'));

@@ -170,6 +170,8 @@ describe('lifecycle', () => {
     expect((await t.instance('alice', { path: '/health', anonymous: true })).json()).toEqual({
       status: 'sleeping',
       handle: 'alice',
+      state: 'stopped',
+      image: expect.any(String),
     });
     expect((await t.instance('alice', { path: '/', anonymous: true })).status).toBe(401);
     expect(

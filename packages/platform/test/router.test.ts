@@ -31,10 +31,29 @@ describe('router', () => {
     });
   });
 
-  it("redirects /proxy/{handle} to /proxy/{handle}/, so the instance page's relative links work", async () => {
-    const r = await t.request({ path: '/proxy/bob?tab=chat' });
+  it("redirects /proxy/{handle} to /proxy/{handle}/ for API clients, so the instance page's relative links work", async () => {
+    const r = await t.request({
+      path: '/proxy/bob?tab=chat',
+      headers: { authorization: `Bearer ${t.tokenOf('bob')}` },
+    });
     expect(r.status).toBe(301);
     expect(r.headers.location).toBe('/proxy/bob/?tab=chat');
+  });
+
+  it("sends everyone without the instance's token from /proxy/{handle}/... to the instance's own host", async () => {
+    const variants: Record<string, string>[] = [
+      {},
+      { accept: 'text/html' },
+      { authorization: `Bearer ${aliceToken}` },
+    ];
+    for (const headers of variants) {
+      const r = await t.request({ path: '/proxy/bob/files/a.txt?x=1', headers });
+      expect(r.status).toBe(307);
+      expect(r.headers.location).toBe(`http://bob.localhost:${t.port}/files/a.txt?x=1`);
+      expect(r.text).toBe('');
+    }
+    const bare = await t.request({ path: '/proxy/bob?tab=chat' });
+    expect(bare.headers.location).toBe(`http://bob.localhost:${t.port}/?tab=chat`);
   });
 
   it('answers an unknown handle with a clear 404, JSON for APIs and a page for browsers', async () => {

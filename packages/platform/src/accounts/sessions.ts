@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { Sealer } from '@matrixos/shared';
 import { and, eq, isNull } from 'drizzle-orm';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
@@ -32,6 +33,16 @@ export interface IssuedTokens {
   familyId: string;
 }
 
+/**
+ * What ends access that was granted earlier, for whoever holds it open (the router's WebSockets):
+ * `revoked` when a family is revoked (sign-out, sign-out everywhere, reuse detection); `changed`
+ * when what a user may reach changed (a role), so open access must be checked again.
+ */
+export type SessionEvents = EventEmitter<{
+  revoked: [{ familyId: string; userId: string; reason: string }];
+  changed: [{ userId: string; reason: string }];
+}>;
+
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
 
 /**
@@ -50,6 +61,8 @@ export function createSessions(deps: {
   const { db, jwtKey, issuer, sealer } = deps;
   const clock = deps.clock ?? Date.now;
   const successorAad = (hash: string) => `refresh-successor:${hash}`;
+  const events: SessionEvents = new EventEmitter();
+  events.setMaxListeners(0);
 
   async function signAccess(
     user: { id: string; handle: string; role: 'user' | 'admin' },
@@ -88,6 +101,8 @@ export function createSessions(deps: {
     // What the family had minted elsewhere goes with it.
     db.delete(instanceSessions).where(eq(instanceSessions.familyId, familyId)).run();
     db.delete(bridgeTokens).where(eq(bridgeTokens.familyId, familyId)).run();
+    const family = db.select().from(sessionFamilies).where(eq(sessionFamilies.id, familyId)).get();
+    if (family) events.emit('revoked', { familyId, userId: family.userId, reason });
   }
 
   return {
@@ -223,6 +238,8 @@ export function createSessions(deps: {
     },
 
     familyActive,
+
+    events,
   };
 }
 

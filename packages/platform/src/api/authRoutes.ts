@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { HttpError, type Logger, readJson } from '@matrixos/shared';
+import { HttpError, type Logger, limitBody, readJson } from '@matrixos/shared';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
@@ -94,7 +94,20 @@ export function authRoutes(deps: AuthDeps) {
 
   const ip = (c: Context) => clientIp(c, deps.trustProxy);
 
-  return new Hono()
+  // Sized for what each step takes: a handle and a code are tiny, a WebAuthn response is not.
+  // (Limits nest: each path gets exactly one of these, besides the app's 64 KiB ceiling.)
+  const limited = new Hono()
+    .use('/auth/signup/passkey/*', limitBody(32 * 1024))
+    .use('/auth/signup/totp/*', limitBody(2 * 1024))
+    .use('/auth/login/passkey', limitBody(16 * 1024))
+    .use('/auth/login/options', limitBody(1024))
+    .use('/auth/login/totp', limitBody(1024))
+    .use('/auth/login/recovery', limitBody(1024))
+    .use('/auth/refresh', limitBody(1024))
+    .use('/auth/logout', limitBody(1024))
+    .use('/auth/logout-all', limitBody(1024));
+
+  return limited
     .get('/auth/handles/:handle', (c) => {
       limit([[`avail:${ip(c)}`, 120, MINUTE]]);
       const a = availability(c.req.param('handle'));

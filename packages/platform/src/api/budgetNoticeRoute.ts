@@ -1,10 +1,10 @@
-import { HttpError, readJson } from '@matrixos/shared';
+import { HttpError, limitBody, readJson } from '@matrixos/shared';
 import { Hono } from 'hono';
 import { type BudgetNotices, budgetNoticeSchema } from '../llm/budgetNotices.ts';
 
 /** `POST /internal/budget-notices`: the LLM proxy's webhook (admin token), delivered to the instance. */
 export function budgetNoticeRoute(notices: BudgetNotices) {
-  return new Hono().post('/internal/budget-notices', async (c) => {
+  return new Hono().post('/internal/budget-notices', limitBody(16 * 1024), async (c) => {
     const notice = await readJson(c, budgetNoticeSchema);
     try {
       await notices.deliver(notice);

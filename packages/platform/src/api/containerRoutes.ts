@@ -1,4 +1,4 @@
-import { HttpError, readJson } from '@matrixos/shared';
+import { HttpError, limitBody, readJson } from '@matrixos/shared';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { validateHandle } from '../handles/validateHandle.ts';
@@ -17,6 +17,8 @@ function handleParam(value: string): string {
 export function containerRoutes(deps: { orchestrator: Orchestrator; lifecycle: Lifecycle }) {
   const { orchestrator, lifecycle } = deps;
   return new Hono()
+    .use('/containers/*', limitBody(1024))
+    .use('/admin/sweep', limitBody(1024))
     .post('/containers/provision', async (c) => {
       // The handle's own rules are the orchestrator's, with their clearer messages.
       const { handle } = await readJson(c, provisionBody);

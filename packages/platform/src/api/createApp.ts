@@ -1,4 +1,4 @@
-import { errorHandler, type Logger, notFoundHandler } from '@matrixos/shared';
+import { errorHandler, type Logger, limitBody, notFoundHandler } from '@matrixos/shared';
 import { Hono } from 'hono';
 import type { AccountStore } from '../accounts/accountStore.ts';
 import type { InstanceAccess } from '../accounts/instanceAccess.ts';
@@ -16,6 +16,7 @@ import { adminOverviewRoute } from './adminOverviewRoute.ts';
 import { authRoutes } from './authRoutes.ts';
 import { budgetNoticeRoute } from './budgetNoticeRoute.ts';
 import { containerRoutes } from './containerRoutes.ts';
+import type { EngineStatus } from './engineStatus.ts';
 import { healthRoute } from './healthRoute.ts';
 import { meRoutes } from './meRoutes.ts';
 import { originCheck } from './originCheck.ts';
@@ -43,7 +44,12 @@ export interface AppDeps {
   llm?: LlmUsage;
   log: Logger;
   clock?: () => number;
+  /** The engine's last known health, for `GET /health` (never an engine call per request). */
+  engineStatus: EngineStatus;
 }
+
+/** The largest body any control-plane route takes (routes set smaller limits of their own). */
+export const MAX_CONTROL_BODY = 64 * 1024;
 
 /** The control plane's HTTP API and pages (everything that is not an instance's traffic). */
 export function createApp(deps: AppDeps): Hono {
@@ -51,8 +57,17 @@ export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.onError(errorHandler(deps.log));
   app.notFound(notFoundHandler);
+  app.use('*', limitBody(MAX_CONTROL_BODY));
   app.use('*', originCheck([config.publicUrl.origin], isAdminToken(deps.adminToken)));
-  app.route('/', healthRoute({ store: deps.store, runtime: orchestrator.runtime, dataDir: config.dataDir }));
+  app.route(
+    '/',
+    healthRoute({
+      store: deps.store,
+      runtime: orchestrator.runtime,
+      engine: deps.engineStatus,
+      dataDir: config.dataDir,
+    }),
+  );
   app.route('/', tlsAskRoute({ domain: config.domain, exists: orchestrator.exists }));
   app.route('/', pageRoutes(deps));
   app.route('/', authRoutes({ ...deps, trustProxy: config.trustProxy }));
@@ -64,7 +79,7 @@ export function createApp(deps: AppDeps): Hono {
   admin.route('/', containerRoutes(deps));
   admin.route('/', adminOverviewRoute(deps));
   admin.route('/', budgetNoticeRoute(deps.notices));
-  admin.route('/', userRoutes(deps.accounts));
+  admin.route('/', userRoutes(deps.accounts, deps.sessions.events));
   app.route('/', admin);
   return app;
 }

@@ -76,6 +76,12 @@ export function meRoutes(deps: MeDeps) {
   const clock = deps.clock ?? Date.now;
   const throttle = createFailureThrottle(deps.limiter, clock);
   const app = new Hono<AppEnv>();
+  // Sized per route (limits nest: each path gets one of these, besides the app's 64 KiB ceiling).
+  app.use('/me/passkeys/*', limitBody(32 * 1024));
+  app.use('/me/totp/*', limitBody(2 * 1024));
+  app.use('/me/recovery-codes', limitBody(1024));
+  app.use('/me/instance/*', limitBody(1024));
+  app.use('/admin/instances/*', limitBody(1024));
   app.use('/me', requireUser(deps.cookies));
   app.use('/me/*', requireUser(deps.cookies));
   app.use('/admin/instances/*', requireUser(deps.cookies));

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import { bearerToken, safeEqual } from '@matrixos/shared';
 import { ALL_PLATFORM_COOKIES, cookieNames } from '../accounts/cookieNames.ts';
-import type { InstanceAccess } from '../accounts/instanceAccess.ts';
+import type { InstanceAccess, InstanceViewer } from '../accounts/instanceAccess.ts';
 
 /**
  * Who may reach an instance through the router:
@@ -13,11 +13,17 @@ import type { InstanceAccess } from '../accounts/instanceAccess.ts';
  */
 export type Access = 'session' | 'token' | 'health' | 'refuse';
 
+/** The decision, and for `session` whose session it is (the router closes its sockets on revocation). */
+export interface Authorized {
+  access: Access;
+  session?: InstanceViewer & { sessionId: string };
+}
+
 export function createAuthorizer(deps: { access: InstanceAccess; secure: boolean }) {
   const { access } = deps;
   const sessionCookie = cookieNames(deps.secure).instance;
 
-  return function authorize(req: http.IncomingMessage, handle: string, path: string): Access {
+  return function authorize(req: http.IncomingMessage, handle: string, path: string): Authorized {
     const h = req.headers;
     // The platform's cookies never reach a tenant's code, whichever host set them.
     let sessionId: string | undefined;
@@ -33,11 +39,12 @@ export function createAuthorizer(deps: { access: InstanceAccess; secure: boolean
       if (kept.length) h.cookie = kept.join('; ');
       else delete h.cookie;
     }
-    if (sessionId && access.viewer(sessionId, handle)) {
+    const viewer = sessionId ? access.viewer(sessionId, handle) : null;
+    if (sessionId && viewer) {
       const token = access.instanceToken(handle);
       if (token) {
         h.authorization = `Bearer ${token}`;
-        return 'session';
+        return { access: 'session', session: { ...viewer, sessionId } };
       }
     }
     const presented = bearerToken(h.authorization);
@@ -46,10 +53,10 @@ export function createAuthorizer(deps: { access: InstanceAccess; secure: boolean
       const token = access.instanceToken(handle);
       if (token && safeEqual(presented, token)) {
         h.authorization = `Bearer ${presented}`;
-        return 'token';
+        return { access: 'token' };
       }
-      return 'refuse';
+      return { access: 'refuse' };
     }
-    return path === '/health' || path.startsWith('/health?') ? 'health' : 'refuse';
+    return { access: path === '/health' || path.startsWith('/health?') ? 'health' : 'refuse' };
   };
 }

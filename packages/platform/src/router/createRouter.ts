@@ -5,13 +5,16 @@ import { serialize } from 'hono/utils/cookie';
 import { createProxyServer } from 'http-proxy-3';
 import { cookieNames } from '../accounts/cookieNames.ts';
 import { BRIDGE_PATH, type InstanceAccess } from '../accounts/instanceAccess.ts';
-import type { PlatformConfig } from '../config.ts';
+import type { SessionEvents } from '../accounts/sessions.ts';
+import { instanceUrl, type PlatformConfig } from '../config.ts';
 import type { Activity } from '../lifecycle/activity.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { Orchestrator, Progress } from '../orchestrator/orchestrator.ts';
 import type { Endpoint } from '../runtime/driver.ts';
-import { createAuthorizer } from './authorize.ts';
-import { connectionTokens, createForwarder } from './forward.ts';
+import { type Access, type Authorized, createAuthorizer } from './authorize.ts';
+import { filterResponseHeaders } from './filterResponseHeaders.ts';
+import { connectionTokens, createForwarder, hasRequestBody } from './forward.ts';
+import { closeResponse, closeWebSocket, createOpenSockets } from './openSockets.ts';
 import { linkExpiredPage, notFoundPage, type RenderedPage, unavailablePage, wakingPage } from './pages.ts';
 import type { Target } from './resolveTarget.ts';
 
@@ -22,6 +25,8 @@ export interface RouterDeps {
   config: Pick<PlatformConfig, 'publicUrl' | 'trustProxy' | 'lifecycle'>;
   access: InstanceAccess;
   log: Logger;
+  /** Revocations and role changes: open WebSockets of the session (or user) are closed at once. */
+  sessionEvents?: SessionEvents;
 }
 
 /** Where the "waking up" page listens for progress, on the instance's own host. */
@@ -45,9 +50,13 @@ const FORWARDED = [
 // Errors that mean the instance is not where we thought (crashed, stopped, moved).
 const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
+// Errors that mean nothing was sent: the request can go again, to wherever the instance is now.
+const CONNECT_FAILED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 const targetOf = new WeakMap<http.IncomingMessage, Target>();
+const whereOf = new WeakMap<http.IncomingMessage, 'instance-host' | 'control-plane'>();
 
 /**
  * Forwards requests for `{handle}.{domain}` (and `/proxy/{handle}/...`) to the instance, HTTP
@@ -63,7 +72,7 @@ export function createRouter(deps: RouterDeps) {
   const secure = config.publicUrl.protocol === 'https:';
   const authorize = createAuthorizer({ access: deps.access, secure });
   const sessionCookie = cookieNames(secure).instance;
-  const proxy = createProxyServer({ connectTimeout: 5000 });
+  const proxy = createProxyServer({ connectTimeout: 2000 });
 
   function onUpstreamError(err: Error, req: http.IncomingMessage, res: http.ServerResponse | Duplex): void {
     const code = (err as NodeJS.ErrnoException).code;
@@ -90,6 +99,27 @@ export function createRouter(deps: RouterDeps) {
       });
   }
   proxy.on('error', (err, req, res) => onUpstreamError(err, req, res));
+  // The instance's answer to a WebSocket handshake (101 or not) is filtered like any response:
+  // these run before http-proxy-3 copies the headers to the client.
+  proxy.on('proxyReqWs', (proxyReq, req) => {
+    const where = whereOf.get(req) ?? 'control-plane';
+    const filter = (res: http.IncomingMessage) => filterResponseHeaders(res.headers, where);
+    proxyReq.prependListener('upgrade', filter);
+    proxyReq.prependListener('response', filter);
+  });
+
+  const sockets = createOpenSockets();
+  const onRevoked = ({ familyId }: { familyId: string }) =>
+    sockets.close((s) => s.session?.familyId === familyId, 'session revoked');
+  const onChanged = ({ userId }: { userId: string }) =>
+    sockets.close(
+      (s) => s.session?.userId === userId && !deps.access.viewer(s.session.sessionId, s.handle),
+      'access revoked',
+    );
+  const onDestroyed = (handle: string) => sockets.close((s) => s.handle === handle, 'instance removed');
+  deps.sessionEvents?.on('revoked', onRevoked);
+  deps.sessionEvents?.on('changed', onChanged);
+  orchestrator.events.on('destroyed', onDestroyed);
 
   function prepare(req: http.IncomingMessage, target: Target, isUpgrade: boolean): void {
     req.url = target.url;
@@ -174,6 +204,70 @@ export function createRouter(deps: RouterDeps) {
     return route?.state === 'running' ? route.endpoint : null;
   }
 
+  /**
+   * The control-plane origin never serves bytes an instance produced (a page there would run with
+   * the control plane's cookies). `/proxy/{handle}/...` is answered there only for API clients
+   * presenting the instance's token, sandboxed; everyone else is sent to the instance's own host.
+   */
+  function toInstanceHost(res: http.ServerResponse, target: Target): void {
+    res.writeHead(307, {
+      location: `${instanceUrl(config, target.handle)}${target.url}`,
+      'cache-control': 'no-store',
+      'content-type': 'text/plain; charset=utf-8',
+      'x-content-type-options': 'nosniff',
+    });
+    res.end();
+  }
+
+  /**
+   * `/health` for anonymous callers, from what the platform knows: it never forwards an
+   * anonymous request (the instance's answer is its owner's code), and never wakes one.
+   */
+  function platformHealth(res: http.ServerResponse, handle: string): void {
+    let row: { state: string; image: string } | undefined;
+    try {
+      row = orchestrator.get(handle);
+    } catch {
+      row = undefined; // removed meanwhile: what the route says is all there is
+    }
+    const state = orchestrator.route(handle)?.state ?? row?.state ?? 'stopped';
+    sendJson200(res, { status: state === 'running' ? 'ok' : 'sleeping', handle, state, image: row?.image });
+  }
+
+  /** Wakes the instance for this request: the endpoint, or null when an answer was already sent. */
+  async function wakeFor(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    target: Target,
+  ): Promise<Endpoint | null> {
+    const { handle } = target;
+    const waking = lifecycle.wake(handle);
+    const html = wantsHtml(req);
+    try {
+      const endpoint = await withTimeout(waking, html ? BROWSER_GRACE_MS : wakeTimeoutMs);
+      return res.destroyed ? null : endpoint;
+    } catch (err) {
+      if (res.destroyed) return null;
+      if (err instanceof WaitTimeout && html) {
+        waking.catch(() => undefined); // its progress and failure reach the page over SSE
+        sendPage(res, 503, wakingPage(handle, `${target.prefix}${WAKE_EVENTS_PATH}`), {
+          'retry-after': '2',
+        });
+      } else if (err instanceof WaitTimeout) {
+        sendJson(res, 503, 'wake_timeout', `instance "${handle}" did not wake within ${wakeTimeoutMs} ms`, {
+          'retry-after': '5',
+        });
+      } else if (html) {
+        sendPage(res, 503, unavailablePage(handle, 'It could not be started just now.'));
+      } else {
+        sendJson(res, 503, 'instance_unavailable', `instance "${handle}" could not be started`, {
+          'retry-after': '5',
+        });
+      }
+      return null;
+    }
+  }
+
   async function web(req: http.IncomingMessage, res: http.ServerResponse, target: Target): Promise<void> {
     const { handle } = target;
     if (!known(handle)) {
@@ -181,16 +275,29 @@ export function createRouter(deps: RouterDeps) {
       else sendJson(res, 404, 'not_found', `no instance "${handle}"`);
       return;
     }
+    const where = target.prefix ? 'control-plane' : 'instance-host';
+    let allowed: Access | undefined;
+    if (where === 'control-plane') {
+      allowed = authorize(req, handle, target.url).access;
+      if (allowed !== 'token') {
+        toInstanceHost(res, target);
+        return;
+      }
+    }
     if (target.redirect) {
       res.writeHead(301, { location: target.redirect });
       res.end();
       return;
     }
-    if (target.url === BRIDGE_PATH || target.url.startsWith(`${BRIDGE_PATH}?`)) {
+    if (
+      where === 'instance-host' &&
+      (target.url === BRIDGE_PATH || target.url.startsWith(`${BRIDGE_PATH}?`))
+    ) {
       bridge(req, res, target);
       return;
     }
-    const allowed = authorize(req, handle, target.url);
+    let session: Authorized['session'];
+    if (!allowed) ({ access: allowed, session } = authorize(req, handle, target.url));
     if (allowed === 'refuse') {
       refuse(req, res, handle);
       return;
@@ -199,9 +306,8 @@ export function createRouter(deps: RouterDeps) {
       sendJson(res, 403, 'cross_origin', 'a signed-in browser may change things here only from this origin');
       return;
     }
-    if (allowed === 'health' && !runningEndpoint(handle)) {
-      // Anonymous callers never wake an instance; they hear that it sleeps.
-      sendJson200(res, { status: 'sleeping', handle });
+    if (allowed === 'health') {
+      platformHealth(res, handle);
       return;
     }
     if (target.url === WAKE_EVENTS_PATH || target.url.startsWith(`${WAKE_EVENTS_PATH}?`)) {
@@ -210,37 +316,34 @@ export function createRouter(deps: RouterDeps) {
     }
     activity.begin(handle);
     res.once('close', () => activity.end(handle));
-    let endpoint = runningEndpoint(handle);
-    if (!endpoint) {
-      const waking = lifecycle.wake(handle);
-      const html = wantsHtml(req);
-      try {
-        endpoint = await withTimeout(waking, html ? BROWSER_GRACE_MS : wakeTimeoutMs);
-      } catch (err) {
-        if (res.destroyed) return;
-        if (err instanceof WaitTimeout && html) {
-          waking.catch(() => undefined); // its progress and failure reach the page over SSE
-          sendPage(res, 503, wakingPage(handle, `${target.prefix}${WAKE_EVENTS_PATH}`), {
-            'retry-after': '2',
-          });
-        } else if (err instanceof WaitTimeout) {
-          sendJson(res, 503, 'wake_timeout', `instance "${handle}" did not wake within ${wakeTimeoutMs} ms`, {
-            'retry-after': '5',
-          });
-        } else if (html) {
-          sendPage(res, 503, unavailablePage(handle, 'It could not be started just now.'));
-        } else {
-          sendJson(res, 503, 'instance_unavailable', `instance "${handle}" could not be started`, {
-            'retry-after': '5',
-          });
-        }
-        return;
-      }
-      if (res.destroyed) return;
-    }
+    // A browser's event stream or long poll ends with its session, like its WebSocket.
+    if (session) sockets.add(res, { handle, session, close: closeResponse(res) });
+    const endpoint = runningEndpoint(handle) ?? (await wakeFor(req, res, target));
+    if (!endpoint) return;
     targetOf.set(req, target);
     prepare(req, target, false);
-    forwarder.forward(req, res, endpoint, (err) => onUpstreamError(err, req, res));
+    // A request without a body can be sent again: when the address we had is dead (the instance
+    // was stopped or removed behind our back), forget it and wake the instance for this request.
+    const retryable = !hasRequestBody(req);
+    const send = (to: Endpoint, retried: boolean) =>
+      forwarder.forward(req, res, to, where, (err) => {
+        if (
+          !retried &&
+          retryable &&
+          CONNECT_FAILED.has(err.code ?? '') &&
+          !res.headersSent &&
+          !res.destroyed
+        ) {
+          log.info({ handle, code: err.code }, 'instance address is stale: waking it for this request');
+          orchestrator.invalidate(handle);
+          void wakeFor(req, res, target).then((again) => {
+            if (again) send(again, true);
+          });
+          return;
+        }
+        onUpstreamError(err, req, res);
+      });
+    send(endpoint, false);
   }
 
   async function ws(req: http.IncomingMessage, socket: Duplex, head: Buffer, target: Target): Promise<void> {
@@ -249,8 +352,10 @@ export function createRouter(deps: RouterDeps) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    const allowed = authorize(req, handle, target.url);
-    if (allowed !== 'session' && allowed !== 'token') {
+    const { access: allowed, session } = authorize(req, handle, target.url);
+    // On the control-plane origin only the instance token opens a socket (no browser sends one).
+    const ok = target.prefix ? allowed === 'token' : allowed === 'session' || allowed === 'token';
+    if (!ok) {
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
@@ -272,7 +377,14 @@ export function createRouter(deps: RouterDeps) {
       }
       if (socket.destroyed) return;
     }
+    // Revoked while it woke: the socket is never opened.
+    if (session && !deps.access.viewer(session.sessionId, handle)) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    sockets.add(socket, { handle, session, close: closeWebSocket(socket) });
     targetOf.set(req, target);
+    whereOf.set(req, target.prefix ? 'control-plane' : 'instance-host');
     prepare(req, target, true);
     proxy.ws(req, socket, head, { target: { host: endpoint.host, port: endpoint.port } });
   }
@@ -316,7 +428,14 @@ export function createRouter(deps: RouterDeps) {
   return {
     web,
     ws,
-    close: () => forwarder.close(),
+    /** Open instance WebSockets and browser responses in flight (what revocation closes). */
+    openSockets: () => sockets.size,
+    close: () => {
+      deps.sessionEvents?.off('revoked', onRevoked);
+      deps.sessionEvents?.off('changed', onChanged);
+      orchestrator.events.off('destroyed', onDestroyed);
+      return forwarder.close();
+    },
   };
 }
 

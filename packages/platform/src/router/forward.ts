@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import { Agent } from 'undici';
 import type { Endpoint } from '../runtime/driver.ts';
+import { filterResponseHeaders } from './filterResponseHeaders.ts';
 
 // Response headers that describe the instance→router hop, not the response.
 const HOP_BY_HOP_RESPONSE = [
@@ -20,25 +21,25 @@ const HOP_BY_HOP_RESPONSE = [
  */
 export function createForwarder() {
   // No time limits on the instance's answer: a long poll or a quiet event stream is legitimate,
-  // and the client decides how long it waits. Connecting, though, must be quick.
+  // and the client decides how long it waits. Connecting, though, must be quick: an instance on
+  // this host or network accepts in well under a millisecond, so 2 s (one lost SYN retried) means
+  // the address is stale, and the router wakes the instance rather than let the request wait.
   const pools = new Agent({
     keepAliveTimeout: 4000,
     headersTimeout: 0,
     bodyTimeout: 0,
-    connect: { timeout: 5000 },
+    connect: { timeout: 2000 },
   });
 
   function forward(
     req: http.IncomingMessage,
     res: http.ServerResponse,
     to: Endpoint,
+    where: 'instance-host' | 'control-plane',
     onError: (err: NodeJS.ErrnoException) => void,
   ): void {
     const headers = req.headers;
-    const hasBody =
-      headers['content-length'] !== undefined
-        ? headers['content-length'] !== '0'
-        : headers['transfer-encoding'] !== undefined;
+    const hasBody = hasRequestBody(req);
     // The client-side framing is re-done by the client library; `expect` was answered by our server.
     delete headers['transfer-encoding'];
     delete headers.expect;
@@ -61,6 +62,7 @@ export function createForwarder() {
         const named = replyHeaders.connection;
         if (typeof named === 'string') for (const n of connectionTokens(named)) delete replyHeaders[n];
         for (const n of HOP_BY_HOP_RESPONSE) delete replyHeaders[n];
+        filterResponseHeaders(replyHeaders, where);
         res.writeHead(statusCode, replyHeaders as http.OutgoingHttpHeaders);
         if (String(replyHeaders['content-type']).startsWith('text/event-stream')) res.flushHeaders();
         return res;
@@ -72,6 +74,14 @@ export function createForwarder() {
   }
 
   return { forward, close: () => pools.close() };
+}
+
+/** Whether a request has a body to stream (then it cannot be sent a second time). */
+export function hasRequestBody(req: http.IncomingMessage): boolean {
+  const h = req.headers;
+  return h['content-length'] !== undefined
+    ? h['content-length'] !== '0'
+    : h['transfer-encoding'] !== undefined;
 }
 
 /** The header names a `Connection` header lists: they, too, are for this hop only. */
