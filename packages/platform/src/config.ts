@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { bytes, duration, parseEnv, parseSecretKey, port } from '@matrixos/shared';
 import { z } from 'zod';
+import { providerList, providerSpecs } from './accounts/oidc/providerSpecs.ts';
 
 /**
  * Every setting of the platform, from the environment (twelve-factor). `docs/configuration.md`
@@ -58,6 +59,11 @@ const schema = z.object({
   INSTANCE_PROXY_URL: z.url().optional(),
   /** Where the platform reaches the LLM proxy's admin API (key registry); `none`: no proxy. */
   PROXY_ADMIN_URL: z.union([z.url(), z.literal('none')]).optional(),
+  /** Sign in with Google: a Google Cloud OAuth client (both set, or neither: off). */
+  OIDC_GOOGLE_CLIENT_ID: z.string().min(1).optional(),
+  OIDC_GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
+  /** Other OpenID Connect providers: a JSON list of {id, name, issuer, clientId, clientSecret}. */
+  OIDC_PROVIDERS: providerList.optional(),
 });
 
 export type PlatformConfig = ReturnType<typeof loadConfig>;
@@ -97,6 +103,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     proxyPort: c.PROXY_PORT,
     proxyAdminUrl:
       c.PROXY_ADMIN_URL === 'none' ? null : (c.PROXY_ADMIN_URL ?? `http://127.0.0.1:${c.PROXY_PORT}`),
+    oidcProviders: providerSpecs({
+      googleClientId: c.OIDC_GOOGLE_CLIENT_ID,
+      googleClientSecret: c.OIDC_GOOGLE_CLIENT_SECRET,
+      providers: c.OIDC_PROVIDERS,
+    }),
   };
 }
 

@@ -18,6 +18,7 @@ import { budgetNoticeRoute } from './budgetNoticeRoute.ts';
 import { containerRoutes } from './containerRoutes.ts';
 import { healthRoute } from './healthRoute.ts';
 import { meRoutes } from './meRoutes.ts';
+import { type OidcDeps, oidcRoutes } from './oidcRoutes.ts';
 import { originCheck } from './originCheck.ts';
 import { pageRoutes } from './pageRoutes.ts';
 import { requireAdmin } from './requireAdmin.ts';
@@ -41,6 +42,8 @@ export interface AppDeps {
   activity: Activity;
   /** The LLM proxy's usage, for the dashboards; absent when no proxy runs. */
   llm?: LlmUsage;
+  /** Sign-in with OpenID Connect providers (none configured: the routes say so). */
+  oidc: OidcDeps['oidc'];
   log: Logger;
   clock?: () => number;
 }
@@ -57,6 +60,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/', pageRoutes(deps));
   app.route('/', authRoutes({ ...deps, trustProxy: config.trustProxy }));
   app.route('/', meRoutes(deps));
+  app.route('/', oidcRoutes(deps));
   // Deny by default: every route not declared above needs the admin token or an admin's
   // session, so a route added later cannot be left open by forgetting a check.
   const admin = new Hono();
