@@ -82,8 +82,6 @@ export function createOidcClient(deps: { providers: ProviderSpec[]; redirectUri:
         nonce: checks.nonce,
         code_challenge: await oidc.calculatePKCECodeChallenge(checks.verifier),
         code_challenge_method: 'S256',
-        // Let the person choose an account instead of silently reusing the provider's session.
-        prompt: 'select_account',
       });
       return { url, checks };
     },
@@ -100,6 +98,7 @@ export function createOidcClient(deps: { providers: ProviderSpec[]; redirectUri:
         throw new OidcError('provider_refused', `${spec(id).name} did not sign you in (${reason})`);
       }
       let claims: oidc.IDToken | undefined;
+      let profile: { email?: unknown; email_verified?: unknown } | undefined;
       try {
         const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
           pkceCodeVerifier: checks.verifier,
@@ -108,11 +107,16 @@ export function createOidcClient(deps: { providers: ProviderSpec[]; redirectUri:
           idTokenExpected: true,
         });
         claims = tokens.claims();
+        profile = claims;
+        // Providers that keep scope claims out of the ID token (as the spec allows for the code
+        // flow) answer them at userinfo; openid-client checks that it is the same subject.
+        if (claims && claims.email === undefined && config.serverMetadata().userinfo_endpoint)
+          profile = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
       } catch (err) {
         throw new OidcError('not_verified', `the answer from ${spec(id).name} could not be verified`, { cause: err });
       }
       if (!claims) throw new OidcError('not_verified', `${spec(id).name} sent no ID token`);
-      const email = claims.email_verified === true && typeof claims.email === 'string' ? claims.email : null;
+      const email = profile?.email_verified === true && typeof profile.email === 'string' ? profile.email : null;
       return { provider: id, issuer: claims.iss, subject: claims.sub, email };
     },
   };
