@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@matrixos/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { totpCodeAt } from '../src/accounts/totp.ts';
 import { BRIDGE_PATH } from '../src/accounts/instanceAccess.ts';
+import { totpCodeAt } from '../src/accounts/totp.ts';
 import { type CookieClient, createCookieClient } from './cookieClient.ts';
 import { startTestPlatform, type TestPlatform } from './harness.ts';
 import { startCraftedIssuer, type TokenMode } from './oidc/craftedIssuer.ts';
@@ -37,8 +37,20 @@ describe('OpenID Connect sign-in', () => {
       env: {
         TRUST_PROXY: 'true',
         OIDC_PROVIDERS: JSON.stringify([
-          { id: 'local', name: 'Local ID', issuer: local.issuer, clientId: local.clientId, clientSecret: local.clientSecret },
-          { id: 'crafted', name: 'Crafted', issuer: crafted.issuer, clientId: 'crafted-client', clientSecret: 'x' },
+          {
+            id: 'local',
+            name: 'Local ID',
+            issuer: local.issuer,
+            clientId: local.clientId,
+            clientSecret: local.clientSecret,
+          },
+          {
+            id: 'crafted',
+            name: 'Crafted',
+            issuer: crafted.issuer,
+            clientId: 'crafted-client',
+            clientSecret: 'x',
+          },
         ]),
       },
     });
@@ -61,7 +73,11 @@ describe('OpenID Connect sign-in', () => {
   }
 
   const callback = (client: CookieClient, url: URL) => client.cp(`${url.pathname}${url.search}`);
-  const refusedWith = (r: { status: number; headers: Record<string, unknown> }, where: string, code: string) => {
+  const refusedWith = (
+    r: { status: number; headers: Record<string, unknown> },
+    where: string,
+    code: string,
+  ) => {
     expect(r.status).toBe(302);
     expect(r.headers.location).toBe(`${where}?oidc_error=${code}`);
   };
@@ -89,14 +105,16 @@ describe('OpenID Connect sign-in', () => {
   }
 
   const identities = async (client: CookieClient) =>
-    (await client.cp('/me/identities')).json<{ identities: { id: string; provider: string; email: string | null }[] }>()
-      .identities;
+    (await client.cp('/me/identities')).json<{
+      identities: { id: string; provider: string; email: string | null }[];
+    }>().identities;
 
   async function waitState(handle: string, state: string) {
     await expect
       .poll(
         async () =>
-          (await t.admin('GET', `/containers/${handle}`)).json<{ instance?: { state: string } }>().instance?.state,
+          (await t.admin('GET', `/containers/${handle}`)).json<{ instance?: { state: string } }>().instance
+            ?.state,
         { timeout: 15_000 },
       )
       .toBe(state);
@@ -137,7 +155,9 @@ describe('OpenID Connect sign-in', () => {
       expect(done.json<{ recoveryCodes: string[] }>().recoveryCodes).toHaveLength(10);
       expect([...client.cookies().keys()].sort()).toEqual(['mx_access', 'mx_refresh']);
       expect((await client.cp('/me')).json()).toMatchObject({ user: { handle: 'alice' } });
-      expect(await identities(client)).toMatchObject([{ provider: 'local', email: 'alice-sub@people.example' }]);
+      expect(await identities(client)).toMatchObject([
+        { provider: 'local', email: 'alice-sub@people.example' },
+      ]);
       await waitState('alice', 'running');
       // The held sign-up is spent: it makes no second account.
       const again = await client.cp('/auth/oidc/signup', { method: 'POST', body: { handle: 'alice2' } });
@@ -154,7 +174,11 @@ describe('OpenID Connect sign-in', () => {
       await signUp('bob-sub', 'bob');
       const users = t.platform.accounts.listUsers().length;
       const client = createCookieClient(port);
-      refusedWith(await callback(client, await atProvider(client, 'signup', 'bob-sub')), '/signup', 'identity_taken');
+      refusedWith(
+        await callback(client, await atProvider(client, 'signup', 'bob-sub')),
+        '/signup',
+        'identity_taken',
+      );
       expect(client.cookies().size).toBe(0);
       expect(t.platform.accounts.listUsers()).toHaveLength(users);
     });
@@ -193,7 +217,11 @@ describe('OpenID Connect sign-in', () => {
     it('refuses an identity no account has, even with the email of one (no takeover by email)', async () => {
       await signUp('erin-sub', 'erin');
       const client = createCookieClient(port);
-      refusedWith(await callback(client, await atProvider(client, 'login', 'nobody-sub')), '/login', 'no_account');
+      refusedWith(
+        await callback(client, await atProvider(client, 'login', 'nobody-sub')),
+        '/login',
+        'no_account',
+      );
       // Another issuer vouching for erin's (verified) email is another identity: not erin.
       crafted.setMode('good', 'erin-elsewhere', 'erin-sub@people.example');
       const viaCrafted = await signInAtProvider(await start(client, 'crafted', 'login'), '', origin());
@@ -219,7 +247,11 @@ describe('OpenID Connect sign-in', () => {
       expect(removed.status).toBe(200);
       expect(await identities(client)).toEqual([]);
       const third = createCookieClient(port);
-      refusedWith(await callback(third, await atProvider(third, 'login', 'frank-sub')), '/login', 'no_account');
+      refusedWith(
+        await callback(third, await atProvider(third, 'login', 'frank-sub')),
+        '/login',
+        'no_account',
+      );
     });
 
     it('never removes the last way to sign in, counting identities beside passkeys and TOTP', async () => {
@@ -229,7 +261,10 @@ describe('OpenID Connect sign-in', () => {
       expect(refused.status).toBe(409);
       expect(refused.json()).toMatchObject({ error: { code: 'last_factor' } });
       // With an authenticator app added, either may go, but not both.
-      const setup = (await client.cp('/me/totp/options', { method: 'POST' })).json<{ flowId: string; secret: string }>();
+      const setup = (await client.cp('/me/totp/options', { method: 'POST' })).json<{
+        flowId: string;
+        secret: string;
+      }>();
       const added = await client.cp('/me/totp/verify', {
         method: 'POST',
         body: { flowId: setup.flowId, code: totpCodeAt(setup.secret, Date.now()) },
@@ -245,7 +280,11 @@ describe('OpenID Connect sign-in', () => {
       expect(r.status).toBe(401);
       await signUp('hank-sub', 'hank');
       const client = await signUpWithTotp('ivy');
-      refusedWith(await callback(client, await atProvider(client, 'link', 'hank-sub')), '/dashboard', 'identity_taken');
+      refusedWith(
+        await callback(client, await atProvider(client, 'link', 'hank-sub')),
+        '/dashboard',
+        'identity_taken',
+      );
       expect(await identities(client)).toEqual([]);
     });
 
@@ -259,7 +298,10 @@ describe('OpenID Connect sign-in', () => {
 
   describe('attacks', () => {
     it('refuses a callback without state, or with another state', async () => {
-      for (const mangle of [(u: URL) => u.searchParams.delete('state'), (u: URL) => u.searchParams.set('state', 'forged')]) {
+      for (const mangle of [
+        (u: URL) => u.searchParams.delete('state'),
+        (u: URL) => u.searchParams.set('state', 'forged'),
+      ]) {
         const client = createCookieClient(port);
         const url = await atProvider(client, 'signup', 'kim-sub');
         mangle(url);
@@ -334,12 +376,17 @@ describe('OpenID Connect sign-in', () => {
       expect(bad.status).toBe(400);
       const statuses: number[] = [];
       for (let i = 0; i < 22; i++)
-        statuses.push((await client.cp('/auth/oidc/local/start', { method: 'POST', body: { intent: 'login' } })).status);
+        statuses.push(
+          (await client.cp('/auth/oidc/local/start', { method: 'POST', body: { intent: 'login' } })).status,
+        );
       expect(statuses).toContain(429);
-      const origin = await createCookieClient(port, { origin: 'http://evil.localhost:1' }).cp('/auth/oidc/signup', {
-        method: 'POST',
-        body: { handle: 'evil' },
-      });
+      const origin = await createCookieClient(port, { origin: 'http://evil.localhost:1' }).cp(
+        '/auth/oidc/signup',
+        {
+          method: 'POST',
+          body: { handle: 'evil' },
+        },
+      );
       expect(origin.status).toBe(403);
     });
   });

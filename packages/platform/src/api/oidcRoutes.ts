@@ -83,7 +83,9 @@ export function oidcRoutes(deps: OidcDeps) {
     const tokens = await sessions.issue(userId, c.req.header('user-agent'));
     cookies.set(c, tokens);
     if (!orchestrator.exists(handle)) {
-      orchestrator.provision(handle).catch((err) => log.error({ handle, err }, 'provision after sign-in failed'));
+      orchestrator
+        .provision(handle)
+        .catch((err) => log.error({ handle, err }, 'provision after sign-in failed'));
       return c.redirect('/dashboard', 302);
     }
     lifecycle.wake(handle).catch(() => undefined);
@@ -139,7 +141,10 @@ export function oidcRoutes(deps: OidcDeps) {
         identity = await client.finish(id, callbackUrl, flow);
       } catch (err) {
         if (!(err instanceof OidcError)) throw err;
-        log.warn({ provider: id, intent, code: err.code, cause: (err.cause as Error)?.message }, 'OpenID sign-in refused');
+        log.warn(
+          { provider: id, intent, code: err.code, cause: (err.cause as Error)?.message },
+          'OpenID sign-in refused',
+        );
         return refuse(c, intent, err.code);
       }
       const known = identities.byIssuerSubject(identity.issuer, identity.subject);
@@ -188,7 +193,12 @@ export function oidcRoutes(deps: OidcDeps) {
       if (accounts.userByHandle(handle) || orchestrator.exists(handle))
         throw new HttpError(409, 'handle_taken', `"${handle}" is already taken`);
       identities.dropFlow(held.id);
-      const identity = { provider: held.provider, issuer: held.issuer, subject: held.subject, email: held.email };
+      const identity = {
+        provider: held.provider,
+        issuer: held.issuer,
+        subject: held.subject,
+        email: held.email,
+      };
       let created: ReturnType<AccountStore['createUser']>;
       try {
         created = accounts.createUser(handle, { identity });
@@ -199,7 +209,9 @@ export function oidcRoutes(deps: OidcDeps) {
       }
       deleteCookie(c, FLOW_COOKIE, flowCookie);
       cookies.set(c, await sessions.issue(created.user.id, c.req.header('user-agent')));
-      orchestrator.provision(handle).catch((err) => log.error({ handle, err }, 'provision after sign-up failed'));
+      orchestrator
+        .provision(handle)
+        .catch((err) => log.error({ handle, err }, 'provision after sign-up failed'));
       log.info({ handle, factor: held.provider }, 'signed up');
       return c.json({ handle, recoveryCodes: created.recoveryCodes }, 201);
     })
@@ -220,9 +232,14 @@ export function oidcRoutes(deps: OidcDeps) {
     .delete('/me/identities/:id', (c) => {
       limit([[`oidc-unlink:${c.var.user.userId}`, 20, 10 * MINUTE]]);
       const result = identities.unlink(c.var.user.userId, c.req.param('id'));
-      if (result === 'not_found') throw new HttpError(404, 'not_found', 'no such sign-in provider on your account');
+      if (result === 'not_found')
+        throw new HttpError(404, 'not_found', 'no such sign-in provider on your account');
       if (result === 'last_method')
-        throw new HttpError(409, 'last_factor', 'this is your only way to sign in: add a passkey or an authenticator app first');
+        throw new HttpError(
+          409,
+          'last_factor',
+          'this is your only way to sign in: add a passkey or an authenticator app first',
+        );
       return c.json({ removed: c.req.param('id') });
     });
 }

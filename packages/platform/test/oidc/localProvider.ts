@@ -76,7 +76,11 @@ export type LocalProvider = Awaited<ReturnType<typeof startLocalProvider>>;
  * fills its login form as `login` and confirms its consent form, until the provider sends the
  * browser back to `returnOrigin`. Returns that URL (the platform's callback with code and state).
  */
-export async function signInAtProvider(authorizeUrl: string, login: string, returnOrigin: string): Promise<URL> {
+export async function signInAtProvider(
+  authorizeUrl: string,
+  login: string,
+  returnOrigin: string,
+): Promise<URL> {
   const jar = new Map<string, string>();
   let url = new URL(authorizeUrl);
   let method = 'GET';
@@ -106,9 +110,11 @@ export async function signInAtProvider(authorizeUrl: string, login: string, retu
     }
     const page = await res.text();
     const action = /<form[^>]*action="([^"]+)"/.exec(page)?.[1];
-    if (!action) throw new Error(`the provider answered ${res.status} without a form:\n${page.slice(0, 500)}`);
+    if (!action)
+      throw new Error(`the provider answered ${res.status} without a form:\n${page.slice(0, 500)}`);
     const fields = new URLSearchParams();
-    for (const m of page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) fields.set(m[1]!, m[2]!);
+    for (const m of page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g))
+      fields.set(m[1]!, m[2]!);
     if (page.includes('name="login"')) {
       fields.set('login', login);
       fields.set('password', 'any password');

@@ -9,7 +9,11 @@ import { oidcIdentities, passkeys, totpFactors } from '../../db/schema.ts';
  */
 export function countSignInMethods(db: Db, userId: string): number {
   const keys = db.select({ id: passkeys.id }).from(passkeys).where(eq(passkeys.userId, userId)).all();
-  const totp = db.select({ id: totpFactors.userId }).from(totpFactors).where(eq(totpFactors.userId, userId)).all();
+  const totp = db
+    .select({ id: totpFactors.userId })
+    .from(totpFactors)
+    .where(eq(totpFactors.userId, userId))
+    .all();
   const ids = db
     .select({ id: oidcIdentities.id })
     .from(oidcIdentities)

@@ -26,7 +26,8 @@ export function createIdentityStore(deps: { db: Db; sealer: Sealer; clock?: () =
   const { db, sealer } = deps;
   const clock = deps.clock ?? Date.now;
 
-  const insert = (userId: string, identity: VerifiedIdentity) => insertIdentity(db, userId, identity, clock());
+  const insert = (userId: string, identity: VerifiedIdentity) =>
+    insertIdentity(db, userId, identity, clock());
 
   const byIssuerSubject = (issuer: string, subject: string): OidcIdentityRow | undefined =>
     db
@@ -106,7 +107,11 @@ export function createIdentityStore(deps: { db: Db; sealer: Sealer; clock?: () =
      * Takes the browser's flow (single use: deleted, whatever happens next). Null when the
      * cookie names no live flow, or the flow was started for another provider or step.
      */
-    takeFlow(id: string | undefined, provider: string | null, intents: readonly OidcFlowRow['intent'][]): OidcFlow | null {
+    takeFlow(
+      id: string | undefined,
+      provider: string | null,
+      intents: readonly OidcFlowRow['intent'][],
+    ): OidcFlow | null {
       if (!id) return null;
       const flow = db.delete(oidcFlows).where(eq(oidcFlows.id, id)).returning().get();
       if (!flow || flow.expiresAt <= clock() || !intents.includes(flow.intent)) return null;

@@ -23,9 +23,7 @@ export interface OidcChecks {
  * beside the platform); everything else must be https, as openid-client insists by default.
  */
 function isLoopback(issuer: URL): boolean {
-  return (
-    issuer.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(issuer.hostname)
-  );
+  return issuer.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(issuer.hostname);
 }
 
 /**
@@ -50,10 +48,16 @@ export function createOidcClient(deps: { providers: ProviderSpec[]; redirectUri:
     if (!config) {
       const issuer = new URL(s.issuer);
       config = oidc
-        .discovery(issuer, s.clientId, { redirect_uris: [deps.redirectUri(id)] }, oidc.ClientSecretPost(s.clientSecret), {
-          execute: isLoopback(issuer) ? [oidc.allowInsecureRequests] : [],
-          timeout: 10,
-        })
+        .discovery(
+          issuer,
+          s.clientId,
+          { redirect_uris: [deps.redirectUri(id)] },
+          oidc.ClientSecretPost(s.clientSecret),
+          {
+            execute: isLoopback(issuer) ? [oidc.allowInsecureRequests] : [],
+            timeout: 10,
+          },
+        )
         .then((c) => {
           oidc.enableNonRepudiationChecks(c);
           return c;
@@ -73,7 +77,11 @@ export function createOidcClient(deps: { providers: ProviderSpec[]; redirectUri:
     /** Where to send the browser, and the checks its return must pass (kept server-side). */
     async begin(id: string): Promise<{ url: URL; checks: OidcChecks }> {
       const config = await configOf(id);
-      const checks = { state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier() };
+      const checks = {
+        state: oidc.randomState(),
+        nonce: oidc.randomNonce(),
+        verifier: oidc.randomPKCECodeVerifier(),
+      };
       const url = oidc.buildAuthorizationUrl(config, {
         redirect_uri: deps.redirectUri(id),
         scope: 'openid email',
@@ -94,7 +102,8 @@ export function createOidcClient(deps: { providers: ProviderSpec[]; redirectUri:
     async finish(id: string, callbackUrl: URL, checks: OidcChecks): Promise<VerifiedIdentity> {
       const config = await configOf(id);
       if (callbackUrl.searchParams.has('error')) {
-        const reason = callbackUrl.searchParams.get('error_description') ?? callbackUrl.searchParams.get('error');
+        const reason =
+          callbackUrl.searchParams.get('error_description') ?? callbackUrl.searchParams.get('error');
         throw new OidcError('provider_refused', `${spec(id).name} did not sign you in (${reason})`);
       }
       let claims: oidc.IDToken | undefined;
@@ -113,10 +122,13 @@ export function createOidcClient(deps: { providers: ProviderSpec[]; redirectUri:
         if (claims && claims.email === undefined && config.serverMetadata().userinfo_endpoint)
           profile = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
       } catch (err) {
-        throw new OidcError('not_verified', `the answer from ${spec(id).name} could not be verified`, { cause: err });
+        throw new OidcError('not_verified', `the answer from ${spec(id).name} could not be verified`, {
+          cause: err,
+        });
       }
       if (!claims) throw new OidcError('not_verified', `${spec(id).name} sent no ID token`);
-      const email = profile?.email_verified === true && typeof profile.email === 'string' ? profile.email : null;
+      const email =
+        profile?.email_verified === true && typeof profile.email === 'string' ? profile.email : null;
       return { provider: id, issuer: claims.iss, subject: claims.sub, email };
     },
   };

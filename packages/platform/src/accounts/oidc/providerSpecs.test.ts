@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { GOOGLE_ISSUER, providerList, providerSpecs } from './providerSpecs.ts';
 
-const kc = { id: 'keycloak', name: 'Keycloak', issuer: 'https://kc.example/realms/a/', clientId: 'c', clientSecret: 's' };
+const kc = {
+  id: 'keycloak',
+  name: 'Keycloak',
+  issuer: 'https://kc.example/realms/a/',
+  clientId: 'c',
+  clientSecret: 's',
+};
 
 describe('providerSpecs', () => {
   it.each([
@@ -18,7 +24,11 @@ describe('providerSpecs', () => {
 
   it.each([
     ['half a Google client', { googleClientId: 'g' }, /both OIDC_GOOGLE_CLIENT_ID/],
-    ['an id twice', { providers: [kc, { ...kc, issuer: 'https://other.example' }] }, /id "keycloak" is used twice/],
+    [
+      'an id twice',
+      { providers: [kc, { ...kc, issuer: 'https://other.example' }] },
+      /id "keycloak" is used twice/,
+    ],
     ['an issuer twice', { providers: [kc, { ...kc, id: 'kc2' }] }, /listed twice/],
   ])('refuses %s', (_name, env, message) => {
     expect(() => providerSpecs(env)).toThrow(message);

@@ -68,7 +68,8 @@ export function providerSpecs(env: {
   const issuers = new Set<string>();
   for (const s of specs) {
     if (ids.has(s.id)) throw new ConfigError(`OIDC_PROVIDERS: the id "${s.id}" is used twice`);
-    if (issuers.has(s.issuer)) throw new ConfigError(`OIDC_PROVIDERS: the issuer ${s.issuer} is listed twice`);
+    if (issuers.has(s.issuer))
+      throw new ConfigError(`OIDC_PROVIDERS: the issuer ${s.issuer} is listed twice`);
     ids.add(s.id);
     issuers.add(s.issuer);
   }

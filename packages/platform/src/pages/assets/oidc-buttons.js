@@ -8,7 +8,8 @@ const MESSAGES = {
   not_verified: 'The provider’s answer could not be verified. Please try again.',
   provider_refused: 'The provider did not sign you in.',
   provider_unavailable: 'The provider cannot be reached just now. Try again in a moment.',
-  no_account: 'No account signs in with that provider account yet. Sign up first, or sign in another way and link it on your dashboard.',
+  no_account:
+    'No account signs in with that provider account yet. Sign up first, or sign in another way and link it on your dashboard.',
   identity_taken: 'That provider account already belongs to a Matrix OS account. Sign in with it instead.',
   signed_out: 'Your session ended before the provider answered. Sign in and try again.',
 };
@@ -35,8 +36,14 @@ if (box) {
     .then(({ providers }) => {
       if (providers.length === 0) return;
       const buttons = providers.map((p) => {
-        const b = el('button', { type: 'button', class: 'btn secondary block', 'data-provider': p.id }, `Continue with ${p.name}`);
-        b.addEventListener('click', () => startProvider(p.id, intent).catch((err) => say(note, friendly(err), 'error')));
+        const b = el(
+          'button',
+          { type: 'button', class: 'btn secondary block', 'data-provider': p.id },
+          `Continue with ${p.name}`,
+        );
+        b.addEventListener('click', () =>
+          startProvider(p.id, intent).catch((err) => say(note, friendly(err), 'error')),
+        );
         return b;
       });
       box.replaceChildren(el('p', { class: 'or' }, 'or'), ...buttons);
