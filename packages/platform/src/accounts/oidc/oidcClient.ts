@@ -107,7 +107,7 @@ export function createOidcClient(deps: { providers: ProviderSpec[]; redirectUri:
         throw new OidcError('provider_refused', `${spec(id).name} did not sign you in (${reason})`);
       }
       let claims: oidc.IDToken | undefined;
-      let profile: { email?: unknown; email_verified?: unknown } | undefined;
+      let profile: Record<string, unknown> | undefined;
       try {
         const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
           pkceCodeVerifier: checks.verifier,
