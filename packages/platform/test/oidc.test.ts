@@ -25,6 +25,7 @@ describe('OpenID Connect sign-in', () => {
 
   beforeAll(async () => {
     port = await freePort();
+    const closedPort = await freePort();
     local = await startLocalProvider({
       redirectUris: [`http://localhost:${port}/auth/oidc/local/callback`],
       accounts: { 'ursula-unverified': { email: 'ursula@people.example', emailVerified: false } },
@@ -49,6 +50,13 @@ describe('OpenID Connect sign-in', () => {
             name: 'Crafted',
             issuer: crafted.issuer,
             clientId: 'crafted-client',
+            clientSecret: 'x',
+          },
+          {
+            id: 'down',
+            name: 'Down',
+            issuer: `http://127.0.0.1:${closedPort}`,
+            clientId: 'c',
             clientSecret: 'x',
           },
         ]),
@@ -126,6 +134,7 @@ describe('OpenID Connect sign-in', () => {
       providers: [
         { id: 'local', name: 'Local ID' },
         { id: 'crafted', name: 'Crafted' },
+        { id: 'down', name: 'Down' },
       ],
     });
   });
@@ -163,6 +172,20 @@ describe('OpenID Connect sign-in', () => {
       const again = await client.cp('/auth/oidc/signup', { method: 'POST', body: { handle: 'alice2' } });
       expect(again.status).toBe(400);
       expect(again.json()).toMatchObject({ error: { code: 'flow_expired' } });
+    });
+
+    it('makes one account when two tabs finish the same sign-up', async () => {
+      const tabs = [createCookieClient(port), createCookieClient(port)];
+      for (const tab of tabs) {
+        const back = await callback(tab, await atProvider(tab, 'signup', 'twin-sub'));
+        expect(back.headers.location).toBe('/signup/provider');
+      }
+      const first = await tabs[0]!.cp('/auth/oidc/signup', { method: 'POST', body: { handle: 'twin-one' } });
+      expect(first.status).toBe(201);
+      const second = await tabs[1]!.cp('/auth/oidc/signup', { method: 'POST', body: { handle: 'twin-two' } });
+      expect(second.status).toBe(409);
+      expect(second.json()).toMatchObject({ error: { code: 'identity_taken' } });
+      expect(t.platform.accounts.userByHandle('twin-two')).toBeUndefined();
     });
 
     it('stores no email the provider does not call verified', async () => {
@@ -359,6 +382,19 @@ describe('OpenID Connect sign-in', () => {
       const client = createCookieClient(port);
       const url = await signInAtProvider(await start(client, 'crafted', 'signup'), '', origin());
       expect((await callback(client, url)).headers.location).toBe('/signup/provider');
+    });
+
+    it('says so when the provider refuses, or cannot be reached', async () => {
+      const client = createCookieClient(port);
+      const url = await atProvider(client, 'login', 'olga-sub');
+      const denied = new URL(url.pathname, url);
+      denied.searchParams.set('error', 'access_denied');
+      denied.searchParams.set('state', url.searchParams.get('state')!);
+      refusedWith(await callback(client, denied), '/login', 'provider_refused');
+      const down = await client.cp('/auth/oidc/down/start', { method: 'POST', body: { intent: 'login' } });
+      expect(down.status).toBe(502);
+      expect(down.json()).toMatchObject({ error: { code: 'provider_unavailable' } });
+      expect(client.cookies().has('mx_oidc')).toBe(false);
     });
 
     it('limits bodies and rates, and knows only configured providers', async () => {

@@ -173,6 +173,7 @@ export function oidcRoutes(deps: OidcDeps) {
     })
 
     .get('/signup/provider', async (c) => {
+      limit([[`oidc-page:${ip(c)}`, 60, MINUTE]]);
       const held = identities.peekSignup(getCookie(c, FLOW_COOKIE));
       if (!held) return c.redirect('/signup?oidc_error=flow_expired', 302);
       const hostSuffix = new URL(instanceUrl(config, 'x')).host.slice(1);
@@ -192,7 +193,6 @@ export function oidcRoutes(deps: OidcDeps) {
       limit([[`signup-handle:${handle}`, 10, 10 * MINUTE]]);
       if (accounts.userByHandle(handle) || orchestrator.exists(handle))
         throw new HttpError(409, 'handle_taken', `"${handle}" is already taken`);
-      identities.dropFlow(held.id);
       const identity = {
         provider: held.provider,
         issuer: held.issuer,
@@ -205,8 +205,11 @@ export function oidcRoutes(deps: OidcDeps) {
       } catch (err) {
         // Two tabs finishing one sign-up, or a handle taken a moment ago: the unique indexes decide.
         if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
-        throw new HttpError(409, 'identity_taken', 'this account is already signed up; sign in instead');
+        if (identities.byIssuerSubject(held.issuer, held.subject))
+          throw new HttpError(409, 'identity_taken', 'this account is already signed up; sign in instead');
+        throw new HttpError(409, 'handle_taken', `"${handle}" is already taken`);
       }
+      identities.dropFlow(held.id);
       deleteCookie(c, FLOW_COOKIE, flowCookie);
       cookies.set(c, await sessions.issue(created.user.id, c.req.header('user-agent')));
       orchestrator
@@ -216,8 +219,9 @@ export function oidcRoutes(deps: OidcDeps) {
       return c.json({ handle, recoveryCodes: created.recoveryCodes }, 201);
     })
 
-    .get('/me/identities', (c) =>
-      c.json({
+    .get('/me/identities', (c) => {
+      limit([[`oidc-identities:${c.var.user.userId}`, 120, MINUTE]]);
+      return c.json({
         providers: client.providers(),
         identities: identities.identitiesOf(c.var.user.userId).map((i) => ({
           id: i.id,
@@ -227,8 +231,8 @@ export function oidcRoutes(deps: OidcDeps) {
           createdAt: new Date(i.createdAt).toISOString(),
           lastUsedAt: i.lastUsedAt ? new Date(i.lastUsedAt).toISOString() : null,
         })),
-      }),
-    )
+      });
+    })
     .delete('/me/identities/:id', (c) => {
       limit([[`oidc-unlink:${c.var.user.userId}`, 20, 10 * MINUTE]]);
       const result = identities.unlink(c.var.user.userId, c.req.param('id'));
