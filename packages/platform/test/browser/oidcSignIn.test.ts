@@ -6,6 +6,9 @@ import { startTestPlatform, type TestPlatform } from '../harness.ts';
 import { type LocalProvider, startLocalProvider } from '../oidc/localProvider.ts';
 import { controlUrl, instanceApiStatus, pickHandle, waitForInstance } from './flows.ts';
 
+/** Pages answer slowly on a loaded machine: what they show is waited for, not assumed at once. */
+const POLL = { timeout: 20_000 };
+
 /**
  * Sign-in with an OpenID provider in real Chromium, through the provider's own pages (a real
  * oidc-provider on loopback): sign up with a handle, land in the new instance, sign in again from
@@ -74,7 +77,9 @@ describe.skipIf(!toolAvailable('chromium'))('OpenID Connect sign-in in Chromium'
     await first.getByLabel('I have saved these codes somewhere safe').check();
     await first.getByRole('button', { name: 'Open my instance' }).click();
     await waitForInstance(first, handle, t.port);
-    await expect.poll(() => instanceApiStatus(first).catch(() => null)).toEqual({ status: 200, handle });
+    await expect
+      .poll(() => instanceApiStatus(first).catch(() => null), POLL)
+      .toEqual({ status: 200, handle });
 
     // Another browser: sign in with the provider, straight into the instance.
     const second = await person();
@@ -82,15 +87,21 @@ describe.skipIf(!toolAvailable('chromium'))('OpenID Connect sign-in in Chromium'
     await second.getByRole('button', { name: 'Continue with Local ID' }).click();
     await signInAtProvider(second, 'olive-at-provider');
     await waitForInstance(second, handle, t.port);
-    await expect.poll(() => instanceApiStatus(second).catch(() => null)).toEqual({ status: 200, handle });
+    await expect
+      .poll(() => instanceApiStatus(second).catch(() => null), POLL)
+      .toEqual({ status: 200, handle });
 
     // The dashboard lists the identity; as the only way in, it cannot be removed.
     await second.goto(controlUrl(t.port, '/dashboard'));
     const item = second.locator('#identities li[data-identity="local"]');
-    await expect.poll(() => item.textContent()).toContain('Local ID (olive-at-provider@people.example)');
+    await expect
+      .poll(() => item.textContent(), POLL)
+      .toContain('Local ID (olive-at-provider@people.example)');
     await item.getByRole('button', { name: 'Remove Local ID' }).click();
     await second.getByRole('dialog').getByRole('button', { name: 'Remove Local ID' }).click();
-    await expect.poll(() => second.locator('#identity-msg').textContent()).toContain('only way to sign in');
+    await expect
+      .poll(() => second.locator('#identity-msg').textContent(), POLL)
+      .toContain('only way to sign in');
     expect(await second.locator('#identities li[data-identity="local"]').count()).toBe(1);
 
     // A stranger at the provider has no account here: the sign-in page says so.
@@ -99,6 +110,8 @@ describe.skipIf(!toolAvailable('chromium'))('OpenID Connect sign-in in Chromium'
     await third.getByRole('button', { name: 'Continue with Local ID' }).click();
     await signInAtProvider(third, 'someone-else');
     await third.waitForURL(controlUrl(t.port, '/login?oidc_error=no_account'));
-    await expect.poll(() => third.locator('#oidc-msg').textContent()).toContain('No account signs in with');
-  });
+    await expect
+      .poll(() => third.locator('#oidc-msg').textContent(), POLL)
+      .toContain('No account signs in with');
+  }, 180_000);
 });

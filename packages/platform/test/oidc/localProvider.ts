@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
 
 /** A person at the provider: logging in with `login` makes them `sub: login`. */
@@ -24,6 +25,7 @@ export async function startLocalProvider(opts: {
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const clientId = opts.clientId ?? 'matrixos-platform';
   const clientSecret = opts.clientSecret ?? 'platform-client-secret-for-tests';
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const provider = new Provider(issuer, {
     clients: [
       {
@@ -38,6 +40,16 @@ export async function startLocalProvider(opts: {
     claims: { openid: ['sub'], email: ['email', 'email_verified'] },
     pkce: { required: () => true },
     cookies: { keys: ['test-cookie-key-one', 'test-cookie-key-two'] },
+    // Its own signing key and lifetimes, so that it does not warn about development defaults.
+    jwks: { keys: [{ ...(await exportJWK(privateKey)), kid: 'test-1', alg: 'RS256', use: 'sig' }] },
+    ttl: {
+      AccessToken: 300,
+      AuthorizationCode: 60,
+      Grant: 600,
+      IdToken: 300,
+      Interaction: 600,
+      Session: 600,
+    },
     features: { devInteractions: { enabled: true } },
     async findAccount(_ctx, sub) {
       const account = opts.accounts?.[sub];
