@@ -23,5 +23,6 @@ CREATE TABLE `oidc_flows` (
 	`issuer` text,
 	`subject` text,
 	`email` text,
+	`next` text,
 	`expires_at` integer NOT NULL
 );

@@ -226,6 +226,24 @@ describe('OpenID Connect sign-in', () => {
       expect((await identities(client))[0]).toMatchObject({ provider: 'local' });
     });
 
+    it("goes where the sign-in page's next asks (a page here), and never to another origin", async () => {
+      await signUp('paula-sub', 'paula');
+      const visits = async (next: string) => {
+        const client = createCookieClient(port);
+        const r = await client.cp('/auth/oidc/local/start', {
+          method: 'POST',
+          body: { intent: 'login', next },
+        });
+        const url = await signInAtProvider(r.json<{ url: string }>().url, 'paula-sub', origin());
+        return (await callback(client, url)).headers.location as string;
+      };
+      expect(await visits('/dashboard')).toBe('/dashboard');
+      for (const evil of ['https://evil.example/', '//evil.example/x', '/\\evil.example'])
+        expect(new URL(await visits(evil), origin()).host).toBe(`paula.localhost:${port}`);
+      // Another person's instance is not opened for a user who is not an admin: the dashboard instead.
+      expect(await visits('carol')).toBe('/dashboard');
+    });
+
     it('wakes a sleeping instance on the way in', async () => {
       await signUp('dan-sub', 'dan');
       await waitState('dan', 'running');

@@ -17,6 +17,7 @@ import { PAGE_HEADERS } from '../pages/layout.ts';
 import { providerSignupPage } from '../pages/providerSignupPage.ts';
 import { clientIp } from './clientIp.ts';
 import { requireUser } from './meRoutes.ts';
+import { parseNext } from './pageRoutes.ts';
 import type { AppEnv, SessionCookies } from './sessionCookies.ts';
 
 export interface OidcDeps {
@@ -33,7 +34,11 @@ export interface OidcDeps {
 }
 
 const MINUTE = 60_000;
-const startBody = z.object({ intent: z.enum(['login', 'signup', 'link']) });
+const startBody = z.object({
+  intent: z.enum(['login', 'signup', 'link']),
+  /** The sign-in page's `?next=`: kept only if it is a handle or a path of this site. */
+  next: z.string().max(200).optional(),
+});
 const signupBody = z.object({ handle: z.string().max(64) });
 
 /** Where a refused round trip lands, by what it was for: the page shows `oidc_error`'s message. */
@@ -78,14 +83,21 @@ export function oidcRoutes(deps: OidcDeps) {
     return c.redirect(`${RETURN_TO[intent]}?oidc_error=${code}`, 302);
   };
 
-  /** Session cookies, then the bridge into the instance (woken if asleep), as every sign-in ends. */
-  async function signInAndOpen(c: Context, userId: string, handle: string) {
+  /**
+   * Session cookies, then the bridge into the instance (woken if asleep), as every sign-in ends;
+   * or where the sign-in page was asked to go next (a page here, or another instance an admin opens).
+   */
+  async function signInAndOpen(c: Context, userId: string, own: string, next: string | null) {
     const tokens = await sessions.issue(userId, c.req.header('user-agent'));
     cookies.set(c, tokens);
+    const { next: path, nextHandle } = parseNext(next ?? undefined);
+    if (path && !nextHandle) return c.redirect(path, 302);
+    const handle = nextHandle ?? own;
     if (!orchestrator.exists(handle)) {
-      orchestrator
-        .provision(handle)
-        .catch((err) => log.error({ handle, err }, 'provision after sign-in failed'));
+      if (handle === own)
+        orchestrator
+          .provision(own)
+          .catch((err) => log.error({ handle, err }, 'provision after sign-in failed'));
       return c.redirect('/dashboard', 302);
     }
     lifecycle.wake(handle).catch(() => undefined);
@@ -108,7 +120,7 @@ export function oidcRoutes(deps: OidcDeps) {
     .post('/auth/oidc/:provider/start', limitBody(1024), async (c) => {
       limit([[`oidc-start:${ip(c)}`, 20, 10 * MINUTE]]);
       const id = provider(c);
-      const { intent } = await readJson(c, startBody);
+      const { intent, next } = await readJson(c, startBody);
       // Linking adds a way into an account: only its signed-in owner may start one.
       const user = intent === 'link' ? await cookies.resolve(c) : null;
       if (intent === 'link' && !user) throw new HttpError(401, 'signed_out', 'please sign in');
@@ -119,7 +131,13 @@ export function oidcRoutes(deps: OidcDeps) {
         if (err instanceof OidcError) throw new HttpError(502, err.code, err.message);
         throw err;
       }
-      const flow = identities.startFlow({ provider: id, intent, userId: user?.userId, ...begun.checks });
+      const flow = identities.startFlow({
+        provider: id,
+        intent,
+        userId: user?.userId,
+        next: intent === 'login' ? parseNext(next).next : null,
+        ...begun.checks,
+      });
       setCookie(c, FLOW_COOKIE, flow.id, { ...flowCookie, maxAge: OIDC_FLOW_TTL_MS / 1000 });
       return c.json({ url: begun.url.href });
     })
@@ -155,7 +173,7 @@ export function oidcRoutes(deps: OidcDeps) {
         identities.used(known.id);
         deleteCookie(c, FLOW_COOKIE, flowCookie);
         log.info({ handle: user.handle, provider: id }, 'signed in with a provider');
-        return signInAndOpen(c, user.id, user.handle);
+        return signInAndOpen(c, user.id, user.handle, flow.next);
       }
       if (intent === 'link') {
         const user = await cookies.resolve(c);

@@ -202,6 +202,8 @@ export const oidcFlows = sqliteTable('oidc_flows', {
   issuer: text('issuer'),
   subject: text('subject'),
   email: text('email'),
+  /** Where a sign-in goes afterwards (`?next=` of the sign-in page, checked): a handle or a path. */
+  next: text('next'),
   expiresAt: integer('expires_at').notNull(),
 });
 

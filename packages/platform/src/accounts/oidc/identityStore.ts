@@ -83,6 +83,7 @@ export function createIdentityStore(deps: { db: Db; sealer: Sealer; clock?: () =
       state: string;
       nonce: string;
       verifier: string;
+      next?: string | null;
     }): OidcFlowRow {
       const now = clock();
       db.delete(oidcFlows).where(lt(oidcFlows.expiresAt, now)).run();
@@ -98,6 +99,7 @@ export function createIdentityStore(deps: { db: Db; sealer: Sealer; clock?: () =
         issuer: null,
         subject: null,
         email: null,
+        next: f.next ?? null,
         expiresAt: now + OIDC_FLOW_TTL_MS,
       };
       db.insert(oidcFlows).values(row).run();
@@ -133,6 +135,7 @@ export function createIdentityStore(deps: { db: Db; sealer: Sealer; clock?: () =
         issuer: identity.issuer,
         subject: identity.subject,
         email: identity.email,
+        next: null,
         expiresAt: now + OIDC_FLOW_TTL_MS,
       };
       db.insert(oidcFlows).values(row).run();

@@ -22,7 +22,9 @@ export function oidcErrorMessage() {
 
 /** Starts a round trip with provider `id` for `intent` (login, signup, link). */
 export async function startProvider(id, intent) {
-  const { url } = await api('POST', `/auth/oidc/${encodeURIComponent(id)}/start`, { intent });
+  // The sign-in page's `?next=` (an instance, or a page here) goes along; the server checks it.
+  const next = intent === 'login' ? (document.body.dataset.next ?? undefined) : undefined;
+  const { url } = await api('POST', `/auth/oidc/${encodeURIComponent(id)}/start`, { intent, next });
   location.assign(url);
 }
 
