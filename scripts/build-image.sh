@@ -2,8 +2,10 @@
 # Builds the instance image ${INSTANCE_IMAGE:-matrixos/instance:latest} from the Dockerfile, without
 # a registry: when BASE_IMAGE is unset and node:24-slim is not on the engine, it builds on a local
 # stand-in (scripts/make-base-image.sh, matrixos/node:24-local). The image is labelled with a hash
-# of its inputs; --if-stale skips the build when that label already matches.
-# Usage: scripts/build-image.sh [--if-stale]
+# of its inputs; --if-stale skips the build when that label already matches. --publish is CI's
+# release (.github/workflows/images.yml): the same build for every platform in PUBLISH_PLATFORMS
+# with buildx, pushed as each tag in PUBLISH_TAGS, layers cached in PUBLISH_CACHE (e.g. type=gha).
+# Usage: scripts/build-image.sh [--if-stale | --publish]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -15,10 +17,12 @@ if [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" !=
 fi
 
 if_stale=0
+publish=0
 for arg in "$@"; do
   case "$arg" in
     --if-stale) if_stale=1 ;;
-    -h | --help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --publish) publish=1 ;;
+    -h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build-image: unknown argument $arg (usage: scripts/build-image.sh [--if-stale])" >&2; exit 2 ;;
   esac
 done
@@ -31,6 +35,8 @@ exec 9>"${TMPDIR:-/tmp}/matrixos-build-image.lock"
 flock 9
 
 base=${BASE_IMAGE:-}
+# A release builds on the real base for each platform (the local stand-in is one platform's).
+if [ "$publish" = 1 ] && [ -z "$base" ]; then base=node:24-slim; fi
 if [ -z "$base" ]; then
   if docker image inspect node:24-slim >/dev/null 2>&1; then
     base=node:24-slim
@@ -61,6 +67,24 @@ fi
 previous=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
 version=$(node -p 'require("./packages/gateway/package.json").version')
 revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ "$publish" = 1 ]; then
+  read -r -a tags <<<"${PUBLISH_TAGS:?--publish needs PUBLISH_TAGS (image references, space-separated)}"
+  args=()
+  for tag in "${tags[@]}"; do args+=(--tag "$tag"); done
+  if [ -n "${PUBLISH_CACHE:-}" ]; then args+=(--cache-from "$PUBLISH_CACHE" --cache-to "$PUBLISH_CACHE,mode=max"); fi
+  echo "build-image: publishing ${tags[*]} for ${PUBLISH_PLATFORMS:-linux/amd64,linux/arm64} on $base (inputs $hash)"
+  ${PUBLISH_DRY_RUN:+echo} docker buildx build \
+    --platform "${PUBLISH_PLATFORMS:-linux/amd64,linux/arm64}" \
+    --build-arg BASE_IMAGE="$base" \
+    --build-arg VERSION="$version" \
+    --build-arg REVISION="$revision" \
+    --build-arg CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    --label dev.matrixos.inputs="$hash" \
+    "${args[@]}" \
+    --push \
+    .
+  exit 0
+fi
 # BuildKit where the buildx plugin exists; the classic builder otherwise (it needs no plugin).
 docker buildx version >/dev/null 2>&1 || export DOCKER_BUILDKIT=0
 

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Sets up a single-user Matrix OS on a Debian or Ubuntu server, from this checkout:
-#   sudo scripts/setup-server.sh [--compose | --systemd] [--handle NAME] [--port N] [--bind ADDR]
+#   sudo scripts/setup-server.sh [--compose | --systemd] [--handle NAME] [--port N] [--bind ADDR] [--image REF]
 #   --compose (default)  Docker Engine + compose: the instance image built here, one container.
 #   --systemd            Node 24 and the bundled gateway under /opt/matrixos, run by systemd as
 #                        the system user `matrixos`, home in /var/lib/matrixos/home.
 #   --handle NAME        your handle (default: owner)
 #   --port N, --bind A   where the gateway answers (default 127.0.0.1:4000, for a reverse proxy)
+#   --image REF          (compose) run a published image instead of building one, e.g.
+#                        ghcr.io/OWNER/REPO/instance:COMMIT_SHA; kept in .env as INSTANCE_IMAGE
 # Safe to run again (e.g. after `git pull`): it installs only what is missing, keeps existing
 # settings and data, rebuilds and restarts the instance, and prints the access token.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-variant=compose handle=owner port=4000 bind=127.0.0.1
+variant=compose handle=owner port=4000 bind=127.0.0.1 image=
 while [ $# -gt 0 ]; do
   case "$1" in
     --compose) variant=compose ;;
@@ -19,7 +21,8 @@ while [ $# -gt 0 ]; do
     --handle) handle=${2:?--handle needs a value}; shift ;;
     --port) port=${2:?--port needs a value}; shift ;;
     --bind) bind=${2:?--bind needs a value}; shift ;;
-    -h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --image) image=${2:?--image needs an image reference}; shift ;;
+    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup-server: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -28,6 +31,7 @@ done
 log() { printf '[setup] %s\n' "$*"; }
 die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 
+[ -z "$image" ] || [ "$variant" = compose ] || die "--image is for --compose (systemd runs the bundled gateway, no image)"
 [ "$(id -u)" = 0 ] || die "run as root: sudo $0 $*"
 command -v apt-get >/dev/null || die "this script is for Debian or Ubuntu (no apt-get here)"
 [[ "$handle" =~ ^[a-z][a-z0-9-]{1,28}[a-z0-9]$ ]] || die "--handle must be 3-30 lower-case letters, digits or hyphens, starting with a letter"
@@ -101,7 +105,16 @@ setup_compose() {
   else
     log "keeping the existing .env"
   fi
-  bash scripts/build-image.sh --if-stale
+  if [ -n "$image" ]; then
+    # A published image (CI's, for this machine's architecture), pinned in .env from now on.
+    if grep -q '^INSTANCE_IMAGE=' .env; then sed -i "s|^INSTANCE_IMAGE=.*|INSTANCE_IMAGE=$image|" .env
+    else printf 'INSTANCE_IMAGE=%s\n' "$image" >>.env; fi
+  fi
+  local pinned
+  pinned=$(env_value INSTANCE_IMAGE .env)
+  # An image from a registry (its name starts with a host: ghcr.io/...) is pulled; others are built.
+  if [[ "$pinned" == *.*/* ]]; then docker pull "$pinned"
+  else INSTANCE_IMAGE=${pinned:-matrixos/instance:latest} bash scripts/build-image.sh --if-stale; fi
   compose up -d --no-build
   local id env_port
   id=$(compose ps -q matrixos)

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { bytes, duration, parseEnv, parseSecretKey, port } from '@matrixos/shared';
 import { z } from 'zod';
+import { providerList, providerSpecs } from './accounts/oidc/providerSpecs.ts';
 
 /**
  * Every setting of the platform, from the environment (twelve-factor). `docs/configuration.md`
@@ -64,6 +65,11 @@ const schema = z.object({
   HEADERS_TIMEOUT: duration('10s'),
   /** A control-plane request body must arrive within this; instance traffic is not bounded by it. */
   BODY_TIMEOUT: duration('30s'),
+  /** Sign in with Google: a Google Cloud OAuth client (both set, or neither: off). */
+  OIDC_GOOGLE_CLIENT_ID: z.string().min(1).optional(),
+  OIDC_GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
+  /** Other OpenID Connect providers: a JSON list of {id, name, issuer, clientId, clientSecret}. */
+  OIDC_PROVIDERS: providerList.optional(),
 });
 
 export type PlatformConfig = ReturnType<typeof loadConfig>;
@@ -108,6 +114,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       headersTimeoutMs: c.HEADERS_TIMEOUT,
       bodyTimeoutMs: c.BODY_TIMEOUT,
     },
+    oidcProviders: providerSpecs({
+      googleClientId: c.OIDC_GOOGLE_CLIENT_ID,
+      googleClientSecret: c.OIDC_GOOGLE_CLIENT_SECRET,
+      providers: c.OIDC_PROVIDERS,
+    }),
   };
 }
 

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { createSealer, type Logger } from '@matrixos/shared';
 import { createAccountStore } from './accounts/accountStore.ts';
 import { createInstanceAccess } from './accounts/instanceAccess.ts';
+import { createIdentityStore } from './accounts/oidc/identityStore.ts';
+import { createOidcClient } from './accounts/oidc/oidcClient.ts';
 import { createRateLimiter } from './accounts/rateLimiter.ts';
 import { createSessions } from './accounts/sessions.ts';
 import { createWebAuthn } from './accounts/webauthn.ts';
@@ -50,6 +52,13 @@ export function createPlatform(deps: PlatformDeps) {
   const webauthn = createWebAuthn({ origin: config.publicUrl.origin, rpID: config.publicUrl.hostname });
   const access = createInstanceAccess({ db: deps.db, sealer, clock });
   const limiter = createRateLimiter(clock);
+  const oidc = {
+    client: createOidcClient({
+      providers: config.oidcProviders,
+      redirectUri: (id) => `${config.publicUrl.origin}/auth/oidc/${id}/callback`,
+    }),
+    identities: createIdentityStore({ db: deps.db, sealer, clock }),
+  };
   const activity = createActivity(deps.clock);
   const orchestrator = createOrchestrator({
     store,
@@ -96,6 +105,7 @@ export function createPlatform(deps: PlatformDeps) {
     notices,
     activity,
     llm: deps.llm,
+    oidc,
     log,
     clock,
     engineStatus,

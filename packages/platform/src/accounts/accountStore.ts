@@ -11,6 +11,9 @@ import {
   type UserRow,
   users,
 } from '../db/schema.ts';
+import { countSignInMethods } from './oidc/countSignInMethods.ts';
+import type { VerifiedIdentity } from './oidc/identityStore.ts';
+import { insertIdentity } from './oidc/insertIdentity.ts';
 import { newRecoveryCodes, recoveryCodeHash } from './recoveryCodes.ts';
 
 export type FlowKind = (typeof authFlows.$inferSelect)['kind'];
@@ -78,7 +81,10 @@ export function createAccountStore(deps: { db: Db; sealer: Sealer; clock?: () =>
      */
     createUser(
       handle: string,
-      factor: { passkey: NewPasskey } | { totpSecret: string; counter: number },
+      factor:
+        | { passkey: NewPasskey }
+        | { totpSecret: string; counter: number }
+        | { identity: VerifiedIdentity },
       id: string = randomUUID(),
     ): { user: UserRow; recoveryCodes: string[] } {
       return db.transaction(() => {
@@ -90,6 +96,7 @@ export function createAccountStore(deps: { db: Db; sealer: Sealer; clock?: () =>
         };
         db.insert(users).values(user).run();
         if ('passkey' in factor) addPasskey(user.id, factor.passkey);
+        else if ('identity' in factor) insertIdentity(db, user.id, factor.identity, clock());
         else setTotp(user.id, factor.totpSecret, factor.counter);
         return { user, recoveryCodes: recoveryCodesFor(user.id) };
       });
@@ -127,9 +134,7 @@ export function createAccountStore(deps: { db: Db; sealer: Sealer; clock?: () =>
      */
     removeFactor(userId: string, factor: { passkeyId: string } | { totp: true }): boolean {
       return db.transaction(() => {
-        const keys = db.select({ id: passkeys.id }).from(passkeys).where(eq(passkeys.userId, userId)).all();
-        const hasTotp = !!db.select().from(totpFactors).where(eq(totpFactors.userId, userId)).get();
-        if (keys.length + (hasTotp ? 1 : 0) <= 1) return false;
+        if (countSignInMethods(db, userId) <= 1) return false;
         if ('passkeyId' in factor) {
           return (
             db

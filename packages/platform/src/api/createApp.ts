@@ -19,6 +19,7 @@ import { containerRoutes } from './containerRoutes.ts';
 import type { EngineStatus } from './engineStatus.ts';
 import { healthRoute } from './healthRoute.ts';
 import { meRoutes } from './meRoutes.ts';
+import { type OidcDeps, oidcRoutes } from './oidcRoutes.ts';
 import { originCheck } from './originCheck.ts';
 import { pageRoutes } from './pageRoutes.ts';
 import { isAdminToken, requireAdmin } from './requireAdmin.ts';
@@ -42,6 +43,8 @@ export interface AppDeps {
   activity: Activity;
   /** The LLM proxy's usage, for the dashboards; absent when no proxy runs. */
   llm?: LlmUsage;
+  /** Sign-in with OpenID Connect providers (none configured: the routes say so). */
+  oidc: OidcDeps['oidc'];
   log: Logger;
   clock?: () => number;
   /** The engine's last known health, for `GET /health` (never an engine call per request). */
@@ -72,6 +75,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/', pageRoutes(deps));
   app.route('/', authRoutes({ ...deps, trustProxy: config.trustProxy }));
   app.route('/', meRoutes(deps));
+  app.route('/', oidcRoutes(deps));
   // Deny by default: every route not declared above needs the admin token or an admin's
   // session, so a route added later cannot be left open by forgetting a check.
   const admin = new Hono();

@@ -28,7 +28,7 @@ const LOCAL_PATH = /^\/(?![/\\])[\w\-/]*$/;
  * with its handle), or a page of this site. Anything else is dropped, so the sign-in page can
  * never be made to redirect elsewhere.
  */
-function parseNext(value: string | undefined): { next: string | null; nextHandle: string | null } {
+export function parseNext(value: string | undefined): { next: string | null; nextHandle: string | null } {
   if (!value) return { next: null, nextHandle: null };
   const handle = validateHandle(value);
   if (handle.ok) return { next: handle.handle, nextHandle: handle.handle };

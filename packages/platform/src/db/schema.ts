@@ -1,4 +1,4 @@
-import { blob, index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { blob, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /**
  * One row per user instance: the desired state the reconciler converges the engine to.
@@ -162,3 +162,54 @@ export const instanceSessions = sqliteTable(
 
 export type UserRow = typeof users.$inferSelect;
 export type PasskeyRow = typeof passkeys.$inferSelect;
+
+/**
+ * An OpenID Connect identity as a sign-in method of an account, beside passkeys and TOTP. It is
+ * the provider's (issuer, subject) pair, never an email: an email names no one for sure. `email`
+ * is kept only when the provider said it is verified, for display.
+ */
+export const oidcIdentities = sqliteTable(
+  'oidc_identities',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** The configured provider's id (`google`, ...), for its name on the dashboard. */
+    provider: text('provider').notNull(),
+    issuer: text('issuer').notNull(),
+    subject: text('subject').notNull(),
+    email: text('email'),
+    createdAt: integer('created_at').notNull(),
+    lastUsedAt: integer('last_used_at'),
+  },
+  (t) => [
+    uniqueIndex('oidc_identities_issuer_subject').on(t.issuer, t.subject),
+    index('oidc_identities_user').on(t.userId),
+  ],
+);
+
+/**
+ * An OpenID Connect round trip in progress, bound to the browser that started it (the cookie
+ * holds `id`): its `state`, `nonce` and PKCE verifier (sealed), what it is for, and, for a
+ * sign-up waiting for its handle, the identity the provider vouched for. Single use, short-lived.
+ */
+export const oidcFlows = sqliteTable('oidc_flows', {
+  id: text('id').primaryKey(),
+  provider: text('provider').notNull(),
+  intent: text('intent', { enum: ['login', 'signup', 'link', 'signup-handle'] }).notNull(),
+  /** The signed-in user a link is for. */
+  userId: text('user_id'),
+  state: text('state').notNull(),
+  nonce: text('nonce').notNull(),
+  verifierSealed: text('verifier_sealed').notNull(),
+  issuer: text('issuer'),
+  subject: text('subject'),
+  email: text('email'),
+  /** Where a sign-in goes afterwards (`?next=` of the sign-in page, checked): a handle or a path. */
+  next: text('next'),
+  expiresAt: integer('expires_at').notNull(),
+});
+
+export type OidcIdentityRow = typeof oidcIdentities.$inferSelect;
+export type OidcFlowRow = typeof oidcFlows.$inferSelect;

@@ -66,6 +66,14 @@ export function dashboardPage(d: { viewer: Viewer; instanceHost: string }): Html
   <p class="msg" id="totp-msg" role="status"></p>
 </section>
 
+<section class="card" aria-labelledby="identities-title" id="identities-card" hidden>
+  <h2 id="identities-title">Sign-in providers</h2>
+  <p class="muted">Accounts elsewhere (such as Google) that sign you in here.</p>
+  <ul class="list" id="identities" aria-label="Your sign-in providers"></ul>
+  <div class="actions" id="identity-links"></div>
+  <p class="msg" id="identity-msg" role="status"></p>
+</section>
+
 <section class="card" aria-labelledby="codes-title">
   <h2 id="codes-title">Recovery codes</h2>
   <p class="muted" id="codes-left"></p>
@@ -111,6 +119,6 @@ export function dashboardPage(d: { viewer: Viewer; instanceHost: string }): Html
     body,
     viewer: d.viewer,
     current: 'dashboard',
-    scripts: ['webauthn.js', 'dashboard.js'],
+    scripts: ['webauthn.js', 'dashboard.js', 'identities.js'],
   });
 }

@@ -38,6 +38,8 @@ function signInForm(d: LoginData): Html {
     </div>
     <button type="submit" class="btn primary block" id="continue-btn">Continue</button>
   </form>
+  <div class="stack-buttons" id="oidc-buttons" data-intent="login" hidden></div>
+  <p class="msg error" id="oidc-msg" role="alert"></p>
 
   <div id="passkey-step" hidden>
     <p class="alert" id="passkey-wait" role="status">Confirm with your passkey: your device is asking now.</p>
@@ -83,7 +85,7 @@ export function loginPage(d: LoginData): Html {
     title: 'Sign in',
     body: html`<div class="auth">${d.viewer ? signedIn(d.viewer) : signInForm(d)}</div>`,
     viewer: d.viewer,
-    scripts: ['webauthn.js', 'login.js'],
+    scripts: ['webauthn.js', 'login.js', 'oidc-buttons.js'],
     data: d.next ? { next: d.next } : {},
   });
 }

@@ -46,6 +46,8 @@ export function signupPage(d: { hostSuffix: string }): Html {
     <p class="hint" id="passkey-help">A passkey lives on this device (or your phone or password manager): you sign in with your fingerprint, face or screen lock.</p>
     <p class="msg error" id="signup-error" role="alert"></p>
   </form>
+  <div class="stack-buttons" id="oidc-buttons" data-intent="signup" hidden></div>
+  <p class="msg error" id="oidc-msg" role="alert"></p>
   <p class="switch">Already have an account? <a href="/login">Sign in</a></p>
 </section>
 
@@ -84,6 +86,6 @@ export function signupPage(d: { hostSuffix: string }): Html {
     title: 'Create your instance',
     body,
     viewer: null,
-    scripts: ['webauthn.js', 'signup.js'],
+    scripts: ['webauthn.js', 'signup.js', 'oidc-buttons.js'],
   });
 }
