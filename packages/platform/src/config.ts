@@ -58,6 +58,10 @@ const schema = z.object({
   INSTANCE_PROXY_URL: z.url().optional(),
   /** Where the platform reaches the LLM proxy's admin API (key registry); `none`: no proxy. */
   PROXY_ADMIN_URL: z.union([z.url(), z.literal('none')]).optional(),
+  /** Each new user volume's own filesystem of this size (docker runtime; needs root); 0 = no quota. */
+  INSTANCE_DISK: bytes('1g'),
+  /** Where those filesystems (sparse files) live: in production, not the filesystem of DATA_DIR. */
+  INSTANCE_DISK_DIR: z.string().optional(),
 });
 
 export type PlatformConfig = ReturnType<typeof loadConfig>;
@@ -97,6 +101,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     proxyPort: c.PROXY_PORT,
     proxyAdminUrl:
       c.PROXY_ADMIN_URL === 'none' ? null : (c.PROXY_ADMIN_URL ?? `http://127.0.0.1:${c.PROXY_PORT}`),
+    disk: {
+      sizeBytes: c.INSTANCE_DISK,
+      dir: path.resolve(c.INSTANCE_DISK_DIR ?? path.join(dataDir, 'disks')),
+    },
   };
 }
 

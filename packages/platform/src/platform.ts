@@ -77,6 +77,7 @@ export function createPlatform(deps: PlatformDeps) {
     log: log.child({ module: 'router' }),
   });
   orchestrator.events.on('destroyed', access.forget);
+  orchestrator.events.on('tokenRotated', access.forget);
   const notices = createBudgetNotices({ lifecycle, access, log: log.child({ module: 'budget' }) });
   const app = createApp({
     config,

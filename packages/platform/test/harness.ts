@@ -11,6 +11,7 @@ import { loadConfig } from '../src/config.ts';
 import { openDb } from '../src/db/openDb.ts';
 import { createProxyClient } from '../src/llm/proxyClient.ts';
 import { createPlatform, type Platform } from '../src/platform.ts';
+import { diskQuota } from '../src/runtime/index.ts';
 import { createDockerDriver } from '../src/runtime/docker/dockerDriver.ts';
 import type { RuntimeDriver } from '../src/runtime/driver.ts';
 import { createProcessDriver } from '../src/runtime/process/processDriver.ts';
@@ -107,7 +108,13 @@ export async function startTestPlatform(opts: TestPlatformOptions) {
   const log = createLogger(`test-${platformId}`, process.env.LOG_LEVEL ?? 'silent');
   const runtime: RuntimeDriver =
     opts.runtime === 'docker'
-      ? createDockerDriver({ platformId, network: config.dockerNetwork, log, stopGraceMs: 3000 })
+      ? createDockerDriver({
+          platformId,
+          network: config.dockerNetwork,
+          log,
+          stopGraceMs: 3000,
+          disks: diskQuota(config.disk, log),
+        })
       : createProcessDriver({ dataDir, platformId, command: opts.command, log, stopGraceMs: 3000 });
   await runtime.init();
   const { key } = loadSecretKey(undefined, path.join(dataDir, 'platform.key'));
@@ -164,6 +171,11 @@ export async function startTestPlatform(opts: TestPlatformOptions) {
     },
     /** The instance token a provision through this harness returned. */
     tokenOf: (handle: string) => tokens.get(handle),
+    /** The process driver's home directory of a handle's current instance (its volume's key). */
+    homeOf(handle: string): string {
+      const row = platform.store.get(handle);
+      return path.join(dataDir, 'homes', row?.volume ?? handle);
+    },
     /** Stops this platform object (instances keep running), as a restart would. */
     async stop(): Promise<void> {
       await platform.close();
@@ -177,6 +189,8 @@ export async function startTestPlatform(opts: TestPlatformOptions) {
         await runtime.remove(rt.id).catch(() => undefined);
       }
       for (const h of handlesSeen) await runtime.removeVolume(h).catch(() => undefined);
+      // Volumes are named by generation (`{handle}_{id}`): every one this platform made goes.
+      for (const v of await runtime.listVolumes().catch(() => [])) await runtime.removeVolume(v).catch(() => undefined);
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
     track(handle: string): void {

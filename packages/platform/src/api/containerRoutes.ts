@@ -1,11 +1,16 @@
-import { HttpError, readJson } from '@matrixos/shared';
+import { HttpError, limitBody, readJson } from '@matrixos/shared';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { validateHandle } from '../handles/validateHandle.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
+import type { RateLimiter } from '../accounts/rateLimiter.ts';
 
-const provisionBody = z.object({ handle: z.unknown() });
+const provisionBody = z.object({ handle: z.unknown(), restoreData: z.boolean().optional() });
+/** Admin bodies are a handle and a flag: a kilobyte is plenty. */
+const ADMIN_BODY_LIMIT = 1024;
+/** Token rotations per handle and minute: each one re-creates the container. */
+const ROTATIONS_PER_MINUTE = 5;
 
 function handleParam(value: string): string {
   const check = validateHandle(value);
@@ -14,14 +19,19 @@ function handleParam(value: string): string {
 }
 
 /** The admin container API of DESIGN.md (mounted behind `requireAdmin`). */
-export function containerRoutes(deps: { orchestrator: Orchestrator; lifecycle: Lifecycle }) {
-  const { orchestrator, lifecycle } = deps;
+export function containerRoutes(deps: {
+  orchestrator: Orchestrator;
+  lifecycle: Lifecycle;
+  limiter: RateLimiter;
+}) {
+  const { orchestrator, lifecycle, limiter } = deps;
   return new Hono()
+    .use('/containers/*', limitBody(ADMIN_BODY_LIMIT))
     .post('/containers/provision', async (c) => {
       // The handle's own rules are the orchestrator's, with their clearer messages.
-      const { handle } = await readJson(c, provisionBody);
+      const { handle, restoreData } = await readJson(c, provisionBody);
       if (handle === undefined) throw new HttpError(400, 'invalid_body', 'expected {"handle": "<handle>"}');
-      const result = await orchestrator.provision(handle);
+      const result = await orchestrator.provision(handle, { restoreData });
       // The instance's API token is shown once, when it is made, like any API key.
       if (result.created) return c.json({ instance: result.instance, token: result.token }, 201);
       return c.json({ instance: result.instance }, 200);
@@ -59,6 +69,19 @@ export function containerRoutes(deps: { orchestrator: Orchestrator; lifecycle: L
     .post('/containers/:handle/restart', async (c) =>
       c.json({ instance: await orchestrator.restart(handleParam(c.req.param('handle'))) }),
     )
+    /** A new instance API token, shown once (the old one is refused from now on). */
+    .post('/containers/:handle/token', async (c) => {
+      const handle = handleParam(c.req.param('handle'));
+      rotationLimit(limiter, `rotate:${handle}`);
+      return c.json(await orchestrator.rotateToken(handle), 201);
+    })
+    /** Deletes the data a destroyed instance left behind: the handle is free again after. */
+    .delete('/containers/:handle/data', async (c) => {
+      const handle = handleParam(c.req.param('handle'));
+      await orchestrator.deleteKeptData(handle);
+      return c.json({ handle, dataDeleted: true, available: true });
+    })
+    .get('/admin/kept-data', (c) => c.json({ kept: orchestrator.listKept() }))
     .delete('/containers/:handle', async (c) => {
       const handle = handleParam(c.req.param('handle'));
       const deleteData = c.req.query('deleteData') === 'true';
@@ -66,4 +89,15 @@ export function containerRoutes(deps: { orchestrator: Orchestrator; lifecycle: L
       return c.json({ deleted: handle, dataDeleted: deleteData });
     })
     .post('/admin/sweep', async (c) => c.json(await lifecycle.sweep()));
+}
+
+/** Shared by the admin's and the owner's rotation route: a loop of rotations is refused. */
+export function rotationLimit(limiter: RateLimiter, key: string): void {
+  const r = limiter.hit(key, ROTATIONS_PER_MINUTE, 60_000);
+  if (!r.ok) {
+    const seconds = Math.ceil(r.retryAfterMs / 1000);
+    throw new HttpError(429, 'rate_limited', `too many token rotations; try again in ${seconds} s`, undefined, {
+      'Retry-After': String(seconds),
+    });
+  }
 }

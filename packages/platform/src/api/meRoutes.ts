@@ -12,6 +12,8 @@ import { instanceUrl, type PlatformConfig } from '../config.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { LlmUsage } from '../llm/proxyClient.ts';
 import type { Orchestrator, Progress } from '../orchestrator/orchestrator.ts';
+import type { RateLimiter } from '../accounts/rateLimiter.ts';
+import { rotationLimit } from './containerRoutes.ts';
 import type { AppEnv, SessionCookies } from './sessionCookies.ts';
 
 export interface MeDeps {
@@ -25,6 +27,8 @@ export interface MeDeps {
   config: Pick<PlatformConfig, 'publicUrl'>;
   llm?: LlmUsage;
   clock?: () => number;
+  /** Limits token rotations (`POST /me/instance/token`). */
+  limiter: RateLimiter;
 }
 
 const addPasskey = z.object({
@@ -224,6 +228,14 @@ export function meRoutes(deps: MeDeps) {
         const handle = c.req.param('handle');
         if (!orchestrator.exists(handle)) throw new HttpError(404, 'not_found', `no instance "${handle}"`);
         return c.json({ url: openUrl(c, handle) });
+      })
+      /** The owner's new instance API token, shown once; the instance restarts with it. */
+      .post('/me/instance/token', async (c) => {
+        const { handle } = c.var.user;
+        if (!orchestrator.exists(handle))
+          throw new HttpError(409, 'no_instance', 'your instance is not there yet');
+        rotationLimit(deps.limiter, `rotate:${handle}`);
+        return c.json(await orchestrator.rotateToken(handle), 201);
       })
   );
 }

@@ -23,6 +23,8 @@ export const instances = sqliteTable(
     lastActiveAt: integer('last_active_at').notNull(),
     /** The last failure of an operation on it, shown to the admin; cleared on success. */
     lastError: text('last_error'),
+    /** Its data volume's key (`{handle}_{generation}`); null: made before generations, the handle. */
+    volume: text('volume'),
   },
   (t) => [index('instances_state').on(t.state)],
 );
@@ -158,3 +160,15 @@ export const instanceSessions = sqliteTable(
 
 export type UserRow = typeof users.$inferSelect;
 export type PasskeyRow = typeof passkeys.$inferSelect;
+
+/**
+ * Data kept when an instance was destroyed without deleting it: its handle stays reserved (no
+ * one else may sign up with it or be given it) until an admin deletes the data or restores it.
+ */
+export const keptVolumes = sqliteTable('kept_volumes', {
+  handle: text('handle').primaryKey(),
+  volume: text('volume').notNull(),
+  keptAt: integer('kept_at').notNull(),
+});
+
+export type KeptVolumeRow = typeof keptVolumes.$inferSelect;
