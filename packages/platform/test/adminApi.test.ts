@@ -73,7 +73,7 @@ describe('admin API', () => {
   it('has left alice running through all those refused calls', async () => {
     const r = await t.admin('GET', '/containers/alice');
     expect(r.json()).toMatchObject({ instance: { handle: 'alice', state: 'running' } });
-    expect(existsSync(path.join(t.dataDir, 'homes', 'mallory'))).toBe(false);
+    expect(readdirSync(path.join(t.dataDir, 'homes')).filter((v) => v.startsWith('mallory'))).toEqual([]);
   });
 
   it.each(BAD_HANDLES)(
@@ -91,7 +91,7 @@ describe('admin API', () => {
           .instances.map((i) => i.handle),
       ).toEqual(['alice']);
       expect((await t.runtime.list()).length).toBe(before);
-      expect(readdirSync(path.join(t.dataDir, 'homes'))).toEqual(['alice']);
+      expect(readdirSync(path.join(t.dataDir, 'homes'))).toEqual([path.basename(t.homeOf('alice'))]);
     },
   );
 
@@ -134,19 +134,31 @@ describe('admin API', () => {
     expect(bad.json<{ error: { code: string } }>().error.code).toBe('invalid_handle');
   });
 
-  it('destroys an instance but keeps its data unless asked, then deletes data when asked', async () => {
+  it('destroys an instance but keeps its data unless asked, restores it when asked, then deletes it', async () => {
     await t.provision('carol');
-    const home = path.join(t.dataDir, 'homes', 'carol');
+    const home = t.homeOf('carol');
     writeFileSync(path.join(home, 'note.txt'), 'keep me');
     const kept = await t.admin('DELETE', '/containers/carol');
     expect(kept.json()).toEqual({ deleted: 'carol', dataDeleted: false });
     expect((await t.admin('GET', '/containers/carol')).status).toBe(404);
     expect(existsSync(path.join(home, 'note.txt'))).toBe(true);
-    await t.provision('carol');
+    expect((await t.admin('GET', '/admin/kept-data')).json()).toEqual({
+      kept: [{ handle: 'carol', keptAt: expect.any(String) }],
+    });
+    // The name is not free while its data is kept: a plain provision is refused...
+    const refused = await t.admin('POST', '/containers/provision', { handle: 'carol' });
+    expect(refused.status).toBe(409);
+    expect(refused.json<{ error: { code: string } }>().error.code).toBe('handle_reserved');
+    // ...and the admin's explicit restore gives the same data back (an upgrade to a new image).
+    const restored = await t.admin('POST', '/containers/provision', { handle: 'carol', restoreData: true });
+    expect(restored.status).toBe(201);
+    expect(t.homeOf('carol')).toBe(home);
     expect(existsSync(path.join(home, 'note.txt'))).toBe(true);
+    expect((await t.admin('GET', '/admin/kept-data')).json()).toEqual({ kept: [] });
     const gone = await t.admin('DELETE', '/containers/carol?deleteData=true');
     expect(gone.json()).toEqual({ deleted: 'carol', dataDeleted: true });
     expect(existsSync(home)).toBe(false);
+    expect((await t.admin('GET', '/admin/kept-data')).json()).toEqual({ kept: [] });
   });
 
   it('reports health without the token: engine, counts, memory, disk', async () => {

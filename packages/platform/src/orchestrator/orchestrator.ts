@@ -173,7 +173,9 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     }
     if (!rt.endpoint) throw new Error('the engine reports no address for the running instance');
     progress(row.handle, 'health');
-    await deps.waitReady(rt.endpoint, { timeoutMs: config.lifecycle.wakeTimeoutMs });
+    // Twice what a waiting request is given (WAKE_TIMEOUT): a slow start that made one request give
+    // up still completes for the next one, and the two deadlines never race each other.
+    await deps.waitReady(rt.endpoint, { timeoutMs: 2 * config.lifecycle.wakeTimeoutMs });
     return { endpoint: rt.endpoint, recreated };
   }
 

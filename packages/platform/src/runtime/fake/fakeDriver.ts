@@ -155,7 +155,7 @@ export function createFakeDriver(): FakeDriver {
       return i ? view(i) : null;
     },
     async list(filter = {}) {
-      await step('list');
+      await step('list', filter.handle);
       return [...instances.values()]
         .filter((i) => filter.handle === undefined || i.spec.handle === filter.handle)
         .map(view);
