@@ -1,5 +1,15 @@
 import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from '@matrixos/shared';
@@ -69,8 +79,7 @@ export function createLoopDisks(options: LoopDisksOptions) {
       if (!existsSync(image(key))) {
         const partial = `${image(key)}.partial`;
         // Sparse: the host's disk holds only what the tenant wrote.
-        rmSync(partial, { force: true });
-        truncateSync(partial, 0);
+        writeFileSync(partial, '', { mode: 0o600 });
         truncateSync(partial, sizeBytes);
         try {
           // -m 0: no blocks reserved for root (the tenant is never root); the quota is the size.
@@ -82,7 +91,7 @@ export function createLoopDisks(options: LoopDisksOptions) {
           });
         }
         // Renamed only once complete: a crash mid-mkfs leaves no half-made disk that looks real.
-        await run('mv', [partial, image(key)]);
+        renameSync(partial, image(key));
         created = true;
         log.info({ volume: key, sizeBytes }, 'created volume disk');
       }
