@@ -121,7 +121,7 @@ describe('orchestrator (fake engine)', () => {
     });
 
     it('refuses at once, touching nothing, when the image is not on the engine', async () => {
-      runtime.hasImage = async () => false;
+      runtime.resolveImage = async () => null;
       const err = await orchestrator.provision('alice').catch((e: unknown) => e);
       expect(err).toMatchObject({ status: 503, code: 'image_missing' });
       expect((err as Error).message).toBe(

@@ -195,9 +195,14 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     return message;
   }
 
-  /** The engine has the image this platform runs new instances from (a driver that has none: yes). */
-  async function assertImage(image: string): Promise<void> {
-    if (!runtime.hasImage || (await runtime.hasImage(image))) return;
+  /**
+   * The image new instances run from, pinned (see `resolveImage`), or a clear 503 when the engine
+   * does not have it. A driver that runs no images takes the name as it is.
+   */
+  async function assertImage(image: string): Promise<string> {
+    if (!runtime.resolveImage) return image;
+    const pinned = await runtime.resolveImage(image);
+    if (pinned) return pinned;
     throw new HttpError(
       503,
       'image_missing',
@@ -236,9 +241,10 @@ export function createOrchestrator(deps: OrchestratorDeps) {
         progress(handle, 'failed', failureText('this name is not free'));
         throw reservedError(handle);
       }
+      let image = config.instance.image;
       if (!existing) {
         try {
-          await assertImage(config.instance.image);
+          image = await assertImage(config.instance.image);
         } catch (err) {
           markFailed(handle, err);
           throw err;
@@ -259,7 +265,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
           state: 'provisioning',
           runtime: runtime.kind,
           engineId: null,
-          image: config.instance.image,
+          image,
           volume: kept && opts.restoreData ? kept.volume : newVolume(handle),
           authTokenSealed: sealer.seal(newToken('mxi'), authContext(handle)),
           proxyTokenSealed: sealer.seal(newToken('mxp'), proxyContext(handle)),

@@ -112,8 +112,13 @@ export interface RuntimeDriver {
   inspect(id: string): Promise<RuntimeInstance | null>;
   /** Every instance of this platform the engine has, running or not (of one handle: cheaper). */
   list(filter?: { handle?: string }): Promise<RuntimeInstance[]>;
-  /** Whether the engine has this image (absent: the driver runs no images). */
-  hasImage?(image: string): Promise<boolean>;
+  /**
+   * The image as an immutable reference (its content tag `repo:{inputs hash}` from
+   * scripts/build-image.sh, else its id), or null when the engine does not have it. Instances are
+   * created from this, so a later build or another platform moving the configured tag never
+   * changes what an existing instance runs. Absent: the driver runs no images.
+   */
+  resolveImage?(image: string): Promise<string | null>;
   /** Null when the instance is missing or stopped (nothing to measure); a paused one has memory. */
   stats(id: string): Promise<InstanceStats | null>;
   /** The last `tail` lines of the instance's output (stdout and stderr, as text). */

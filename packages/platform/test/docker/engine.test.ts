@@ -132,6 +132,56 @@ describe.skipIf(!(await dockerAvailable()))('the engine, on Docker', () => {
     );
   });
 
+  describe('instance images', () => {
+    it('pins a new instance to the content tag of its image, so a moved tag never changes it', async () => {
+      await t.provision('ivan');
+      const { instance } = (await t.admin('GET', '/containers/ivan')).json<{ instance: { image: string } }>();
+      expect(instance.image).toMatch(/^matrixos\/instance:[0-9a-f]{32}$/);
+      expect(docker('inspect', '-f', '{{.Config.Image}}', container('ivan'))).toBe(instance.image);
+      await t.admin('DELETE', '/containers/ivan?deleteData=true');
+    });
+
+    it('refuses a provision clearly when its image is missing, and the sign-up progress ends saying what to do', async () => {
+      const other = await startTestPlatform({
+        runtime: 'docker',
+        env: { INSTANCE_IMAGE: `matrixos/instance:missing-${t.platformId}`, TRUST_PROXY: 'true' },
+      });
+      try {
+        const message = `image matrixos/instance:missing-${t.platformId} is not on the engine: run npm run build:image (bash scripts/build-image.sh)`;
+        expect(await other.platform.orchestrator.checkImage()).toBe(message);
+        const r = await other.admin('POST', '/containers/provision', { handle: 'judy' });
+        expect(r.status).toBe(503);
+        expect(r.json()).toEqual({ error: { code: 'image_missing', message } });
+
+        // A sign-up provisions in the background: its progress stream ends on the failure, with the reason.
+        const client = createCookieClient(other.port);
+        const start = await client.cp('/auth/signup/totp/options', {
+          method: 'POST',
+          body: { handle: 'kate' },
+        });
+        const { flowId, secret } = start.json<{ flowId: string; secret: string }>();
+        await client.cp('/auth/signup/totp/verify', {
+          method: 'POST',
+          body: { flowId, code: totpCodeAt(secret, Date.now()) },
+        });
+        await expect.poll(() => other.platform.orchestrator.lastProgress('kate')?.step).toBe('failed');
+        const progress = await client.cp('/me/instance/progress');
+        const events = [...progress.text.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1]!));
+        expect(events).toEqual([
+          {
+            step: 'failed',
+            message: expect.stringMatching(
+              /^It did not start: image .* npm run build:image .*tell the administrator\.$/,
+            ),
+          },
+        ]);
+        expect(await other.runtime.list()).toEqual([]);
+      } finally {
+        await other.destroy();
+      }
+    });
+  });
+
   describe('disk quota', () => {
     it('gives a tenant ENOSPC at its quota, and the host holds no more than the quota of it', async () => {
       await t.provision('gina');

@@ -273,7 +273,8 @@ function followProgress() {
     source = new EventSource('/me/instance/progress');
     source.addEventListener('progress', (event) => {
       const p = JSON.parse(event.data);
-      if (p.step === 'failed') fail(failedText);
+      // The server says what went wrong and what to do: show that rather than a generic line.
+      if (p.step === 'failed') fail(p.message || failedText);
       else if (p.step === 'ready') onReady();
       else if (STEPS.includes(p.step) || p.step === 'resuming') mark(p.step);
     });

@@ -40,6 +40,15 @@ export interface DockerDriverOptions {
   watchRetryMs?: number;
 }
 
+/** The hash of an image's inputs, set by scripts/build-image.sh (also its content tag). */
+const LABEL_INPUTS = 'dev.matrixos.inputs';
+
+/** `repo/name:tag` → `repo/name` (a registry port's colon is not a tag's). */
+function repositoryOf(image: string): string {
+  const at = image.lastIndexOf(':');
+  return at > image.lastIndexOf('/') ? image.slice(0, at) : image;
+}
+
 /** Which data volume a container mounts (its key), so a start can re-mount its disk first. */
 const LABEL_VOLUME = 'dev.matrixos.volume';
 
@@ -381,14 +390,17 @@ export function createDockerDriver(options: DockerDriverOptions): RuntimeDriver 
       return info && fromInspect(info);
     },
 
-    async hasImage(image) {
+    async resolveImage(image) {
+      let info: Docker.ImageInspectInfo;
       try {
-        await docker.getImage(image).inspect();
-        return true;
+        info = await docker.getImage(image).inspect();
       } catch (err) {
-        if (status(err) === 404) return false;
+        if (status(err) === 404) return null;
         throw err;
       }
+      const inputs = info.Config?.Labels?.[LABEL_INPUTS];
+      const contentTag = inputs && `${repositoryOf(image)}:${inputs}`;
+      return contentTag && info.RepoTags?.includes(contentTag) ? contentTag : info.Id;
     },
 
     async list(filter = {}) {
