@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -183,6 +183,39 @@ describe('lifecycle', () => {
     expect(steps).toEqual([]);
     expect((await t.admin('GET', '/containers/alice')).json()).toMatchObject({
       engine: { state: 'stopped' },
+    });
+  });
+
+  it('reads an instance killed behind its back as stopped at once, and wakes it on the next request', async () => {
+    t = await start();
+    await t.provision('alice');
+    const before = (await t.instance('alice', { path: '/env' })).status;
+    expect(before).toBe(200);
+    const [rt] = await t.runtime.list({ handle: 'alice' });
+    const pid = Number(
+      JSON.parse(readFileSync(path.join(t.dataDir, `runtime-${t.platformId}.json`), 'utf8')).instances.find(
+        (i: { id: string }) => i.id === rt!.id,
+      ).proc.pid,
+    );
+    process.kill(-pid, 'SIGKILL');
+    await expect
+      .poll(
+        async () =>
+          (await t!.admin('GET', '/containers/alice')).json<{ instance: { state: string } }>().instance.state,
+        {
+          timeout: 1000,
+          interval: 50,
+        },
+      )
+      .toBe('stopped');
+    expect((await t.admin('GET', '/containers/alice')).json()).toMatchObject({
+      instance: { lastError: 'the instance stopped outside the platform' },
+      engine: { state: 'stopped' },
+    });
+    expect((await t.instance('alice', { path: '/env' })).status).toBe(200);
+    expect((await t.admin('GET', '/containers/alice')).json()).toMatchObject({
+      instance: { state: 'running', lastError: null },
+      engine: { state: 'running' },
     });
   });
 
