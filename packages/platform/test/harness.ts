@@ -11,9 +11,9 @@ import { loadConfig } from '../src/config.ts';
 import { openDb } from '../src/db/openDb.ts';
 import { createProxyClient } from '../src/llm/proxyClient.ts';
 import { createPlatform, type Platform } from '../src/platform.ts';
-import { diskQuota } from '../src/runtime/index.ts';
 import { createDockerDriver } from '../src/runtime/docker/dockerDriver.ts';
 import type { RuntimeDriver } from '../src/runtime/driver.ts';
+import { diskQuota } from '../src/runtime/index.ts';
 import { createProcessDriver } from '../src/runtime/process/processDriver.ts';
 
 export interface Reply {
@@ -190,7 +190,8 @@ export async function startTestPlatform(opts: TestPlatformOptions) {
       }
       for (const h of handlesSeen) await runtime.removeVolume(h).catch(() => undefined);
       // Volumes are named by generation (`{handle}_{id}`): every one this platform made goes.
-      for (const v of await runtime.listVolumes().catch(() => [])) await runtime.removeVolume(v).catch(() => undefined);
+      for (const v of await runtime.listVolumes().catch(() => []))
+        await runtime.removeVolume(v).catch(() => undefined);
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
     track(handle: string): void {

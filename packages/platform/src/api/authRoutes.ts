@@ -62,7 +62,12 @@ export function authRoutes(deps: AuthDeps) {
     // Freed by a deletion that kept the data: still taken, until an admin deletes that data.
     const reserved = orchestrator.reserved(check.handle);
     if (reserved) {
-      return { ok: false, status: 409, code: 'handle_taken', reason: `"${check.handle}" is taken: ${reserved}` };
+      return {
+        ok: false,
+        status: 409,
+        code: 'handle_taken',
+        reason: `"${check.handle}" is taken: ${reserved}`,
+      };
     }
     return { ok: true, handle: check.handle };
   }

@@ -5,6 +5,7 @@ import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import type { AccountStore } from '../accounts/accountStore.ts';
 import { BRIDGE_PATH, type InstanceAccess } from '../accounts/instanceAccess.ts';
+import type { RateLimiter } from '../accounts/rateLimiter.ts';
 import type { Sessions } from '../accounts/sessions.ts';
 import { newTotpSecret, totpSetup, verifyTotp } from '../accounts/totp.ts';
 import { credentialJson, type WebAuthn } from '../accounts/webauthn.ts';
@@ -12,7 +13,6 @@ import { instanceUrl, type PlatformConfig } from '../config.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { LlmUsage } from '../llm/proxyClient.ts';
 import type { Orchestrator, Progress } from '../orchestrator/orchestrator.ts';
-import type { RateLimiter } from '../accounts/rateLimiter.ts';
 import { rotationLimit } from './containerRoutes.ts';
 import type { AppEnv, SessionCookies } from './sessionCookies.ts';
 

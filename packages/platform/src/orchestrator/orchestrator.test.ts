@@ -9,7 +9,7 @@ import { loadConfig } from '../config.ts';
 import { openDb } from '../db/openDb.ts';
 import { createInstanceStore } from '../instances/store.ts';
 import { createFakeDriver, type FakeDriver, type FakeStep } from '../runtime/fake/fakeDriver.ts';
-import { authContext, type EngineChange, type Orchestrator, createOrchestrator } from './orchestrator.ts';
+import { authContext, createOrchestrator, type EngineChange, type Orchestrator } from './orchestrator.ts';
 
 /** The orchestrator's own logic, on the in-memory engine: every failure path, deterministically. */
 describe('orchestrator (fake engine)', () => {

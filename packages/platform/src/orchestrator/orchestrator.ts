@@ -128,7 +128,13 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     };
     env.ANTHROPIC_BASE_URL =
       config.instance.proxyUrl ?? `http://${runtime.hostAddress()}:${config.proxyPort}`;
-    return { handle: row.handle, volume: volumeOf(row), image: row.image, env, limits: config.instance.limits };
+    return {
+      handle: row.handle,
+      volume: volumeOf(row),
+      image: row.image,
+      env,
+      limits: config.instance.limits,
+    };
   }
 
   /** Engine objects labelled with this handle, whatever the row says. */
@@ -453,7 +459,9 @@ export function createOrchestrator(deps: OrchestratorDeps) {
           log.error({ handle, err }, 'reconcile failed for instance');
         });
     }
-    await reserveUnclaimedVolumes(report).catch((err) => log.error({ err }, 'reconcile: cannot list volumes'));
+    await reserveUnclaimedVolumes(report).catch((err) =>
+      log.error({ err }, 'reconcile: cannot list volumes'),
+    );
     const changed = Object.values(report).some((v) => v.length > 0);
     if (changed) log.info(report, 'reconciled');
     return report;
@@ -571,7 +579,11 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       store.update(handle, { state: 'paused', updatedAt: now });
       routes.set(handle, { state: 'paused', endpoint: null });
       change = { handle, state: 'paused' };
-    } else if (rt.state === 'running' && rt.endpoint && (row.state !== 'running' || route?.state !== 'running')) {
+    } else if (
+      rt.state === 'running' &&
+      rt.endpoint &&
+      (row.state !== 'running' || route?.state !== 'running')
+    ) {
       store.update(handle, { state: 'running', updatedAt: now, lastError: null });
       routes.set(handle, { state: 'running', endpoint: rt.endpoint });
       change = { handle, state: 'running' };

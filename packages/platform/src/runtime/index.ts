@@ -1,15 +1,15 @@
 import type { Logger } from '@matrixos/shared';
 import Docker from 'dockerode';
+import { createLoopDisks, type LoopDisks } from './disks/loopDisks.ts';
 import { createDockerDriver } from './docker/dockerDriver.ts';
 import { pingEngine } from './docker/pingEngine.ts';
 import { type RuntimeDriver, RuntimeError } from './driver.ts';
-import { createLoopDisks, type LoopDisks } from './disks/loopDisks.ts';
 import { createProcessDriver } from './process/processDriver.ts';
 
+export { createLoopDisks, type LoopDisks } from './disks/loopDisks.ts';
 export { createDockerDriver, type DockerDriverOptions } from './docker/dockerDriver.ts';
 export * from './driver.ts';
 export { createProcessDriver, type ProcessDriverOptions } from './process/processDriver.ts';
-export { createLoopDisks, type LoopDisks } from './disks/loopDisks.ts';
 export { NotReadyError, type WaitReadyOptions, waitReady } from './waitReady.ts';
 
 export interface RuntimeConfig {

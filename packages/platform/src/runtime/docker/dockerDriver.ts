@@ -1,5 +1,6 @@
 import type { Logger } from '@matrixos/shared';
 import Docker from 'dockerode';
+import type { LoopDisks } from '../disks/loopDisks.ts';
 import {
   GATEWAY_PORT,
   INSTANCE_HOME,
@@ -10,14 +11,13 @@ import {
   LABEL_PLATFORM,
   type RuntimeDriver,
   RuntimeError,
-  type RuntimeEvent,
   type RuntimeInstance,
   type RuntimeState,
 } from '../driver.ts';
-import type { LoopDisks } from '../disks/loopDisks.ts';
 import { assertPlatformId, assertSafeSpec, assertSafeVolume, handleOfVolume } from '../validate.ts';
 import { demuxLogs } from './demuxLogs.ts';
 import { statsFromEngine } from './engineStats.ts';
+import { parseEvent } from './parseEvent.ts';
 import { pingEngine } from './pingEngine.ts';
 
 export interface DockerDriverOptions {
@@ -487,31 +487,6 @@ export function createDockerDriver(options: DockerDriverOptions): RuntimeDriver 
     },
   };
   return driver;
-}
-
-const EVENT_STATE: Record<string, RuntimeEvent['state']> = {
-  start: 'running',
-  unpause: 'running',
-  die: 'stopped',
-  pause: 'paused',
-  destroy: 'removed',
-};
-
-/** One line of the engine's event stream, if it is about one of our containers. */
-export function parseEvent(
-  line: string,
-  isOurs: (labels: Record<string, string> | undefined) => boolean,
-): RuntimeEvent | null {
-  try {
-    const e = JSON.parse(line) as { Type?: string; Action?: string; id?: string; Actor?: { ID?: string; Attributes?: Record<string, string> } };
-    const state = e.Action ? EVENT_STATE[e.Action] : undefined;
-    const attrs = e.Actor?.Attributes;
-    const id = e.Actor?.ID ?? e.id;
-    if (e.Type !== 'container' || !state || !id || !isOurs(attrs)) return null;
-    return { id, handle: attrs![LABEL_HANDLE]!, state };
-  } catch {
-    return null;
-  }
 }
 
 function destroyStream(s: NodeJS.ReadableStream): void {
