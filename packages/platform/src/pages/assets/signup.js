@@ -232,7 +232,10 @@ function followProgress() {
   function fail(text) {
     stopTicking();
     source?.close();
-    for (const li of list.querySelectorAll('li.now')) li.className = 'failed';
+    // The step it failed at; a failure before any step began (e.g. no image) fails the first one.
+    const now = [...list.querySelectorAll('li.now')];
+    const first = list.querySelector('li:not(.done)');
+    for (const li of now.length ? now : first ? [first] : []) li.className = 'failed';
     byId('progress-error-text').textContent = text;
     byId('progress-error').hidden = false;
   }
