@@ -83,7 +83,19 @@ export function createLoopDisks(options: LoopDisksOptions) {
         truncateSync(partial, sizeBytes);
         try {
           // -m 0: no blocks reserved for root (the tenant is never root); the quota is the size.
-          await run('mkfs.ext4', ['-q', '-F', '-m', '0', '-E', `root_owner=${uid}:${gid}`, partial]);
+          // -J size=8: an 8 MB journal, not the default 32 MB that an empty 1 GB disk would cost
+          // the host (measured: 33 MB allocated vs 9 MB).
+          await run('mkfs.ext4', [
+            '-q',
+            '-F',
+            '-m',
+            '0',
+            '-J',
+            `size=${Math.min(8, Math.max(1, Math.floor(sizeBytes / (1 << 20) / 8)))}`,
+            '-E',
+            `root_owner=${uid}:${gid}`,
+            partial,
+          ]);
         } catch (err) {
           rmSync(partial, { force: true });
           throw new RuntimeError('unavailable', `cannot make the disk of volume ${key}: ${stderr(err)}`, {
