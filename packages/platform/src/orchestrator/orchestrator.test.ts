@@ -136,6 +136,26 @@ describe('orchestrator (fake engine)', () => {
     });
   });
 
+  describe('other operations failing at the engine', () => {
+    it.each<[FakeStep, (o: Orchestrator) => Promise<unknown>, string]>([
+      ['stop', (o) => o.stop('alice'), 'stop_failed'],
+      ['pause', (o) => o.pause('alice'), 'pause_failed'],
+      ['remove', (o) => o.destroy('alice', { deleteData: true }), 'destroy_failed'],
+      ['start', (o) => o.restart('alice'), 'start_failed'],
+    ])(
+      '%s failing: a 503 that says why, the row kept with its error, and the next call works',
+      async (step, op, code) => {
+        await orchestrator.provision('alice');
+        runtime.failOn(step);
+        await expect(op(orchestrator)).rejects.toMatchObject({ status: 503, code });
+        expect(orchestrator.get('alice').lastError).toBe(`injected failure at ${step}`);
+        expect(orchestrator.route('alice')).toBeUndefined();
+        expect(runtime.snapshot().volumes).toHaveLength(1);
+        await op(orchestrator);
+      },
+    );
+  });
+
   describe('kept data', () => {
     it('reserves the handle: a plain provision is refused, and a new one gets a new volume', async () => {
       await orchestrator.provision('alice');

@@ -373,7 +373,13 @@ export function createOrchestrator(deps: OrchestratorDeps) {
   async function destroyLocked(handle: string, opts: { deleteData: boolean }): Promise<void> {
     const row = mustGet(handle);
     routes.set(handle, { state: 'stopping', endpoint: null });
-    for (const rt of await engineObjectsOf(row)) await runtime.remove(rt.id);
+    try {
+      for (const rt of await engineObjectsOf(row)) await runtime.remove(rt.id);
+    } catch (err) {
+      // Nothing is forgotten yet: the row stays, to be destroyed again (or woken).
+      const reason = markFailed(handle, err);
+      throw new HttpError(503, 'destroy_failed', `could not remove the instance of "${handle}": ${reason}`);
+    }
     // Kept data keeps its name reserved: nobody else signs up as this handle and finds it.
     if (!opts.deleteData) store.kept.put({ handle, volume: volumeOf(row), keptAt: clock() });
     store.delete(handle);
