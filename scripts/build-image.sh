@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds the instance image ${INSTANCE_IMAGE:-matrixos/instance:latest} from the Dockerfile, without
 # a registry: when BASE_IMAGE is unset and node:24-slim is not on the engine, it builds on a local
-# stand-in (scripts/make-base-image.sh, matrixos/node:24-local). The image is labelled with a hash
-# of its inputs; --if-stale skips the build when that label already matches. --publish is CI's
-# release (.github/workflows/images.yml): the same build for every platform in PUBLISH_PLATFORMS
-# with buildx, pushed as each tag in PUBLISH_TAGS, layers cached in PUBLISH_CACHE (e.g. type=gha).
+# stand-in (scripts/make-base-image.sh, matrixos/node:24-local). The image is tagged by content,
+# repo:{hash of its inputs}, and the configured tag points at it; --if-stale skips the build when
+# an image with that hash is already on the engine (and just points the tag at it). --publish is
+# CI's release (.github/workflows/images.yml): the same build for every platform in
+# PUBLISH_PLATFORMS with buildx, pushed as each tag in PUBLISH_TAGS, layers cached in PUBLISH_CACHE.
 # Usage: scripts/build-image.sh [--if-stale | --publish]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -58,13 +59,16 @@ inputs_hash() {
   } | sha256sum | cut -c1-32
 }
 hash=$(inputs_hash)
-current=$(docker image inspect -f '{{ index .Config.Labels "dev.matrixos.inputs" }}' "$image" 2>/dev/null || true)
-if [ "$if_stale" = 1 ] && [ "$current" = "$hash" ]; then
-  echo "build-image: $image is up to date (inputs $hash)"
+# The content tag: what these exact inputs build. Platforms pin their instances to it, so another
+# checkout (or platform) building the same configured tag from other sources never changes them.
+repo=$image
+case "${image##*/}" in *:*) repo=${image%:*} ;; esac
+content="$repo:$hash"
+if [ "$if_stale" = 1 ] && docker image inspect "$content" >/dev/null 2>&1; then
+  docker tag "$content" "$image"
+  echo "build-image: $image is up to date ($content)"
   exit 0
 fi
-
-previous=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
 version=$(node -p 'require("./packages/gateway/package.json").version')
 revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ "$publish" = 1 ]; then
@@ -96,13 +100,12 @@ docker build \
   --build-arg REVISION="$revision" \
   --build-arg CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
   --label dev.matrixos.inputs="$hash" \
+  --tag "$content" \
   --tag "$image" \
   .
 elapsed=$((($(date +%s%N) - started) / 1000000))
-
-# The image this one replaced, unless a container still uses it.
-new=$(docker image inspect -f '{{.Id}}' "$image")
-if [ -n "$previous" ] && [ "$previous" != "$new" ]; then docker image rm "$previous" >/dev/null 2>&1 || true; fi
+# No image is removed here: the one the tag pointed at before keeps its content tag, and instances
+# (of this or another platform) may still run it. Old ones: docs/operations.md, "Instance images".
 
 size=$(docker image inspect -f '{{.Size}}' "$image" | awk '{printf "%.0f MB", $1 / 1e6}')
-printf 'build-image: %s built in %d.%01d s, %s\n' "$image" $((elapsed / 1000)) $((elapsed % 1000 / 100)) "$size"
+printf 'build-image: %s (%s) built in %d.%01d s, %s\n' "$image" "$content" $((elapsed / 1000)) $((elapsed % 1000 / 100)) "$size"

@@ -26,6 +26,12 @@ if (runtime === 'docker' && !engine) {
 if (engine) {
   console.log('[start] Docker engine found: checking the instance image ...');
   execFileSync('bash', ['scripts/build-image.sh', '--if-stale'], { stdio: 'inherit' });
+  // The disk quota per volume is a loop mount, which needs root: on a developer's machine run
+  // without it (and say so) rather than not at all. Production sets it up (docs/deployment.md).
+  if (env.INSTANCE_DISK === undefined && process.getuid?.() !== 0) {
+    env.INSTANCE_DISK = '0';
+    console.log('[start] not root: user volumes get no disk quota (INSTANCE_DISK=0)');
+  }
 }
 
 const services: ChildProcess[] = [];

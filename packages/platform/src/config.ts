@@ -70,6 +70,10 @@ const schema = z.object({
   OIDC_GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
   /** Other OpenID Connect providers: a JSON list of {id, name, issuer, clientId, clientSecret}. */
   OIDC_PROVIDERS: providerList.optional(),
+  /** Each new user volume's own filesystem of this size (docker runtime; needs root); 0 = no quota. */
+  INSTANCE_DISK: bytes('1g'),
+  /** Where those filesystems (sparse files) live: in production, not the filesystem of DATA_DIR. */
+  INSTANCE_DISK_DIR: z.string().optional(),
 });
 
 export type PlatformConfig = ReturnType<typeof loadConfig>;
@@ -119,6 +123,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       googleClientSecret: c.OIDC_GOOGLE_CLIENT_SECRET,
       providers: c.OIDC_PROVIDERS,
     }),
+    disk: {
+      sizeBytes: c.INSTANCE_DISK,
+      dir: path.resolve(c.INSTANCE_DISK_DIR ?? path.join(dataDir, 'disks')),
+    },
   };
 }
 

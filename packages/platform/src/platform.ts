@@ -89,6 +89,9 @@ export function createPlatform(deps: PlatformDeps) {
   });
   orchestrator.events.on('destroyed', access.forget);
   const engineStatus = createEngineStatus({ runtime });
+  // What /health says of the engine follows its events (one look at a time, however many come).
+  orchestrator.events.on('engineChanged', () => void engineStatus.refresh());
+  orchestrator.events.on('tokenRotated', access.forget);
   const notices = createBudgetNotices({ lifecycle, access, log: log.child({ module: 'budget' }) });
   const app = createApp({
     config,

@@ -2,6 +2,8 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { totpCodeAt } from '../src/accounts/totp.ts';
+import { createCookieClient } from './cookieClient.ts';
 import { startTestPlatform, type TestPlatform } from './harness.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/streamingInstance.ts', import.meta.url));
@@ -43,6 +45,9 @@ describe('admin API', () => {
     ['POST', '/containers/alice/pause'],
     ['POST', '/containers/alice/restart'],
     ['DELETE', '/containers/alice'],
+    ['POST', '/containers/alice/token'],
+    ['DELETE', '/containers/alice/data'],
+    ['GET', '/admin/kept-data'],
     ['POST', '/admin/sweep'],
   ];
 
@@ -73,7 +78,7 @@ describe('admin API', () => {
   it('has left alice running through all those refused calls', async () => {
     const r = await t.admin('GET', '/containers/alice');
     expect(r.json()).toMatchObject({ instance: { handle: 'alice', state: 'running' } });
-    expect(existsSync(path.join(t.dataDir, 'homes', 'mallory'))).toBe(false);
+    expect(readdirSync(path.join(t.dataDir, 'homes')).filter((v) => v.startsWith('mallory'))).toEqual([]);
   });
 
   it.each(BAD_HANDLES)(
@@ -91,7 +96,7 @@ describe('admin API', () => {
           .instances.map((i) => i.handle),
       ).toEqual(['alice']);
       expect((await t.runtime.list()).length).toBe(before);
-      expect(readdirSync(path.join(t.dataDir, 'homes'))).toEqual(['alice']);
+      expect(readdirSync(path.join(t.dataDir, 'homes'))).toEqual([path.basename(t.homeOf('alice'))]);
     },
   );
 
@@ -134,19 +139,31 @@ describe('admin API', () => {
     expect(bad.json<{ error: { code: string } }>().error.code).toBe('invalid_handle');
   });
 
-  it('destroys an instance but keeps its data unless asked, then deletes data when asked', async () => {
+  it('destroys an instance but keeps its data unless asked, restores it when asked, then deletes it', async () => {
     await t.provision('carol');
-    const home = path.join(t.dataDir, 'homes', 'carol');
+    const home = t.homeOf('carol');
     writeFileSync(path.join(home, 'note.txt'), 'keep me');
     const kept = await t.admin('DELETE', '/containers/carol');
     expect(kept.json()).toEqual({ deleted: 'carol', dataDeleted: false });
     expect((await t.admin('GET', '/containers/carol')).status).toBe(404);
     expect(existsSync(path.join(home, 'note.txt'))).toBe(true);
-    await t.provision('carol');
+    expect((await t.admin('GET', '/admin/kept-data')).json()).toEqual({
+      kept: [{ handle: 'carol', keptAt: expect.any(String) }],
+    });
+    // The name is not free while its data is kept: a plain provision is refused...
+    const refused = await t.admin('POST', '/containers/provision', { handle: 'carol' });
+    expect(refused.status).toBe(409);
+    expect(refused.json<{ error: { code: string } }>().error.code).toBe('handle_reserved');
+    // ...and the admin's explicit restore gives the same data back (an upgrade to a new image).
+    const restored = await t.admin('POST', '/containers/provision', { handle: 'carol', restoreData: true });
+    expect(restored.status).toBe(201);
+    expect(t.homeOf('carol')).toBe(home);
     expect(existsSync(path.join(home, 'note.txt'))).toBe(true);
+    expect((await t.admin('GET', '/admin/kept-data')).json()).toEqual({ kept: [] });
     const gone = await t.admin('DELETE', '/containers/carol?deleteData=true');
     expect(gone.json()).toEqual({ deleted: 'carol', dataDeleted: true });
     expect(existsSync(home)).toBe(false);
+    expect((await t.admin('GET', '/admin/kept-data')).json()).toEqual({ kept: [] });
   });
 
   it('reports health without the token: engine, counts, memory, disk', async () => {
@@ -167,5 +184,105 @@ describe('admin API', () => {
     const r = await t.admin('GET', '/nope');
     expect(r.status).toBe(404);
     expect(r.json<{ error: { code: string } }>().error.code).toBe('not_found');
+  });
+});
+
+/** A new instance API token for an interrupted provision (the 201 was its only copy), or a leak. */
+describe('token rotation', () => {
+  let t: TestPlatform;
+  let now = Date.now();
+  beforeAll(async () => {
+    t = await startTestPlatform({
+      runtime: 'process',
+      command: [process.execPath, FIXTURE],
+      env: { TRUST_PROXY: 'true' },
+      clock: () => now,
+    });
+  });
+  afterAll(() => t?.destroy());
+
+  /** A request the router lets through only with the instance's current token. */
+  const profile = (handle: string, token: string) =>
+    t.instance(handle, { path: '/headers', headers: { authorization: `Bearer ${token}` } });
+
+  it('gives the admin a new token, shown once; the instance takes it and the old one is refused', async () => {
+    const old = await t.provision('alice');
+    expect((await profile('alice', old)).status).toBe(200);
+    const r = await t.admin('POST', '/containers/alice/token');
+    expect(r.status).toBe(201);
+    const { token, instance } = r.json<{ token: string; instance: { state: string } }>();
+    expect(token).toMatch(/^mxi_/);
+    expect(instance.state).toBe('running');
+    expect((await profile('alice', old)).status).toBe(401);
+    expect((await profile('alice', token)).status).toBe(200);
+    const listed = await t.admin('GET', '/containers/alice');
+    expect(listed.text).not.toContain(token);
+  });
+
+  it('refuses a loop of rotations (429), and bodies over the admin limit (413)', async () => {
+    await t.provision('bob');
+    const codes: number[] = [];
+    for (let i = 0; i < 6; i++) codes.push((await t.admin('POST', '/containers/bob/token')).status);
+    expect(codes).toEqual([201, 201, 201, 201, 201, 429]);
+    now += 61_000;
+    expect((await t.admin('POST', '/containers/bob/token')).status).toBe(201);
+    const big = await t.admin('POST', '/containers/provision', { handle: 'carol', pad: 'x'.repeat(4096) });
+    expect(big.status).toBe(413);
+    expect(big.json<{ error: { code: string } }>().error.code).toBe('body_too_large');
+    expect((await t.admin('GET', '/containers/carol')).status).toBe(404);
+  });
+
+  it('gives the signed-in owner a new token for their own instance only, from the control plane only', async () => {
+    const owner = createCookieClient(t.port);
+    const start = await owner.cp('/auth/signup/totp/options', { method: 'POST', body: { handle: 'dora' } });
+    const { flowId, secret } = start.json<{ flowId: string; secret: string }>();
+    expect(
+      (
+        await owner.cp('/auth/signup/totp/verify', {
+          method: 'POST',
+          body: { flowId, code: totpCodeAt(secret, now) },
+        })
+      ).status,
+    ).toBe(201);
+    await expect
+      .poll(
+        async () =>
+          (await t.admin('GET', '/containers/dora')).json<{ instance?: { state: string } }>().instance?.state,
+        { timeout: 20_000 },
+      )
+      .toBe('running');
+    const mine = await owner.cp('/me/instance/token', { method: 'POST' });
+    expect(mine.status).toBe(201);
+    const token = mine.json<{ token: string }>().token;
+    expect((await profile('dora', token)).status).toBe(200);
+
+    // Without a session: refused. From another origin with the owner's cookies (CSRF): refused.
+    expect((await t.request({ method: 'POST', path: '/me/instance/token' })).status).toBe(401);
+    const forged = await owner.cp('/me/instance/token', {
+      method: 'POST',
+      headers: { origin: 'http://evil.example' },
+    });
+    expect(forged.status).toBe(403);
+    expect((await profile('dora', token)).status).toBe(200);
+
+    // Another user rotates only their own (there is no handle to name in the request).
+    const other = createCookieClient(t.port);
+    const s2 = await other.cp('/auth/signup/totp/options', { method: 'POST', body: { handle: 'eve' } });
+    const f2 = s2.json<{ flowId: string; secret: string }>();
+    await other.cp('/auth/signup/totp/verify', {
+      method: 'POST',
+      body: { flowId: f2.flowId, code: totpCodeAt(f2.secret, now) },
+    });
+    await expect
+      .poll(
+        async () =>
+          (await t.admin('GET', '/containers/eve')).json<{ instance?: { state: string } }>().instance?.state,
+        { timeout: 20_000 },
+      )
+      .toBe('running');
+    const theirs = await other.cp('/me/instance/token', { method: 'POST', body: { handle: 'dora' } });
+    expect(theirs.status).toBe(201);
+    expect((await profile('dora', token)).status).toBe(200);
+    expect((await profile('dora', theirs.json<{ token: string }>().token)).status).toBe(401);
   });
 });

@@ -87,15 +87,17 @@ import ${SITES}
       },
       stdio: 'ignore',
     });
-    for (let i = 0; i < 100; i++) {
-      const up = await new Promise<boolean>((resolve) => {
+    let up = false;
+    for (let i = 0; i < 100 && !up; i++) {
+      up = await new Promise<boolean>((resolve) => {
         const s = createServer();
         s.once('error', () => resolve(true)); // taken: Caddy listens
         s.listen(httpsPort, '127.0.0.1', () => s.close(() => resolve(false)));
       });
-      if (up) break;
-      await sleep(100);
+      if (!up) await sleep(100);
     }
+    // Not a silent fall-through into tests against nothing.
+    if (!up) throw new Error(`Caddy did not listen on ${httpsPort} within 10 s`);
   });
   afterAll(async () => {
     caddy?.kill('SIGTERM');

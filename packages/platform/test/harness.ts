@@ -13,6 +13,7 @@ import { createProxyClient } from '../src/llm/proxyClient.ts';
 import { createPlatform, type Platform } from '../src/platform.ts';
 import { createDockerDriver } from '../src/runtime/docker/dockerDriver.ts';
 import type { RuntimeDriver } from '../src/runtime/driver.ts';
+import { diskQuota } from '../src/runtime/index.ts';
 import { createProcessDriver } from '../src/runtime/process/processDriver.ts';
 
 export interface Reply {
@@ -109,7 +110,13 @@ export async function startTestPlatform(opts: TestPlatformOptions) {
   const log = createLogger(`test-${platformId}`, process.env.LOG_LEVEL ?? 'silent');
   const driver: RuntimeDriver =
     opts.runtime === 'docker'
-      ? createDockerDriver({ platformId, network: config.dockerNetwork, log, stopGraceMs: 3000 })
+      ? createDockerDriver({
+          platformId,
+          network: config.dockerNetwork,
+          log,
+          stopGraceMs: 3000,
+          disks: diskQuota(config.disk, log),
+        })
       : createProcessDriver({ dataDir, platformId, command: opts.command, log, stopGraceMs: 3000 });
   const runtime = opts.wrapRuntime ? opts.wrapRuntime(driver) : driver;
   await runtime.init();
@@ -167,6 +174,11 @@ export async function startTestPlatform(opts: TestPlatformOptions) {
     },
     /** The instance token a provision through this harness returned. */
     tokenOf: (handle: string) => tokens.get(handle),
+    /** The process driver's home directory of a handle's current instance (its volume's key). */
+    homeOf(handle: string): string {
+      const row = platform.store.get(handle);
+      return path.join(dataDir, 'homes', row?.volume ?? handle);
+    },
     /** Stops this platform object (instances keep running), as a restart would. */
     async stop(): Promise<void> {
       await platform.close();
@@ -180,6 +192,9 @@ export async function startTestPlatform(opts: TestPlatformOptions) {
         await runtime.remove(rt.id).catch(() => undefined);
       }
       for (const h of handlesSeen) await runtime.removeVolume(h).catch(() => undefined);
+      // Volumes are named by generation (`{handle}_{id}`): every one this platform made goes.
+      for (const v of await runtime.listVolumes().catch(() => []))
+        await runtime.removeVolume(v).catch(() => undefined);
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
     track(handle: string): void {

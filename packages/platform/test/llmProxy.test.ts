@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ProxyProcess, reply, type UpstreamStandIn } from '@matrixos/proxy/testing';
@@ -158,6 +158,6 @@ describe('platform and LLM proxy', () => {
     expect(r.status).toBe(503);
     expect(r.json<{ error: { message: string } }>().error.message).toContain('LLM proxy');
     expect((await t.admin('GET', '/containers/carol')).status).toBe(404);
-    expect(existsSync(path.join(t.dataDir, 'homes', 'carol'))).toBe(false);
+    expect(readdirSync(path.join(t.dataDir, 'homes')).filter((v) => v.startsWith('carol'))).toEqual([]);
   });
 });

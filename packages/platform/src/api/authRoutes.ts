@@ -67,6 +67,16 @@ export function authRoutes(deps: AuthDeps) {
     if (accounts.userByHandle(check.handle) || orchestrator.exists(check.handle)) {
       return { ok: false, status: 409, code: 'handle_taken', reason: `"${check.handle}" is already taken` };
     }
+    // Freed by a deletion that kept the data: still taken, until an admin deletes that data.
+    const reserved = orchestrator.reserved(check.handle);
+    if (reserved) {
+      return {
+        ok: false,
+        status: 409,
+        code: 'handle_taken',
+        reason: `"${check.handle}" is taken: ${reserved}`,
+      };
+    }
     return { ok: true, handle: check.handle };
   }
 

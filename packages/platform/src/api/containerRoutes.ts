@@ -1,11 +1,16 @@
 import { HttpError, limitBody, readJson } from '@matrixos/shared';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import type { RateLimiter } from '../accounts/rateLimiter.ts';
 import { validateHandle } from '../handles/validateHandle.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 
-const provisionBody = z.object({ handle: z.unknown() });
+const provisionBody = z.object({ handle: z.unknown(), restoreData: z.boolean().optional() });
+/** Admin bodies are a handle and a flag: a kilobyte is plenty. */
+const ADMIN_BODY_LIMIT = 1024;
+/** Token rotations per handle and minute: each one re-creates the container. */
+const ROTATIONS_PER_MINUTE = 5;
 
 function handleParam(value: string): string {
   const check = validateHandle(value);
@@ -14,58 +19,94 @@ function handleParam(value: string): string {
 }
 
 /** The admin container API of DESIGN.md (mounted behind `requireAdmin`). */
-export function containerRoutes(deps: { orchestrator: Orchestrator; lifecycle: Lifecycle }) {
-  const { orchestrator, lifecycle } = deps;
-  return new Hono()
-    .use('/containers/*', limitBody(1024))
-    .use('/admin/sweep', limitBody(1024))
-    .post('/containers/provision', async (c) => {
-      // The handle's own rules are the orchestrator's, with their clearer messages.
-      const { handle } = await readJson(c, provisionBody);
-      if (handle === undefined) throw new HttpError(400, 'invalid_body', 'expected {"handle": "<handle>"}');
-      const result = await orchestrator.provision(handle);
-      // The instance's API token is shown once, when it is made, like any API key.
-      if (result.created) return c.json({ instance: result.instance, token: result.token }, 201);
-      return c.json({ instance: result.instance }, 200);
-    })
-    .get('/containers', (c) => c.json({ instances: orchestrator.list() }))
-    .get('/containers/:handle', async (c) => {
-      const instance = orchestrator.get(handleParam(c.req.param('handle')));
-      const rt = instance.engineId ? await orchestrator.runtime.inspect(instance.engineId) : null;
-      const stats = rt && rt.state !== 'stopped' ? await orchestrator.runtime.stats(rt.id) : null;
-      return c.json({ instance, engine: rt ? { id: rt.id, state: rt.state, stats } : null });
-    })
-    .get('/containers/:handle/logs', async (c) => {
-      const instance = orchestrator.get(handleParam(c.req.param('handle')));
-      const tail = Math.min(Math.max(Number(c.req.query('tail') ?? 200) || 200, 1), 5000);
-      const text = instance.engineId ? await orchestrator.runtime.logs(instance.engineId, tail) : '';
-      return c.text(text);
-    })
-    .post('/containers/:handle/start', async (c) =>
-      c.json({ instance: await orchestrator.start(handleParam(c.req.param('handle'))) }),
-    )
-    .post('/containers/:handle/stop', async (c) =>
-      c.json({ instance: await orchestrator.stop(handleParam(c.req.param('handle'))) }),
-    )
-    .post('/containers/:handle/pause', async (c) => {
-      const handle = handleParam(c.req.param('handle'));
-      const instance = await orchestrator.pause(handle);
-      if (!instance)
-        throw new HttpError(
-          409,
-          'not_running',
-          `instance "${handle}" is not running, so it cannot be paused`,
-        );
-      return c.json({ instance });
-    })
-    .post('/containers/:handle/restart', async (c) =>
-      c.json({ instance: await orchestrator.restart(handleParam(c.req.param('handle'))) }),
-    )
-    .delete('/containers/:handle', async (c) => {
-      const handle = handleParam(c.req.param('handle'));
-      const deleteData = c.req.query('deleteData') === 'true';
-      await orchestrator.destroy(handle, { deleteData });
-      return c.json({ deleted: handle, dataDeleted: deleteData });
-    })
-    .post('/admin/sweep', async (c) => c.json(await lifecycle.sweep()));
+export function containerRoutes(deps: {
+  orchestrator: Orchestrator;
+  lifecycle: Lifecycle;
+  limiter: RateLimiter;
+}) {
+  const { orchestrator, lifecycle, limiter } = deps;
+  return (
+    new Hono()
+      .use('/containers/*', limitBody(ADMIN_BODY_LIMIT))
+      .use('/admin/sweep', limitBody(ADMIN_BODY_LIMIT))
+      .post('/containers/provision', async (c) => {
+        // The handle's own rules are the orchestrator's, with their clearer messages.
+        const { handle, restoreData } = await readJson(c, provisionBody);
+        if (handle === undefined) throw new HttpError(400, 'invalid_body', 'expected {"handle": "<handle>"}');
+        const result = await orchestrator.provision(handle, { restoreData });
+        // The instance's API token is shown once, when it is made, like any API key.
+        if (result.created) return c.json({ instance: result.instance, token: result.token }, 201);
+        return c.json({ instance: result.instance }, 200);
+      })
+      .get('/containers', (c) => c.json({ instances: orchestrator.list() }))
+      .get('/containers/:handle', async (c) => {
+        const instance = orchestrator.get(handleParam(c.req.param('handle')));
+        const rt = instance.engineId ? await orchestrator.runtime.inspect(instance.engineId) : null;
+        const stats = rt && rt.state !== 'stopped' ? await orchestrator.runtime.stats(rt.id) : null;
+        return c.json({ instance, engine: rt ? { id: rt.id, state: rt.state, stats } : null });
+      })
+      .get('/containers/:handle/logs', async (c) => {
+        const instance = orchestrator.get(handleParam(c.req.param('handle')));
+        const tail = Math.min(Math.max(Number(c.req.query('tail') ?? 200) || 200, 1), 5000);
+        const text = instance.engineId ? await orchestrator.runtime.logs(instance.engineId, tail) : '';
+        return c.text(text);
+      })
+      .post('/containers/:handle/start', async (c) =>
+        c.json({ instance: await orchestrator.start(handleParam(c.req.param('handle'))) }),
+      )
+      .post('/containers/:handle/stop', async (c) =>
+        c.json({ instance: await orchestrator.stop(handleParam(c.req.param('handle'))) }),
+      )
+      .post('/containers/:handle/pause', async (c) => {
+        const handle = handleParam(c.req.param('handle'));
+        const instance = await orchestrator.pause(handle);
+        if (!instance)
+          throw new HttpError(
+            409,
+            'not_running',
+            `instance "${handle}" is not running, so it cannot be paused`,
+          );
+        return c.json({ instance });
+      })
+      .post('/containers/:handle/restart', async (c) =>
+        c.json({ instance: await orchestrator.restart(handleParam(c.req.param('handle'))) }),
+      )
+      /** A new instance API token, shown once (the old one is refused from now on). */
+      .post('/containers/:handle/token', async (c) => {
+        const handle = handleParam(c.req.param('handle'));
+        rotationLimit(limiter, `rotate:${handle}`);
+        return c.json(await orchestrator.rotateToken(handle), 201);
+      })
+      /** Deletes the data a destroyed instance left behind: the handle is free again after. */
+      .delete('/containers/:handle/data', async (c) => {
+        const handle = handleParam(c.req.param('handle'));
+        await orchestrator.deleteKeptData(handle);
+        return c.json({ handle, dataDeleted: true, available: true });
+      })
+      .get('/admin/kept-data', (c) => c.json({ kept: orchestrator.listKept() }))
+      .delete('/containers/:handle', async (c) => {
+        const handle = handleParam(c.req.param('handle'));
+        const deleteData = c.req.query('deleteData') === 'true';
+        await orchestrator.destroy(handle, { deleteData });
+        return c.json({ deleted: handle, dataDeleted: deleteData });
+      })
+      .post('/admin/sweep', async (c) => c.json(await lifecycle.sweep()))
+  );
+}
+
+/** Shared by the admin's and the owner's rotation route: a loop of rotations is refused. */
+export function rotationLimit(limiter: RateLimiter, key: string): void {
+  const r = limiter.hit(key, ROTATIONS_PER_MINUTE, 60_000);
+  if (!r.ok) {
+    const seconds = Math.ceil(r.retryAfterMs / 1000);
+    throw new HttpError(
+      429,
+      'rate_limited',
+      `too many token rotations; try again in ${seconds} s`,
+      undefined,
+      {
+        'Retry-After': String(seconds),
+      },
+    );
+  }
 }

@@ -16,6 +16,7 @@ import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { LlmUsage } from '../llm/proxyClient.ts';
 import type { Orchestrator, Progress } from '../orchestrator/orchestrator.ts';
 import { clientIp } from './clientIp.ts';
+import { rotationLimit } from './containerRoutes.ts';
 import { rateLimited } from './rateLimited.ts';
 import type { AppEnv, SessionCookies } from './sessionCookies.ts';
 
@@ -333,6 +334,14 @@ export function meRoutes(deps: MeDeps) {
         const handle = c.req.param('handle');
         if (!orchestrator.exists(handle)) throw new HttpError(404, 'not_found', `no instance "${handle}"`);
         return c.json({ url: openUrl(c, handle) });
+      })
+      /** The owner's new instance API token, shown once; the instance restarts with it. */
+      .post('/me/instance/token', async (c) => {
+        const { handle } = c.var.user;
+        if (!orchestrator.exists(handle))
+          throw new HttpError(409, 'no_instance', 'your instance is not there yet');
+        rotationLimit(deps.limiter, `rotate:${handle}`);
+        return c.json(await orchestrator.rotateToken(handle), 201);
       })
   );
 }

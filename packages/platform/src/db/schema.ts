@@ -23,6 +23,8 @@ export const instances = sqliteTable(
     lastActiveAt: integer('last_active_at').notNull(),
     /** The last failure of an operation on it, shown to the admin; cleared on success. */
     lastError: text('last_error'),
+    /** Its data volume's key (`{handle}_{generation}`); null: made before generations, the handle. */
+    volume: text('volume'),
   },
   (t) => [index('instances_state').on(t.state)],
 );
@@ -213,3 +215,15 @@ export const oidcFlows = sqliteTable('oidc_flows', {
 
 export type OidcIdentityRow = typeof oidcIdentities.$inferSelect;
 export type OidcFlowRow = typeof oidcFlows.$inferSelect;
+
+/**
+ * Data kept when an instance was destroyed without deleting it: its handle stays reserved (no
+ * one else may sign up with it or be given it) until an admin deletes the data or restores it.
+ */
+export const keptVolumes = sqliteTable('kept_volumes', {
+  handle: text('handle').primaryKey(),
+  volume: text('volume').notNull(),
+  keptAt: integer('kept_at').notNull(),
+});
+
+export type KeptVolumeRow = typeof keptVolumes.$inferSelect;

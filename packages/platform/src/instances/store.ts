@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/openDb.ts';
-import { type InstanceRow, instances } from '../db/schema.ts';
+import { type InstanceRow, instances, type KeptVolumeRow, keptVolumes } from '../db/schema.ts';
 
 /** The instances table, and nothing else: every read and write of a row goes through here. */
 export function createInstanceStore(db: Db) {
@@ -19,6 +19,24 @@ export function createInstanceStore(db: Db) {
     },
     delete(handle: string): void {
       db.delete(instances).where(eq(instances.handle, handle)).run();
+    },
+    /** Data kept after its instance was destroyed: the handle stays reserved while this exists. */
+    kept: {
+      get(handle: string): KeptVolumeRow | undefined {
+        return db.select().from(keptVolumes).where(eq(keptVolumes.handle, handle)).get();
+      },
+      list(): KeptVolumeRow[] {
+        return db.select().from(keptVolumes).orderBy(keptVolumes.handle).all();
+      },
+      put(row: KeptVolumeRow): void {
+        db.insert(keptVolumes)
+          .values(row)
+          .onConflictDoUpdate({ target: keptVolumes.handle, set: { volume: row.volume, keptAt: row.keptAt } })
+          .run();
+      },
+      delete(handle: string): void {
+        db.delete(keptVolumes).where(eq(keptVolumes.handle, handle)).run();
+      },
     },
     counts(): Record<InstanceRow['state'] | 'total', number> {
       const c = { total: 0, provisioning: 0, running: 0, paused: 0, stopped: 0 };

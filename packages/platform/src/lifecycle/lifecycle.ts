@@ -31,6 +31,7 @@ export function createLifecycle(deps: LifecycleDeps) {
   const clock = deps.clock ?? Date.now;
   const waking = new Map<string, Promise<Endpoint>>();
   let timer: NodeJS.Timeout | undefined;
+  let unwatch: (() => void) | undefined;
   let sweeping: Promise<SweepReport> | undefined;
 
   /** The endpoint of a running instance, starting or resuming it first if it sleeps. */
@@ -102,8 +103,15 @@ export function createLifecycle(deps: LifecycleDeps) {
   return {
     wake,
     sweep,
-    /** Reconciles once, then sweeps every `SWEEP_INTERVAL`. */
+    /**
+     * Follows the engine's events (an instance stopped or removed behind the platform's back is
+     * known at once), checks the instance image, reconciles once, then sweeps every `SWEEP_INTERVAL`.
+     */
     start(): Promise<ReconcileReport> {
+      unwatch ??= orchestrator.watchEngine();
+      void orchestrator.checkImage().then((problem) => {
+        if (problem) log.error({ image: problem }, `new instances cannot start: ${problem}`);
+      });
       timer = setInterval(() => {
         sweep().catch((err) => log.error({ err }, 'sweep failed'));
       }, sweepIntervalMs);
@@ -112,6 +120,8 @@ export function createLifecycle(deps: LifecycleDeps) {
     },
     async close(): Promise<void> {
       clearInterval(timer);
+      unwatch?.();
+      unwatch = undefined;
       await sweeping?.catch(() => undefined);
       for (const row of store.list()) persistActivity(row);
     },

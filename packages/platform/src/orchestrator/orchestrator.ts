@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { HttpError, type Logger, newToken, type Sealer } from '@matrixos/shared';
 import type { PlatformConfig } from '../config.ts';
@@ -6,7 +7,14 @@ import { HANDLE_RULES, validateHandle } from '../handles/validateHandle.ts';
 import type { InstanceStore } from '../instances/store.ts';
 import { type InstanceView, toView } from '../instances/toView.ts';
 import type { LlmKeys } from '../llm/proxyClient.ts';
-import type { Endpoint, InstanceSpec, RuntimeDriver, RuntimeInstance } from '../runtime/driver.ts';
+import type {
+  Endpoint,
+  InstanceSpec,
+  RuntimeDriver,
+  RuntimeEvent,
+  RuntimeInstance,
+} from '../runtime/driver.ts';
+import { handleOfVolume } from '../runtime/validate.ts';
 import { createKeyedMutex } from './keyedMutex.ts';
 
 export type ProgressStep = 'queued' | 'creating' | 'starting' | 'resuming' | 'health' | 'ready' | 'failed';
@@ -31,7 +39,15 @@ export interface ReconcileReport {
   recreated: string[];
   started: string[];
   stopped: string[];
+  /** Volumes with neither an instance nor a record of being kept (older versions): now reserved. */
+  reserved: string[];
   errors: { handle: string; error: string }[];
+}
+
+/** What an engine event changed (tests and logs); null when the platform already knew. */
+export interface EngineChange {
+  handle: string;
+  state: 'running' | 'paused' | 'stopped' | 'removed';
 }
 
 export interface OrchestratorDeps {
@@ -72,7 +88,14 @@ export function createOrchestrator(deps: OrchestratorDeps) {
   const clock = deps.clock ?? Date.now;
   const mutex = createKeyedMutex();
   const routes = new Map<string, RouteEntry>();
-  const events = new EventEmitter<{ progress: [Progress]; destroyed: [string] }>();
+  const events = new EventEmitter<{
+    progress: [Progress];
+    destroyed: [string];
+    /** The instance's API token changed: caches of the old one must go. */
+    tokenRotated: [string];
+    /** The engine changed an instance behind the platform's back, and the routes now say so. */
+    engineChanged: [EngineChange];
+  }>();
   events.setMaxListeners(0);
   /** The last step per handle, so a page that connects late still sees where things stand. */
   const lastProgress = new Map<string, Progress>();
@@ -82,6 +105,12 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     lastProgress.set(handle, p);
     events.emit('progress', p);
   }
+
+  /** The volume key of a row: its generation's, or the handle for rows made before generations. */
+  const volumeOf = (row: Pick<InstanceRow, 'handle' | 'volume'>) => row.volume ?? row.handle;
+
+  /** A fresh volume key: a new account's instance never mounts a volume an older one used. */
+  const newVolume = (handle: string) => `${handle}_${randomBytes(6).toString('hex')}`;
 
   function mustGet(handle: string): InstanceRow {
     const row = store.get(handle);
@@ -99,7 +128,13 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     };
     env.ANTHROPIC_BASE_URL =
       config.instance.proxyUrl ?? `http://${runtime.hostAddress()}:${config.proxyPort}`;
-    return { handle: row.handle, image: row.image, env, limits: config.instance.limits };
+    return {
+      handle: row.handle,
+      volume: volumeOf(row),
+      image: row.image,
+      env,
+      limits: config.instance.limits,
+    };
   }
 
   /** Engine objects labelled with this handle, whatever the row says. */
@@ -109,7 +144,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       const rt = await runtime.inspect(row.engineId);
       if (rt) found.set(rt.id, rt);
     }
-    for (const rt of await runtime.list()) if (rt.handle === row.handle) found.set(rt.id, rt);
+    for (const rt of await runtime.list({ handle: row.handle })) found.set(rt.id, rt);
     return [...found.values()];
   }
 
@@ -126,11 +161,11 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       );
     }
     let rt = row.engineId ? await runtime.inspect(row.engineId) : null;
-    rt ??= (await runtime.list()).find((i) => i.handle === row.handle) ?? null;
+    rt ??= (await runtime.list({ handle: row.handle }))[0] ?? null;
     let recreated = false;
     if (!rt) {
       progress(row.handle, 'creating');
-      await runtime.ensureVolume(row.handle);
+      await runtime.ensureVolume(volumeOf(row));
       rt = await runtime.create(spec(row));
       recreated = true;
     }
@@ -144,7 +179,9 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     }
     if (!rt.endpoint) throw new Error('the engine reports no address for the running instance');
     progress(row.handle, 'health');
-    await deps.waitReady(rt.endpoint, { timeoutMs: config.lifecycle.wakeTimeoutMs });
+    // Twice what a waiting request is given (WAKE_TIMEOUT): a slow start that made one request give
+    // up still completes for the next one, and the two deadlines never race each other.
+    await deps.waitReady(rt.endpoint, { timeoutMs: 2 * config.lifecycle.wakeTimeoutMs });
     return { endpoint: rt.endpoint, recreated };
   }
 
@@ -159,8 +196,33 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     const message = err instanceof Error ? err.message : String(err);
     if (store.get(handle)) store.update(handle, { lastError: message, updatedAt: clock() });
     routes.delete(handle);
-    progress(handle, 'failed');
+    // The person watching the progress is told it ended, and what to do now, not left waiting.
+    progress(handle, 'failed', failureText(message));
     return message;
+  }
+
+  /**
+   * The image new instances run from, pinned (see `resolveImage`), or a clear 503 when the engine
+   * does not have it. A driver that runs no images takes the name as it is.
+   */
+  async function assertImage(image: string): Promise<string> {
+    if (!runtime.resolveImage) return image;
+    const pinned = await runtime.resolveImage(image);
+    if (pinned) return pinned;
+    throw new HttpError(
+      503,
+      'image_missing',
+      `image ${image} is not on the engine: run npm run build:image (bash scripts/build-image.sh)`,
+    );
+  }
+
+  function reservedError(handle: string): HttpError {
+    return new HttpError(
+      409,
+      'handle_reserved',
+      `the data of a former instance "${handle}" is kept, so the name is not free: delete that data ` +
+        `(DELETE /containers/${handle}/data), or give it back to its owner (provision with "restoreData": true)`,
+    );
   }
 
   function view(handle: string): InstanceView {
@@ -169,6 +231,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
 
   async function provision(
     input: unknown,
+    opts: { restoreData?: boolean } = {},
   ): Promise<{ instance: InstanceView; created: boolean; token?: string }> {
     const check = validateHandle(input);
     if (!check.ok) throw new HttpError(400, 'invalid_handle', check.reason, { rules: HANDLE_RULES });
@@ -178,6 +241,21 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       // Provisioning twice is asking for what exists: answer with it (but never its secrets again).
       if (existing && existing.state !== 'provisioning')
         return { instance: toView(existing, config), created: false };
+      // Data belongs to whoever had it, not to the name: only an admin's explicit restore reuses it.
+      const kept = store.kept.get(handle);
+      if (kept && !existing && !opts.restoreData) {
+        progress(handle, 'failed', failureText('this name is not free'));
+        throw reservedError(handle);
+      }
+      let image = config.instance.image;
+      if (!existing) {
+        try {
+          image = await assertImage(config.instance.image);
+        } catch (err) {
+          markFailed(handle, err);
+          throw err;
+        }
+      }
       if (existing && existing.runtime !== runtime.kind) {
         throw new HttpError(
           409,
@@ -193,7 +271,8 @@ export function createOrchestrator(deps: OrchestratorDeps) {
           state: 'provisioning',
           runtime: runtime.kind,
           engineId: null,
-          image: config.instance.image,
+          image,
+          volume: kept && opts.restoreData ? kept.volume : newVolume(handle),
           authTokenSealed: sealer.seal(newToken('mxi'), authContext(handle)),
           proxyTokenSealed: sealer.seal(newToken('mxp'), proxyContext(handle)),
           createdAt: now,
@@ -208,9 +287,11 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       try {
         // Before the instance runs, so its AI works from its first request.
         await deps.llmKeys?.register(handle, sealer.open(row.proxyTokenSealed, proxyContext(handle)));
-        volumeCreated = (await runtime.ensureVolume(handle)).created;
+        volumeCreated = (await runtime.ensureVolume(volumeOf(row))).created;
         const { endpoint } = await bringUp(row);
         markRunning(handle, endpoint);
+        // Restored: the data has its instance again, and is no longer merely kept.
+        if (store.kept.get(handle)?.volume === row.volume) store.kept.delete(handle);
         log.info({ handle }, 'instance provisioned');
         return {
           instance: view(handle),
@@ -231,7 +312,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
           .catch((e) => log.error({ err: e, handle }, 'compensation: key revocation failed'));
         if (volumeCreated)
           await runtime
-            .removeVolume(handle)
+            .removeVolume(volumeOf(row))
             .catch((e) => log.error({ err: e, handle }, 'compensation: volume removal failed'));
         log.error({ handle, reason }, 'provision failed and was rolled back');
         if (err instanceof HttpError) throw err;
@@ -292,7 +373,15 @@ export function createOrchestrator(deps: OrchestratorDeps) {
   async function destroyLocked(handle: string, opts: { deleteData: boolean }): Promise<void> {
     const row = mustGet(handle);
     routes.set(handle, { state: 'stopping', endpoint: null });
-    for (const rt of await engineObjectsOf(row)) await runtime.remove(rt.id);
+    try {
+      for (const rt of await engineObjectsOf(row)) await runtime.remove(rt.id);
+    } catch (err) {
+      // Nothing is forgotten yet: the row stays, to be destroyed again (or woken).
+      const reason = markFailed(handle, err);
+      throw new HttpError(503, 'destroy_failed', `could not remove the instance of "${handle}": ${reason}`);
+    }
+    // Kept data keeps its name reserved: nobody else signs up as this handle and finds it.
+    if (!opts.deleteData) store.kept.put({ handle, volume: volumeOf(row), keptAt: clock() });
     store.delete(handle);
     routes.delete(handle);
     lastProgress.delete(handle);
@@ -300,7 +389,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     await deps.llmKeys
       ?.revoke(handle)
       .catch((err) => log.error({ err, handle }, 'could not revoke the LLM proxy key'));
-    if (opts.deleteData) await runtime.removeVolume(handle);
+    if (opts.deleteData) await runtime.removeVolume(volumeOf(row));
     events.emit('destroyed', handle);
     log.info({ handle, deleteData: opts.deleteData }, 'instance destroyed');
   }
@@ -317,6 +406,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       recreated: [],
       started: [],
       stopped: [],
+      reserved: [],
       errors: [],
     };
     const engine = await runtime.list();
@@ -375,9 +465,148 @@ export function createOrchestrator(deps: OrchestratorDeps) {
           log.error({ handle, err }, 'reconcile failed for instance');
         });
     }
+    await reserveUnclaimedVolumes(report).catch((err) =>
+      log.error({ err }, 'reconcile: cannot list volumes'),
+    );
     const changed = Object.values(report).some((v) => v.length > 0);
     if (changed) log.info(report, 'reconciled');
     return report;
+  }
+
+  /**
+   * Reserves the handle of every volume that has neither an instance nor a record of being kept
+   * (data kept by versions before handles were reserved): its data must not reach a stranger.
+   */
+  async function reserveUnclaimedVolumes(report: ReconcileReport): Promise<void> {
+    for (const volume of await runtime.listVolumes()) {
+      const handle = handleOfVolume(volume);
+      if (mutex.busy(handle)) continue;
+      await mutex.run(handle, async () => {
+        const row = store.get(handle);
+        if (row || store.kept.get(handle)) return;
+        store.kept.put({ handle, volume, keptAt: clock() });
+        report.reserved.push(handle);
+        log.warn({ handle, volume }, 'reconcile: data with no instance; its handle is now reserved');
+      });
+    }
+  }
+
+  /** Deletes the data a destroyed instance left (the admin's "release this name"). */
+  async function deleteKeptData(handle: string): Promise<void> {
+    await mutex.run(handle, async () => {
+      if (store.get(handle)) {
+        throw new HttpError(
+          409,
+          'instance_exists',
+          `"${handle}" has an instance: delete it with its data (DELETE /containers/${handle}?deleteData=true)`,
+        );
+      }
+      const kept = store.kept.get(handle);
+      if (!kept) throw new HttpError(404, 'no_kept_data', `no kept data of "${handle}"`);
+      await runtime.removeVolume(kept.volume);
+      store.kept.delete(handle);
+      lastProgress.delete(handle);
+      log.warn({ handle, volume: kept.volume }, 'kept data deleted: the handle is free again');
+    });
+  }
+
+  /**
+   * A new API token for the instance, shown once: the old one stops working at once. The token is
+   * in the container's environment, so the container is re-created (data kept) and, if it was
+   * up, started with it. A failed start still returns the token: it is the only copy.
+   */
+  async function rotateToken(handle: string): Promise<{ instance: InstanceView; token: string }> {
+    return mutex.run(handle, async () => {
+      const row = mustGet(handle);
+      if (row.state === 'provisioning')
+        throw new HttpError(409, 'provisioning', `"${handle}" is still being provisioned`);
+      const token = newToken('mxi');
+      const wasUp = row.state !== 'stopped';
+      routes.set(handle, { state: 'stopping', endpoint: null });
+      try {
+        for (const rt of await engineObjectsOf(row)) await runtime.remove(rt.id);
+      } catch (err) {
+        const reason = markFailed(handle, err);
+        throw new HttpError(503, 'rotate_failed', `could not replace the instance of "${handle}": ${reason}`);
+      }
+      store.update(handle, {
+        authTokenSealed: sealer.seal(token, authContext(handle)),
+        engineId: null,
+        state: wasUp ? row.state : 'stopped',
+        updatedAt: clock(),
+      });
+      events.emit('tokenRotated', handle);
+      log.warn({ handle }, 'instance API token rotated');
+      if (!wasUp) {
+        routes.set(handle, { state: 'stopped', endpoint: null });
+        return { instance: view(handle), token };
+      }
+      try {
+        const { endpoint } = await bringUp(store.get(handle)!);
+        markRunning(handle, endpoint);
+      } catch (err) {
+        log.error({ handle, reason: markFailed(handle, err) }, 'instance did not start after token rotation');
+      }
+      return { instance: view(handle), token };
+    });
+  }
+
+  /**
+   * The engine's news, checked against the engine itself under the handle's lock (an operation of
+   * ours finishes first): an instance stopped or removed behind the platform's back reads as
+   * stopped at once, so the admin API says so and the next request wakes it.
+   */
+  async function applyEngineState(handle: string): Promise<EngineChange | null> {
+    const row = store.get(handle);
+    if (!row || row.state === 'provisioning') return null;
+    const rt = row.engineId ? await runtime.inspect(row.engineId) : null;
+    const route = routes.get(handle);
+    const now = clock();
+    let change: EngineChange | null = null;
+    if (!rt) {
+      if (!row.engineId && route?.state !== 'running') return null;
+      store.update(handle, {
+        engineId: null,
+        state: 'stopped',
+        updatedAt: now,
+        lastError: row.state === 'stopped' ? row.lastError : 'the instance was removed outside the platform',
+      });
+      routes.set(handle, { state: 'stopped', endpoint: null });
+      change = { handle, state: 'removed' };
+    } else if (rt.state === 'stopped' && (row.state !== 'stopped' || route?.state === 'running')) {
+      store.update(handle, {
+        state: 'stopped',
+        updatedAt: now,
+        lastError: 'the instance stopped outside the platform',
+      });
+      routes.set(handle, { state: 'stopped', endpoint: null });
+      change = { handle, state: 'stopped' };
+    } else if (rt.state === 'paused' && row.state !== 'paused') {
+      store.update(handle, { state: 'paused', updatedAt: now });
+      routes.set(handle, { state: 'paused', endpoint: null });
+      change = { handle, state: 'paused' };
+    } else if (
+      rt.state === 'running' &&
+      rt.endpoint &&
+      (row.state !== 'running' || route?.state !== 'running')
+    ) {
+      store.update(handle, { state: 'running', updatedAt: now, lastError: null });
+      routes.set(handle, { state: 'running', endpoint: rt.endpoint });
+      change = { handle, state: 'running' };
+    }
+    if (change) {
+      log.warn(change, 'the engine changed an instance behind the platform');
+      events.emit('engineChanged', change);
+    }
+    return change;
+  }
+
+  function onEngineEvent(e: RuntimeEvent): void {
+    const row = store.get(e.handle);
+    if (!row || (row.engineId && row.engineId !== e.id)) return;
+    mutex
+      .run(e.handle, () => applyEngineState(e.handle))
+      .catch((err) => log.error({ handle: e.handle, err }, 'could not apply an engine event'));
   }
 
   /**
@@ -414,6 +643,24 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     destroy: (handle: string, opts: { deleteData: boolean }) =>
       mutex.run(handle, () => destroyLocked(handle, opts)),
     reconcile,
+    deleteKeptData,
+    rotateToken,
+    /** Follows the engine's events (see `applyEngineState`); returns the function that stops. */
+    watchEngine: (): (() => void) => runtime.watch(onEngineEvent),
+    /** Null when the image new instances run from is on the engine, else what to do about it. */
+    async checkImage(): Promise<string | null> {
+      try {
+        await assertImage(config.instance.image);
+        return null;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    },
+    /** Why a handle nobody has is still not free (its former data is kept), or null. */
+    reserved: (handle: string): string | null =>
+      store.kept.get(handle) ? 'it belonged to an earlier account, whose data is kept' : null,
+    listKept: () =>
+      store.kept.list().map((k) => ({ handle: k.handle, keptAt: new Date(k.keptAt).toISOString() })),
     get: (handle: string): InstanceView => view(handle),
     list: (): InstanceView[] => store.list().map((r) => toView(r, config)),
     exists: (handle: string): boolean => store.get(handle) !== undefined,
@@ -427,6 +674,12 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     events,
     runtime,
   };
+}
+
+/** What a person watching a failed start reads: what went wrong, and what they can do. */
+function failureText(reason: string): string {
+  const short = reason.length > 300 ? `${reason.slice(0, 300)}…` : reason;
+  return `It did not start: ${short}. Try again in a minute; if it keeps failing, tell the administrator.`;
 }
 
 export type Orchestrator = ReturnType<typeof createOrchestrator>;

@@ -23,6 +23,12 @@ export interface ResourceLimits {
 /** What the platform asks an engine to run for one user. */
 export interface InstanceSpec {
   handle: string;
+  /**
+   * The data volume to mount at its home (a volume key, see `assertSafeVolume`): the handle
+   * itself for instances made before volumes had generations, else `{handle}_{generation}`, so
+   * a new account with a freed handle never mounts an old account's data.
+   */
+  volume: string;
   /** Image to run (docker); the process driver runs the gateway from this checkout instead. */
   image: string;
   /** Environment of the gateway: its mode, handle, secrets, proxy URL. */
@@ -67,11 +73,16 @@ export interface RuntimeDriver {
    */
   hostAddress(): string;
 
-  /** Creates the user's data volume if missing; `created` tells whether this call made it. */
-  ensureVolume(handle: string): Promise<{ created: boolean }>;
-  hasVolume(handle: string): Promise<boolean>;
+  /**
+   * Creates the data volume (by its key, `InstanceSpec.volume`) if missing, and makes it ready to
+   * mount (its disk quota re-established after a reboot); `created` tells whether this call made it.
+   */
+  ensureVolume(volume: string): Promise<{ created: boolean }>;
+  hasVolume(volume: string): Promise<boolean>;
   /** Deletes the user's data. Only ever called on an explicit request to delete data. */
-  removeVolume(handle: string): Promise<void>;
+  removeVolume(volume: string): Promise<void>;
+  /** The keys of every data volume of this platform. */
+  listVolumes(): Promise<string[]>;
 
   /**
    * Creates (does not start) the instance, with the volume (made if missing) mounted at its
@@ -99,12 +110,32 @@ export interface RuntimeDriver {
    * here and in every method: a driver only ever sees and touches its own.
    */
   inspect(id: string): Promise<RuntimeInstance | null>;
-  /** Every instance of this platform the engine has, running or not. */
-  list(): Promise<RuntimeInstance[]>;
+  /** Every instance of this platform the engine has, running or not (of one handle: cheaper). */
+  list(filter?: { handle?: string }): Promise<RuntimeInstance[]>;
+  /**
+   * The image as an immutable reference (its content tag `repo:{inputs hash}` from
+   * scripts/build-image.sh, else its id), or null when the engine does not have it. Instances are
+   * created from this, so a later build or another platform moving the configured tag never
+   * changes what an existing instance runs. Absent: the driver runs no images.
+   */
+  resolveImage?(image: string): Promise<string | null>;
   /** Null when the instance is missing or stopped (nothing to measure); a paused one has memory. */
   stats(id: string): Promise<InstanceStats | null>;
   /** The last `tail` lines of the instance's output (stdout and stderr, as text). */
   logs(id: string, tail: number): Promise<string>;
+  /**
+   * Follows the engine's own news about this platform's instances (started, stopped, paused,
+   * removed), also of what others did behind the platform's back. A hint, not the truth: the
+   * receiver asks `inspect` before acting on it. Returns the function that stops watching.
+   */
+  watch(onEvent: (event: RuntimeEvent) => void): () => void;
+}
+
+/** Something happened to an instance, by the engine's account. */
+export interface RuntimeEvent {
+  id: string;
+  handle: string;
+  state: RuntimeState | 'removed';
 }
 
 /**

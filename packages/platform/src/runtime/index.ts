@@ -1,10 +1,12 @@
 import type { Logger } from '@matrixos/shared';
 import Docker from 'dockerode';
+import { createLoopDisks, type LoopDisks } from './disks/loopDisks.ts';
 import { createDockerDriver } from './docker/dockerDriver.ts';
 import { pingEngine } from './docker/pingEngine.ts';
-import type { RuntimeDriver } from './driver.ts';
+import { type RuntimeDriver, RuntimeError } from './driver.ts';
 import { createProcessDriver } from './process/processDriver.ts';
 
+export { createLoopDisks, type LoopDisks } from './disks/loopDisks.ts';
 export { createDockerDriver, type DockerDriverOptions } from './docker/dockerDriver.ts';
 export * from './driver.ts';
 export { createProcessDriver, type ProcessDriverOptions } from './process/processDriver.ts';
@@ -21,6 +23,8 @@ export interface RuntimeConfig {
   docker?: Docker;
   /** The process driver's instance command (default: the gateway of this checkout). */
   processCommand?: string[];
+  /** A disk quota per user volume (docker): a loop-mounted filesystem of `sizeBytes`; 0 = none. */
+  disk?: { sizeBytes: number; dir: string };
 }
 
 /** How long `auto` waits for the engine: a local socket answers in milliseconds. */
@@ -48,12 +52,40 @@ export async function createRuntime(config: RuntimeConfig): Promise<RuntimeDrive
   }
   log.info({ runtime: kind }, 'runtime driver selected');
   if (kind === 'docker') {
-    return createDockerDriver({ docker, platformId: config.platformId, network: config.dockerNetwork, log });
+    return createDockerDriver({
+      docker,
+      platformId: config.platformId,
+      network: config.dockerNetwork,
+      log,
+      disks: diskQuota(config.disk, log),
+    });
   }
   return createProcessDriver({
     dataDir: config.dataDir,
     platformId: config.platformId,
     command: config.processCommand,
     log,
+  });
+}
+
+/** The instance's user (the image's `node`), who owns the data directory of each disk. */
+const INSTANCE_UID = 1000;
+
+/** The loop disks behind INSTANCE_DISK, or none when it is 0. Loop mounts need root. */
+export function diskQuota(disk: RuntimeConfig['disk'], log: Logger): LoopDisks | undefined {
+  if (!disk || disk.sizeBytes === 0) return undefined;
+  if (process.getuid?.() !== 0) {
+    throw new RuntimeError(
+      'unavailable',
+      `INSTANCE_DISK=${disk.sizeBytes} gives each user volume its own loop-mounted filesystem, which needs ` +
+        'root: run the platform as root (as its systemd unit does), or set INSTANCE_DISK=0 (no disk quota)',
+    );
+  }
+  return createLoopDisks({
+    dir: disk.dir,
+    sizeBytes: disk.sizeBytes,
+    uid: INSTANCE_UID,
+    gid: INSTANCE_UID,
+    log: log.child({ module: 'disks' }),
   });
 }

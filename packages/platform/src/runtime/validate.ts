@@ -24,3 +24,19 @@ export function assertPlatformId(platformId: string): void {
     throw new RuntimeError('invalid', `platform id ${JSON.stringify(platformId)} must be a short DNS label`);
   }
 }
+
+/**
+ * Volume keys become volume names and directory names: a handle (volumes made before
+ * generations), or `{handle}_{generation}` (an underscore is never part of a handle, so the two
+ * never meet).
+ */
+export function assertSafeVolume(volume: string): void {
+  if (!/^[a-z][a-z0-9-]{0,62}(_[a-z0-9]{1,24})?$/.test(volume)) {
+    throw new RuntimeError('invalid', `refusing volume key ${JSON.stringify(volume)}`);
+  }
+}
+
+/** The handle a volume key belongs to. */
+export function handleOfVolume(volume: string): string {
+  return volume.split('_')[0]!;
+}

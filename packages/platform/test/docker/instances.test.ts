@@ -78,7 +78,11 @@ describe.skipIf(!(await dockerAvailable()))('instances on Docker', () => {
       dataDeleted: false,
     });
     expect((await t.instance('alice', { path: '/health' })).status).toBe(404);
-    tokens.alice = await t.provision('alice');
+    // Kept data reserves the name; the admin gives it back on purpose (e.g. to move to a new image).
+    expect((await t.admin('POST', '/containers/provision', { handle: 'alice' })).status).toBe(409);
+    const restored = await t.admin('POST', '/containers/provision', { handle: 'alice', restoreData: true });
+    expect(restored.status).toBe(201);
+    tokens.alice = restored.json<{ token: string }>().token;
     expect(await read()).toBe('hello from alice');
   });
 

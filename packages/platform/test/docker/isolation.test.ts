@@ -60,7 +60,12 @@ describe.skipIf(!(await dockerAvailable()))('tenant isolation on Docker', () => 
     expect(info.HostConfig.NanoCpus).toBe(500_000_000);
     expect(info.HostConfig.PidsLimit).toBeGreaterThan(0);
     expect(info.Mounts.map((m) => [m.Type, m.Name, m.Destination])).toEqual([
-      ['volume', `${t.platformId}-home-alice`, '/home/matrixos/home'],
+      [
+        'volume',
+        // Its own generation's volume: `{handle}_{id}`, never one an earlier account of that name used.
+        `${t.platformId}-home-${t.platform.store.get('alice')!.volume}`,
+        '/home/matrixos/home',
+      ],
     ]);
     expect(JSON.stringify(info.Mounts)).not.toContain('docker.sock');
     expect(info.Config.Env.join('\n')).not.toContain(t.adminToken);

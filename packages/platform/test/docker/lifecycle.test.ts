@@ -1,13 +1,13 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { dockerAvailable } from '@matrixos/shared/testing';
 import Docker from 'dockerode';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestPlatform, type TestPlatform } from '../harness.ts';
 
-/** Counts the engine's own `start` events for one container over a period. */
+/** Counts the engine's own `start` events for one container since a moment (to the nanosecond). */
 async function countStarts(containerId: string, since: number): Promise<number> {
   const stream = (await new Docker().getEvents({
-    since: Math.floor(since / 1000),
+    // `seconds.nanoseconds`: whole seconds would count a start earlier in the same second.
+    since: (since / 1000).toFixed(9) as unknown as number,
     until: Math.ceil(Date.now() / 1000) + 1,
     filters: { container: [containerId], event: ['start'] },
   })) as NodeJS.ReadableStream;
@@ -51,18 +51,22 @@ describe.skipIf(!(await dockerAvailable()))('sleep and wake on Docker', () => {
     const id = (await t.admin('GET', '/containers/alice')).json<{ instance: { engineId: string } }>().instance
       .engineId;
     const since = Date.now();
-    await sleep(1000); // engine event times have 1 s resolution: keep the provision's start out
     const replies = await Promise.all(
       Array.from({ length: 20 }, () => t!.instance('alice', { path: '/health' })),
     );
     expect(replies.map((r) => r.status)).toEqual(Array(20).fill(200));
-    expect(await countStarts(id, since + 1000)).toBe(1);
+    expect(await countStarts(id, since)).toBe(1);
   });
 
   it('pauses an idle instance first when PAUSE_AFTER is set, and unpauses it on a request', async () => {
-    t = await startTestPlatform({ runtime: 'docker', env: { PAUSE_AFTER: '500ms', IDLE_TIMEOUT: '1h' } });
+    let now = Date.now();
+    t = await startTestPlatform({
+      runtime: 'docker',
+      env: { PAUSE_AFTER: '500ms', IDLE_TIMEOUT: '1h' },
+      clock: () => now,
+    });
     await t.provision('alice');
-    await sleep(600);
+    now += 600; // idle past PAUSE_AFTER, by the platform's clock
     expect((await t.admin('POST', '/admin/sweep')).json<{ paused: string[] }>().paused).toEqual(['alice']);
     const info = await new Docker()
       .getContainer(

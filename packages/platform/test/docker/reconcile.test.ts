@@ -34,8 +34,14 @@ describe.skipIf(!(await dockerAvailable()))('reconciler on Docker', () => {
     const [before] = await containersOf(t.platformId, 'alice');
     await docker.getContainer(before!.Id).remove({ force: true, v: true });
 
-    const report = (await t.admin('POST', '/admin/sweep')).json<{ reconciled: { recreated: string[] } }>();
-    expect(report.reconciled.recreated).toEqual(['alice']);
+    // The engine's event says so at once: the instance reads as stopped, and the next request wakes it.
+    await expect
+      .poll(
+        async () =>
+          (await t!.admin('GET', '/containers/alice')).json<{ instance: { state: string } }>().instance.state,
+      )
+      .toBe('stopped');
+    expect((await t.instance('alice', { path: '/health', headers: auth })).status).toBe(200);
     const after = await containersOf(t.platformId, 'alice');
     expect(after).toHaveLength(1);
     expect(after[0]!.Id).not.toBe(before!.Id);
@@ -97,18 +103,21 @@ describe.skipIf(!(await dockerAvailable()))('reconciler on Docker', () => {
     }).catch(() => null);
     const dbFile = path.join(dataDir, 'platform.db');
     const { default: Database } = await import('better-sqlite3');
-    for (let i = 0; i < 2000; i++) {
+    let reached = false;
+    for (let i = 0; i < 2000 && !reached; i++) {
       if (killAt === 'row') {
         try {
           const db = new Database(dbFile, { readonly: true, fileMustExist: true });
           const row = db.prepare("select state from instances where handle = 'alice'").get();
           db.close();
-          if (row) break;
+          reached = row !== undefined;
         } catch {}
-      } else if ((await containersOf(platformId, 'alice')).length > 0) break;
-      await sleep(5);
+      } else reached = (await containersOf(platformId, 'alice')).length > 0;
+      if (!reached) await sleep(5);
     }
     first.child.kill('SIGKILL');
+    // Never a silent fall-through: the crash must come at the moment this case is about.
+    expect(reached, `the provision never reached "${killAt}"`).toBe(true);
     expect(await provision).toBeNull(); // the client saw the connection die: no answer was given
 
     try {

@@ -232,7 +232,10 @@ function followProgress() {
   function fail(text) {
     stopTicking();
     source?.close();
-    for (const li of list.querySelectorAll('li.now')) li.className = 'failed';
+    // The step it failed at; a failure before any step began (e.g. no image) fails the first one.
+    const now = [...list.querySelectorAll('li.now')];
+    const first = list.querySelector('li:not(.done)');
+    for (const li of now.length ? now : first ? [first] : []) li.className = 'failed';
     byId('progress-error-text').textContent = text;
     byId('progress-error').hidden = false;
   }
@@ -273,7 +276,8 @@ function followProgress() {
     source = new EventSource('/me/instance/progress');
     source.addEventListener('progress', (event) => {
       const p = JSON.parse(event.data);
-      if (p.step === 'failed') fail(failedText);
+      // The server says what went wrong and what to do: show that rather than a generic line.
+      if (p.step === 'failed') fail(p.message || failedText);
       else if (p.step === 'ready') onReady();
       else if (STEPS.includes(p.step) || p.step === 'resuming') mark(p.step);
     });

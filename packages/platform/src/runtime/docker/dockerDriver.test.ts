@@ -39,7 +39,13 @@ async function probe(endpoint: Endpoint, query = ''): Promise<Record<string, unk
 describe.skipIf(!(await dockerAvailable()))('docker runtime driver (real engine)', () => {
   let image: string;
   let driver: RuntimeDriver;
-  const spec = (handle: string): InstanceSpec => ({ handle, image, env: { MATRIX_HANDLE: handle }, limits });
+  const spec = (handle: string): InstanceSpec => ({
+    handle,
+    volume: handle,
+    image,
+    env: { MATRIX_HANDLE: handle },
+    limits,
+  });
 
   async function running(handle: string) {
     const created = await driver.create(spec(handle));

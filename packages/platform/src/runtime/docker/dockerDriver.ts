@@ -1,5 +1,6 @@
 import type { Logger } from '@matrixos/shared';
 import Docker from 'dockerode';
+import type { LoopDisks } from '../disks/loopDisks.ts';
 import {
   GATEWAY_PORT,
   INSTANCE_HOME,
@@ -13,9 +14,10 @@ import {
   type RuntimeInstance,
   type RuntimeState,
 } from '../driver.ts';
-import { assertPlatformId, assertSafeSpec } from '../validate.ts';
+import { assertPlatformId, assertSafeSpec, assertSafeVolume, handleOfVolume } from '../validate.ts';
 import { demuxLogs } from './demuxLogs.ts';
 import { statsFromEngine } from './engineStats.ts';
+import { parseEvent } from './parseEvent.ts';
 import { pingEngine } from './pingEngine.ts';
 
 export interface DockerDriverOptions {
@@ -32,7 +34,23 @@ export interface DockerDriverOptions {
   tmpfsBytes?: number;
   /** How long `init` waits for the engine to answer a ping. */
   pingTimeoutMs?: number;
+  /** A filesystem of fixed size per new volume (the tenant's disk quota); absent: no quota. */
+  disks?: LoopDisks;
+  /** How long `watch` waits before following the engine's events again after the stream broke. */
+  watchRetryMs?: number;
 }
+
+/** The hash of an image's inputs, set by scripts/build-image.sh (also its content tag). */
+const LABEL_INPUTS = 'dev.matrixos.inputs';
+
+/** `repo/name:tag` → `repo/name` (a registry port's colon is not a tag's). */
+function repositoryOf(image: string): string {
+  const at = image.lastIndexOf(':');
+  return at > image.lastIndexOf('/') ? image.slice(0, at) : image;
+}
+
+/** Which data volume a container mounts (its key), so a start can re-mount its disk first. */
+const LABEL_VOLUME = 'dev.matrixos.volume';
 
 /** The uid:gid of the image's `node` user; numeric, so no image can map it to root. */
 const INSTANCE_USER = '1000:1000';
@@ -55,7 +73,9 @@ export function createDockerDriver(options: DockerDriverOptions): RuntimeDriver 
   let networkId: string | undefined;
 
   const containerName = (handle: string) => `${platformId}-${handle}`;
-  const volumeName = (handle: string) => `${platformId}-home-${handle}`;
+  const volumeName = (key: string) => `${platformId}-home-${key}`;
+  const volumePrefix = `${platformId}-home-`;
+  const { disks } = options;
   const labels = (handle: string) => ({
     [LABEL_MANAGED]: '1',
     [LABEL_PLATFORM]: platformId,
@@ -140,6 +160,12 @@ export function createDockerDriver(options: DockerDriverOptions): RuntimeDriver 
     await ignoreStatus(container.stop({ t: Math.max(0, Math.ceil(graceMs / 1000)) }), 304, 404);
   }
 
+  /** A disk-backed volume's filesystem must be mounted before the engine binds it (after a reboot). */
+  async function mountDiskOf(info: Docker.ContainerInspectInfo): Promise<void> {
+    const key = info.Config.Labels[LABEL_VOLUME];
+    if (disks && key && disks.has(key)) await disks.ensure(key);
+  }
+
   const driver: RuntimeDriver = {
     kind: 'docker',
     isolated: true,
@@ -167,6 +193,11 @@ export function createDockerDriver(options: DockerDriverOptions): RuntimeDriver 
       gatewayAddress = net.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
       if (!gatewayAddress)
         throw new RuntimeError('unavailable', `network "${network}" has no gateway address`);
+      // After a reboot no disk is mounted: every quota comes back before any instance starts.
+      if (disks) {
+        const mounted = await disks.mountAll();
+        if (mounted.length) log.info({ disks: mounted.length }, 'mounted volume disks');
+      }
       log.debug({ network, gateway: gatewayAddress }, 'docker runtime ready');
     },
 
@@ -175,24 +206,49 @@ export function createDockerDriver(options: DockerDriverOptions): RuntimeDriver 
       return gatewayAddress;
     },
 
-    async ensureVolume(handle) {
-      assertSafeSpec(handle);
-      const volume = docker.getVolume(volumeName(handle));
+    async ensureVolume(key) {
+      assertSafeVolume(key);
+      const volume = docker.getVolume(volumeName(key));
       try {
         await volume.inspect();
+        // Its disk (if it has one) mounted again: a reboot unmounts it.
+        if (disks?.has(key)) await disks.ensure(key);
         return { created: false };
       } catch (err) {
         if (status(err) !== 404) throw err;
       }
-      await docker.createVolume({ Name: volumeName(handle), Labels: labels(handle) });
-      log.info({ handle, volume: volumeName(handle) }, 'created data volume');
+      const handle = handleOfVolume(key);
+      const volumeLabels = { ...labels(handle), [LABEL_VOLUME]: key };
+      if (disks) {
+        const { dir } = await disks.ensure(key);
+        // A local volume bound to the disk's data directory: the engine still treats it as a named
+        // volume (copies the image's home into it when empty, lists it, refuses to remove it in use).
+        await docker.createVolume({
+          Name: volumeName(key),
+          Labels: volumeLabels,
+          Driver: 'local',
+          DriverOpts: { type: 'none', o: 'bind', device: dir },
+        });
+      } else {
+        await docker.createVolume({ Name: volumeName(key), Labels: volumeLabels });
+      }
+      log.info({ handle, volume: volumeName(key), quotaBytes: disks?.sizeBytes }, 'created data volume');
       return { created: true };
     },
 
-    async hasVolume(handle) {
-      assertSafeSpec(handle);
+    async listVolumes() {
+      const { Volumes } = await docker.listVolumes({
+        filters: { label: [`${LABEL_MANAGED}=1`, `${LABEL_PLATFORM}=${platformId}`] },
+      });
+      return (Volumes ?? [])
+        .filter((v) => isOurs(v.Labels) && v.Name.startsWith(volumePrefix))
+        .map((v) => v.Name.slice(volumePrefix.length));
+    },
+
+    async hasVolume(key) {
+      assertSafeVolume(key);
       try {
-        await docker.getVolume(volumeName(handle)).inspect();
+        await docker.getVolume(volumeName(key)).inspect();
         return true;
       } catch (err) {
         if (status(err) === 404) return false;
@@ -200,29 +256,29 @@ export function createDockerDriver(options: DockerDriverOptions): RuntimeDriver 
       }
     },
 
-    async removeVolume(handle) {
-      assertSafeSpec(handle);
+    async removeVolume(key) {
+      assertSafeVolume(key);
       try {
-        await docker.getVolume(volumeName(handle)).remove();
-        log.warn({ handle, volume: volumeName(handle) }, 'deleted data volume');
+        await docker.getVolume(volumeName(key)).remove();
+        log.warn({ volume: volumeName(key) }, 'deleted data volume');
       } catch (err) {
-        if (status(err) === 404) return;
         if (status(err) === 409) {
-          throw new RuntimeError(
-            'conflict',
-            `the data volume of ${handle} is in use: remove its instance first`,
-            {
-              cause: err,
-            },
-          );
+          throw new RuntimeError('conflict', `the data volume ${key} is in use: remove its instance first`, {
+            cause: err,
+          });
         }
-        throw err;
+        if (status(err) !== 404) throw err;
       }
+      // The volume only pointed at it: the disk is the data.
+      if (disks?.has(key)) await disks.remove(key);
     },
 
     async create(spec: InstanceSpec) {
       assertSafeSpec(spec.handle, spec.env);
-      await driver.ensureVolume(spec.handle);
+      assertSafeVolume(spec.volume);
+      if (handleOfVolume(spec.volume) !== spec.handle)
+        throw new RuntimeError('invalid', `volume ${spec.volume} is not one of ${spec.handle}'s`);
+      await driver.ensureVolume(spec.volume);
       const env = {
         ...spec.env,
         // Fixed by the platform, whatever the spec says: where the gateway listens and keeps data.
@@ -238,7 +294,7 @@ export function createDockerDriver(options: DockerDriverOptions): RuntimeDriver 
           Hostname: spec.handle,
           User: INSTANCE_USER,
           Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-          Labels: labels(spec.handle),
+          Labels: { ...labels(spec.handle), [LABEL_VOLUME]: spec.volume },
           HostConfig: {
             NetworkMode: networkId ?? network,
             Privileged: false,
@@ -248,7 +304,7 @@ export function createDockerDriver(options: DockerDriverOptions): RuntimeDriver 
             Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${tmpfsBytes}` },
             // The only mount: the user's own volume. No binds, so no host path and no docker.sock.
             Mounts: [
-              { Type: 'volume', Source: volumeName(spec.handle), Target: INSTANCE_HOME, ReadOnly: false },
+              { Type: 'volume', Source: volumeName(spec.volume), Target: INSTANCE_HOME, ReadOnly: false },
             ],
             Memory: spec.limits.memoryBytes,
             MemorySwap: spec.limits.memoryBytes,
@@ -288,8 +344,10 @@ export function createDockerDriver(options: DockerDriverOptions): RuntimeDriver 
       const info = await ownOrThrow(id);
       const container = docker.getContainer(info.Id);
       if (info.State.Paused) await ignoreStatus(container.unpause(), 409);
-      else if (!info.State.Running) await ignoreStatus(container.start(), 304);
-      else return fromInspect(info);
+      else if (!info.State.Running) {
+        await mountDiskOf(info);
+        await ignoreStatus(container.start(), 304);
+      } else return fromInspect(info);
       log.info({ handle: info.Config.Labels[LABEL_HANDLE], id: info.Id }, 'started instance');
       return fromInspect(await ownOrThrow(id));
     },
@@ -332,11 +390,24 @@ export function createDockerDriver(options: DockerDriverOptions): RuntimeDriver 
       return info && fromInspect(info);
     },
 
-    async list() {
-      const containers = await docker.listContainers({
-        all: true,
-        filters: { label: [`${LABEL_MANAGED}=1`, `${LABEL_PLATFORM}=${platformId}`] },
-      });
+    async resolveImage(image) {
+      let info: Docker.ImageInspectInfo;
+      try {
+        info = await docker.getImage(image).inspect();
+      } catch (err) {
+        if (status(err) === 404) return null;
+        throw err;
+      }
+      const inputs = info.Config?.Labels?.[LABEL_INPUTS];
+      const contentTag = inputs && `${repositoryOf(image)}:${inputs}`;
+      return contentTag && info.RepoTags?.includes(contentTag) ? contentTag : info.Id;
+    },
+
+    async list(filter = {}) {
+      const label = [`${LABEL_MANAGED}=1`, `${LABEL_PLATFORM}=${platformId}`];
+      // The engine filters by label: one handle's lookup does not list every tenant's container.
+      if (filter.handle !== undefined) label.push(`${LABEL_HANDLE}=${filter.handle}`);
+      const containers = await docker.listContainers({ all: true, filters: { label } });
       return containers
         .filter((c) => isOurs(c.Labels))
         .map((c) => {
@@ -364,8 +435,62 @@ export function createDockerDriver(options: DockerDriverOptions): RuntimeDriver 
         .logs({ stdout: true, stderr: true, tail, follow: false });
       return demuxLogs(buf);
     },
+
+    watch(onEvent) {
+      let closed = false;
+      let stream: NodeJS.ReadableStream | undefined;
+      let retry: NodeJS.Timeout | undefined;
+      const retryMs = options.watchRetryMs ?? 1000;
+      const follow = async () => {
+        try {
+          const s = (await docker.getEvents({
+            filters: {
+              type: ['container'],
+              label: [`${LABEL_MANAGED}=1`, `${LABEL_PLATFORM}=${platformId}`],
+              event: ['start', 'die', 'pause', 'unpause', 'destroy'],
+            },
+          })) as NodeJS.ReadableStream;
+          if (closed) return destroyStream(s);
+          stream = s;
+          let buf = '';
+          s.on('data', (chunk: Buffer) => {
+            buf += chunk.toString('utf8');
+            let nl = buf.indexOf('\n');
+            while (nl !== -1) {
+              const event = parseEvent(buf.slice(0, nl), isOurs);
+              buf = buf.slice(nl + 1);
+              if (event) onEvent(event);
+              nl = buf.indexOf('\n');
+            }
+          });
+          // The engine restarted, or the socket broke: follow again (the sweep covers the gap).
+          s.once('error', again);
+          s.once('end', again);
+        } catch (err) {
+          again(err);
+        }
+      };
+      function again(err?: unknown) {
+        if (closed) return;
+        if (err) log.warn({ err: errorText(err) }, 'lost the engine event stream: following it again');
+        stream = undefined;
+        clearTimeout(retry);
+        retry = setTimeout(() => void follow(), retryMs);
+        retry.unref();
+      }
+      void follow();
+      return () => {
+        closed = true;
+        clearTimeout(retry);
+        if (stream) destroyStream(stream);
+      };
+    },
   };
   return driver;
+}
+
+function destroyStream(s: NodeJS.ReadableStream): void {
+  (s as unknown as { destroy?: () => void }).destroy?.();
 }
 
 /** Created, exited, dead and removing all need a `start`; restarting is the engine bringing it back. */

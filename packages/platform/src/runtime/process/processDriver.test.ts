@@ -47,6 +47,7 @@ function makeDriver(dataDir: string, extra: Partial<ProcessDriverOptions> = {}):
 
 const spec = (handle: string, env: Record<string, string> = {}): InstanceSpec => ({
   handle,
+  volume: handle,
   image: 'unused',
   env: { MATRIX_HANDLE: handle, ...env },
   limits,

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, type Logger } from '@matrixos/shared';
@@ -9,9 +9,10 @@ import {
   type InstanceStats,
   type RuntimeDriver,
   RuntimeError,
+  type RuntimeEvent,
   type RuntimeInstance,
 } from '../driver.ts';
-import { assertPlatformId, assertSafeSpec } from '../validate.ts';
+import { assertPlatformId, assertSafeSpec, assertSafeVolume } from '../validate.ts';
 import { rotateIfLarge, tailLines } from './logFile.ts';
 import {
   CLOCK_TICKS,
@@ -36,6 +37,8 @@ export interface ProcessDriverOptions {
   logMaxBytes?: number;
   /** How often log sizes are checked. */
   logCheckIntervalMs?: number;
+  /** How often `watch` looks for instances that died without telling (adopted ones are no children). */
+  watchIntervalMs?: number;
 }
 
 /** The gateway entry point of this checkout, found from this file's own location. */
@@ -67,7 +70,12 @@ export function createProcessDriver(options: ProcessDriverOptions): RuntimeDrive
   /** Previous CPU reading per instance, so `stats` reports the share since the last call. */
   const cpuSamples = new Map<string, { ticks: number; atMs: number; pid: number }>();
 
-  const homeOf = (handle: string) => path.join(homesDir, handle);
+  const homeOf = (volume: string) => path.join(homesDir, volume);
+  const homeOfRec = (rec: InstanceRecord) => homeOf(rec.volume ?? rec.handle);
+  const watchers = new Set<(event: RuntimeEvent) => void>();
+  const emit = (rec: InstanceRecord, state: RuntimeEvent['state']) => {
+    for (const w of watchers) w({ id: rec.id, handle: rec.handle, state });
+  };
   const logOf = (handle: string) => path.join(logsDir, `${handle}.log`);
   const markerOf = (rec: InstanceRecord) => `${platformId}/${rec.id}`;
   const save = () => saveRecords(stateFile, records.values());
@@ -84,6 +92,7 @@ export function createProcessDriver(options: ProcessDriverOptions): RuntimeDrive
     if (rec.proc && !liveStat(rec.proc)) {
       rec.proc = null;
       save();
+      emit(rec, 'stopped');
     }
     return rec.proc;
   }
@@ -151,13 +160,14 @@ export function createProcessDriver(options: ProcessDriverOptions): RuntimeDrive
     if (rec.proc === proc) {
       rec.proc = null;
       save();
+      emit(rec, 'stopped');
     }
     cpuSamples.delete(rec.id);
   }
 
   async function spawnInstance(rec: InstanceRecord): Promise<void> {
     const port = await freePort();
-    const home = homeOf(rec.handle);
+    const home = homeOfRec(rec);
     mkdirSync(home, { recursive: true, mode: 0o700 });
     rotateIfLarge(logOf(rec.handle), logMaxBytes);
     const out = openSync(logOf(rec.handle), 'a', 0o600);
@@ -195,11 +205,13 @@ export function createProcessDriver(options: ProcessDriverOptions): RuntimeDrive
     const proc = { pid, startTicks: stat.startTicks, port };
     rec.proc = proc;
     save();
+    emit(rec, 'running');
     child.once('exit', (code, sig) => {
       if (rec.proc !== proc || stopping.has(proc)) return;
       log.warn({ handle: rec.handle, pid, code, signal: sig }, 'instance exited');
       rec.proc = null;
       save();
+      emit(rec, 'stopped');
     });
   }
 
@@ -242,36 +254,51 @@ export function createProcessDriver(options: ProcessDriverOptions): RuntimeDrive
       return '127.0.0.1';
     },
 
-    async ensureVolume(handle) {
-      assertSafeSpec(handle);
-      if (existsSync(homeOf(handle))) return { created: false };
-      mkdirSync(homeOf(handle), { recursive: true, mode: 0o700 });
+    // No disk quota here: this driver isolates nothing, the disk included (docs/operations.md).
+    async ensureVolume(volume) {
+      assertSafeVolume(volume);
+      if (existsSync(homeOf(volume))) return { created: false };
+      mkdirSync(homeOf(volume), { recursive: true, mode: 0o700 });
       return { created: true };
     },
 
-    async hasVolume(handle) {
-      assertSafeSpec(handle);
-      return existsSync(homeOf(handle));
+    async hasVolume(volume) {
+      assertSafeVolume(volume);
+      return existsSync(homeOf(volume));
     },
 
-    async removeVolume(handle) {
-      assertSafeSpec(handle);
-      if ([...records.values()].some((r) => r.handle === handle)) {
-        throw new RuntimeError('conflict', `the home of ${handle} is in use: remove its instance first`);
+    async removeVolume(volume) {
+      assertSafeVolume(volume);
+      if ([...records.values()].some((r) => (r.volume ?? r.handle) === volume)) {
+        throw new RuntimeError('conflict', `the home ${volume} is in use: remove its instance first`);
       }
-      rmSync(homeOf(handle), { recursive: true, force: true });
-      log.warn({ handle }, 'deleted instance home');
+      rmSync(homeOf(volume), { recursive: true, force: true });
+      log.warn({ volume }, 'deleted instance home');
+    },
+
+    async listVolumes() {
+      if (!existsSync(homesDir)) return [];
+      return readdirSync(homesDir).filter((name) => {
+        try {
+          assertSafeVolume(name);
+          return true;
+        } catch {
+          return false;
+        }
+      });
     },
 
     async create(spec: InstanceSpec) {
       assertSafeSpec(spec.handle, spec.env);
+      assertSafeVolume(spec.volume);
       const existing = [...records.values()].find((r) => r.handle === spec.handle);
       if (existing)
         throw new RuntimeError('conflict', `${spec.handle} already has an instance (${existing.id})`);
-      await driver.ensureVolume(spec.handle);
+      await driver.ensureVolume(spec.volume);
       const rec: InstanceRecord = {
         id: `p${randomBytes(8).toString('hex')}`,
         handle: spec.handle,
+        volume: spec.volume,
         env: { ...spec.env },
         limits: { ...spec.limits },
         proc: null,
@@ -286,7 +313,10 @@ export function createProcessDriver(options: ProcessDriverOptions): RuntimeDrive
       const rec = ours(id);
       const proc = refresh(rec);
       if (proc) {
-        if (liveStat(proc)?.state === 'T') signal(proc, 'SIGCONT');
+        if (liveStat(proc)?.state === 'T') {
+          signal(proc, 'SIGCONT');
+          emit(rec, 'running');
+        }
         return { ...view(rec), state: 'running' };
       }
       await spawnInstance(rec);
@@ -308,6 +338,7 @@ export function createProcessDriver(options: ProcessDriverOptions): RuntimeDrive
       signal(proc, 'SIGSTOP');
       // The signal is asynchronous: return once the leader really is stopped (or gone).
       await until(() => (liveStat(proc)?.state ?? 'T') === 'T', 1000);
+      emit(rec, 'paused');
     },
 
     async resume(id) {
@@ -315,6 +346,7 @@ export function createProcessDriver(options: ProcessDriverOptions): RuntimeDrive
       const proc = refresh(rec);
       if (!proc) throw new RuntimeError('conflict', `instance ${id} is stopped: start it instead`);
       signal(proc, 'SIGCONT');
+      emit(rec, 'running');
       return { ...view(rec), state: 'running' };
     },
 
@@ -328,6 +360,7 @@ export function createProcessDriver(options: ProcessDriverOptions): RuntimeDrive
       rmSync(logOf(rec.handle), { force: true });
       rmSync(`${logOf(rec.handle)}.1`, { force: true });
       log.info({ handle: rec.handle, id }, 'removed instance');
+      emit(rec, 'removed');
     },
 
     async inspect(id) {
@@ -335,8 +368,10 @@ export function createProcessDriver(options: ProcessDriverOptions): RuntimeDrive
       return rec ? view(rec) : null;
     },
 
-    async list() {
-      return [...records.values()].map(view);
+    async list(filter = {}) {
+      return [...records.values()]
+        .filter((r) => filter.handle === undefined || r.handle === filter.handle)
+        .map(view);
     },
 
     async stats(id): Promise<InstanceStats | null> {
@@ -367,6 +402,20 @@ export function createProcessDriver(options: ProcessDriverOptions): RuntimeDrive
 
     async logs(id, tail) {
       return tailLines(logOf(ours(id).handle), tail);
+    },
+
+    watch(onEvent) {
+      watchers.add(onEvent);
+      // Children report their exit; adopted processes (a platform restart) and a state file edited
+      // by hand do not: look at the process table too.
+      const timer = setInterval(() => {
+        for (const rec of records.values()) refresh(rec);
+      }, options.watchIntervalMs ?? 250);
+      timer.unref();
+      return () => {
+        watchers.delete(onEvent);
+        clearInterval(timer);
+      };
     },
   };
   return driver;

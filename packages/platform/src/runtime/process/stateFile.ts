@@ -5,6 +5,8 @@ import type { ResourceLimits } from '../driver.ts';
 export interface InstanceRecord {
   id: string;
   handle: string;
+  /** The data volume (its key): the directory `homes/{volume}`; absent in older state files. */
+  volume?: string;
   /** The spec's env: needed to start it again after a restart. Holds secrets, hence mode 0600. */
   env: Record<string, string>;
   limits: ResourceLimits;
