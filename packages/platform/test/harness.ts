@@ -271,3 +271,13 @@ export async function startTestPlatformWithProxy(opts: TestPlatformOptions & { p
     },
   };
 }
+
+/**
+ * The driver with its event stream cut: what the platform sees when the engine's events are down
+ * or late, so that the request path's own recovery (not the event-driven one) is what a test proves.
+ */
+export function withoutEvents(driver: RuntimeDriver): RuntimeDriver {
+  return new Proxy(driver, {
+    get: (target, key) => (key === 'watch' ? () => () => undefined : Reflect.get(target, key)),
+  });
+}

@@ -2,7 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startTestPlatform, type TestPlatform } from './harness.ts';
+import { startTestPlatform, type TestPlatform, withoutEvents } from './harness.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/streamingInstance.ts', import.meta.url));
 
@@ -24,7 +24,11 @@ describe('a stale route', () => {
   }
 
   beforeAll(async () => {
-    t = await startTestPlatform({ runtime: 'process', command: [process.execPath, FIXTURE] });
+    t = await startTestPlatform({
+      runtime: 'process',
+      command: [process.execPath, FIXTURE],
+      wrapRuntime: withoutEvents,
+    });
     await t.provision('alice');
     await t.provision('bob');
   });
@@ -39,7 +43,7 @@ describe('a stale route', () => {
   });
 
   it('shows a browser the waking page when the wake takes a while, then the instance', async () => {
-    const slow = path.join(t.dataDir, 'homes', 'bob', 'slow-start');
+    const slow = path.join(t.homeOf('bob'), 'slow-start');
     writeFileSync(slow, '2500');
     try {
       await killBehindTheBack('bob');

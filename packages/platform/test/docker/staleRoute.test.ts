@@ -2,7 +2,7 @@ import { dockerAvailable } from '@matrixos/shared/testing';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL_HANDLE, LABEL_PLATFORM } from '../../src/runtime/driver.ts';
-import { startTestPlatform, type TestPlatform } from '../harness.ts';
+import { startTestPlatform, type TestPlatform, withoutEvents } from '../harness.ts';
 
 const docker = new Docker();
 
@@ -14,7 +14,7 @@ const docker = new Docker();
 describe.skipIf(!(await dockerAvailable()))('a stale route on Docker', () => {
   let t: TestPlatform;
   beforeAll(async () => {
-    t = await startTestPlatform({ runtime: 'docker' });
+    t = await startTestPlatform({ runtime: 'docker', wrapRuntime: withoutEvents });
   });
   afterAll(() => t?.destroy());
 
