@@ -10,6 +10,7 @@ import { conversationRoutes } from './conversations/routes.ts';
 import { createConversationStore } from './conversations/store.ts';
 import { createEventBus, type EventBus } from './events/bus.ts';
 import { createSocketServer, socketRoutes } from './events/socket.ts';
+import { fsErrorToHttp } from './files/fs-errors.ts';
 import { fileRoutes } from './files/routes.ts';
 import { homePaths } from './home/layout.ts';
 import { inboxRoutes } from './inbox/routes.ts';
@@ -67,7 +68,9 @@ export async function createApp({ config, log, token, shellDir }: GatewayDeps): 
   const kernel = createKernel({ config, log, bus, conversations, apps, toolbox, ownKey });
 
   const app = new Hono<AuthEnv>();
-  app.onError(errorHandler(log));
+  const onError = errorHandler(log);
+  // A filesystem error that escaped a route's own handling is still the user's path, not a 500.
+  app.onError((err, c) => onError(fsErrorToHttp(err) ?? err, c));
   app.notFound(notFoundHandler);
   app.use(requireAuth({ token, sessions, activity, publicPaths: PUBLIC_PATHS, open: isOpen }));
   app.route('/', shellRoutes({ shellDir, config }));
