@@ -22,6 +22,7 @@ import { sessionRoutes } from './session/routes.ts';
 import { createSessionStore } from './session/store.ts';
 import { settingsRoutes } from './settings/routes.ts';
 import { shellRoutes } from './shell/routes.ts';
+import { createStorageGuard } from './storage/guard.ts';
 import { systemRoutes } from './system/routes.ts';
 import { createToolbox } from './tools/toolbox.ts';
 
@@ -61,9 +62,17 @@ export async function createApp({ config, log, token, shellDir }: GatewayDeps): 
   const inbox = createInbox(paths.inbox);
   const sockets = createSocketServer();
   const sessions = await createSessionStore(paths.sessions, log);
-  const apps = createAppStore({ home: config.home, bus, maxFileBytes: config.maxFileBytes });
+  const storage = createStorageGuard({ home: config.home, reserveBytes: config.storageReserveBytes });
+  const apps = createAppStore({ home: config.home, bus, maxFileBytes: config.maxFileBytes, storage });
   const conversations = createConversationStore(paths.conversations);
-  const toolbox = createToolbox({ home: config.home, maxFileBytes: config.maxFileBytes, bus, apps, log });
+  const toolbox = createToolbox({
+    home: config.home,
+    maxFileBytes: config.maxFileBytes,
+    bus,
+    apps,
+    log,
+    storage,
+  });
   const ownKey = createOwnKey({ config, token, log });
   const kernel = createKernel({ config, log, bus, conversations, apps, toolbox, ownKey });
 
@@ -78,7 +87,7 @@ export async function createApp({ config, log, token, shellDir }: GatewayDeps): 
   app.route('/', systemRoutes({ config, log, activity, startedAt }));
   app.route('/', profileRoutes({ home: config.home }));
   app.route('/', inboxRoutes({ inbox, bus }));
-  app.route('/', fileRoutes({ home: config.home, maxFileBytes: config.maxFileBytes, bus }));
+  app.route('/', fileRoutes({ home: config.home, maxFileBytes: config.maxFileBytes, bus, storage }));
   app.route('/', appRoutes({ home: config.home, apps }));
   app.route('/', conversationRoutes({ conversations, toolbox }));
   app.route('/', settingsRoutes({ config, log, ownKey, client: kernel.client }));

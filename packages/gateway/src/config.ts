@@ -23,6 +23,8 @@ const schema = z
       .regex(HANDLE_PATTERN, 'must be 3-30 lower-case letters, digits or hyphens, starting with a letter')
       .optional(),
     MAX_FILE_BYTES: bytes('10m'),
+    // Free space the home's filesystem keeps: writes are refused (507) before it is all used.
+    STORAGE_RESERVE_BYTES: bytes('64m'),
     // Platform mode: the LLM proxy and this instance's own proxy token. Single-user: Anthropic
     // itself and the owner's key (or none here, and the key set in the shell's settings).
     ANTHROPIC_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://api.anthropic.com'),
@@ -58,6 +60,8 @@ export interface GatewayConfig {
   authToken: string | undefined;
   handle: string;
   maxFileBytes: number;
+  /** Writes that would leave less free space than this on the home's filesystem get a 507. */
+  storageReserveBytes: number;
   logLevel: string;
   /** Where the kernel's Messages API calls go (no trailing slash). */
   anthropicBaseUrl: string;
@@ -76,6 +80,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     authToken: e.MATRIX_AUTH_TOKEN,
     handle: e.MATRIX_HANDLE ?? 'owner',
     maxFileBytes: e.MAX_FILE_BYTES,
+    storageReserveBytes: e.STORAGE_RESERVE_BYTES,
     logLevel: e.LOG_LEVEL,
     anthropicBaseUrl: e.ANTHROPIC_BASE_URL.replace(/\/+$/, ''),
     anthropicApiKey: e.ANTHROPIC_API_KEY,

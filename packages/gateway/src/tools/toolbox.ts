@@ -3,6 +3,7 @@ import { HttpError, type Logger } from '@matrixos/shared';
 import type { AppStore } from '../apps/store.ts';
 import type { EventBus } from '../events/bus.ts';
 import { fsErrorToHttp } from '../files/fs-errors.ts';
+import type { StorageGuard } from '../storage/guard.ts';
 import { appTool } from './apps.ts';
 import { fileTools } from './files.ts';
 import { memoryTool } from './memory.ts';
@@ -29,6 +30,7 @@ export function createToolbox(deps: {
   bus: EventBus;
   apps: AppStore;
   log: Logger;
+  storage?: StorageGuard;
 }): Toolbox {
   const specs: ToolSpec[] = [...fileTools(deps), appTool(deps), memoryTool(deps)];
   const byName = new Map(specs.map((s) => [s.name, s]));
