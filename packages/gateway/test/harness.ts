@@ -7,7 +7,7 @@ import { createLogger } from '@matrixos/shared';
 import { createApp, type Gateway } from '../src/app.ts';
 import { type GatewayConfig, loadConfig } from '../src/config.ts';
 import { seedHome } from '../src/home/seed.ts';
-import { listen, type RunningGateway } from '../src/server.ts';
+import { listen, type RunningGateway, SERVER_LIMITS, type ServerLimits } from '../src/server.ts';
 
 export const TEMPLATE_DIR = fileURLToPath(new URL('../template/', import.meta.url));
 export const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -31,13 +31,14 @@ export interface TestGateway {
 export async function startGateway(
   overrides: Partial<GatewayConfig> = {},
   reuse: { home?: string; token?: string } = {},
+  limits: ServerLimits = SERVER_LIMITS,
 ): Promise<TestGateway> {
   const home = reuse.home ?? (await mkdtemp(join(tmpdir(), 'matrixos-home-')));
   if (!reuse.home) await seedHome(home, TEMPLATE_DIR);
   const config = { ...loadConfig({ MATRIXOS_HOME: home, HOST: '127.0.0.1', PORT: '0' }), ...overrides };
   const token = reuse.token ?? 'mxi_test-token-0123456789abcdef';
   const gateway = await createApp({ config, log: createLogger('gateway-test'), token, shellDir: SHELL_DIR });
-  const running = await listen(gateway, config);
+  const running = await listen(gateway, config, limits);
   return {
     url: running.url,
     home,

@@ -1,6 +1,5 @@
-import { HttpError, readJson, validationError } from '@matrixos/shared';
+import { limitBody, readJson, validationError } from '@matrixos/shared';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { EventBus } from '../events/bus.ts';
 import { type Inbox, MESSAGE_ID_PATTERN } from './store.ts';
@@ -38,25 +37,12 @@ const listSchema = z.object({
 export function inboxRoutes({ inbox, bus }: { inbox: Inbox; bus: EventBus }): Hono {
   const app = new Hono();
 
-  app.post(
-    '/api/message',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new HttpError(
-          413,
-          'body_too_large',
-          `the request body must be at most ${MAX_BODY_BYTES} bytes`,
-        );
-      },
-    }),
-    async (c) => {
-      const input = await readJson(c, messageSchema);
-      const message = await inbox.append(input);
-      bus.publish({ type: 'inbox.message', message });
-      return c.json({ id: message.id, receivedAt: message.receivedAt }, 201);
-    },
-  );
+  app.post('/api/message', limitBody(MAX_BODY_BYTES), async (c) => {
+    const input = await readJson(c, messageSchema);
+    const message = await inbox.append(input);
+    bus.publish({ type: 'inbox.message', message });
+    return c.json({ id: message.id, receivedAt: message.receivedAt }, 201);
+  });
 
   app.get('/api/messages', async (c) => {
     const query = listSchema.safeParse(c.req.query());
