@@ -46,6 +46,14 @@ describe('loadConfig', () => {
     expect(attempt).toThrow(/PORT[\s\S]*MATRIX_AUTH_TOKEN[\s\S]*MATRIX_HANDLE[\s\S]*MAX_FILE_BYTES/);
   });
 
+  it("holds MATRIX_HANDLE to the platform's handle rule, double hyphens and reserved names included", () => {
+    expect(() => loadConfig({ MATRIX_HANDLE: 'ab--cd' })).toThrow(
+      /MATRIX_HANDLE: handle may not contain two hyphens/,
+    );
+    expect(() => loadConfig({ MATRIX_HANDLE: 'admin' })).toThrow(/MATRIX_HANDLE: handle "admin" is reserved/);
+    expect(loadConfig({ MATRIX_HANDLE: 'bob-2' }).handle).toBe('bob-2');
+  });
+
   it('reads sizes and resolves the home to an absolute path', () => {
     const config = loadConfig({ MAX_FILE_BYTES: '512k', MATRIXOS_HOME: 'rel/home' });
     expect(config.maxFileBytes).toBe(512 * 1024);

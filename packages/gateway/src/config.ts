@@ -1,10 +1,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { bytes, parseEnv, port } from '@matrixos/shared';
+import { bytes, parseEnv, port, validateHandle } from '@matrixos/shared';
 import { z } from 'zod';
-
-/** A handle is a DNS label (the platform serves the instance at `{handle}.{domain}`). */
-export const HANDLE_PATTERN = /^[a-z][a-z0-9-]{1,28}[a-z0-9]$/;
 
 const schema = z
   .object({
@@ -18,9 +15,13 @@ const schema = z
       .min(16, 'must be at least 16 characters (leave it unset in single-user mode to generate one)')
       .regex(/^\S+$/, 'must not contain whitespace')
       .optional(),
+    // The platform's rule, from one place (a DNS label, not reserved): @matrixos/shared.
     MATRIX_HANDLE: z
       .string()
-      .regex(HANDLE_PATTERN, 'must be 3-30 lower-case letters, digits or hyphens, starting with a letter')
+      .superRefine((handle, ctx) => {
+        const check = validateHandle(handle);
+        if (!check.ok) ctx.addIssue({ code: 'custom', message: check.reason });
+      })
       .optional(),
     MAX_FILE_BYTES: bytes('10m'),
     // Free space the home's filesystem keeps: writes are refused (507) before it is all used.

@@ -1,7 +1,6 @@
-import { HttpError, readJson } from '@matrixos/shared';
+import { HttpError, readJson, validateHandle } from '@matrixos/shared';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { validateHandle } from '../handles/validateHandle.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 
