@@ -11,6 +11,7 @@ COPY packages/shared/package.json packages/shared/
 COPY packages/gateway/package.json packages/gateway/
 RUN npm ci --workspace packages/gateway --no-audit --no-fund --update-notifier=false --loglevel=error
 COPY packages/shared/src packages/shared/src
+COPY packages/shared/browser packages/shared/browser
 COPY packages/gateway packages/gateway
 COPY scripts/bundle-gateway.ts scripts/
 RUN node scripts/bundle-gateway.ts /out

@@ -1,6 +1,7 @@
 /**
  * Bundles the gateway into one ES module plus its home template and the shell's files, the whole
- * of what the instance image runs: `<out>/bin/gateway.mjs`, `<out>/template/` and `<out>/shell/`
+ * of what the instance image runs: `<out>/bin/gateway.mjs`, `<out>/template/`, `<out>/shell/` and
+ * `<out>/browser/` (the browser helpers shared with the platform)
  * (main.ts finds them at `../template/` and `../shell/` from itself, in the repo and in the bundle
  * alike). Usage: node scripts/bundle-gateway.ts [out]
  */
@@ -57,6 +58,8 @@ const result = await build({
 });
 await cp(join(root, 'packages/gateway/template'), join(out, 'template'), { recursive: true });
 await cp(join(root, 'packages/gateway/shell'), join(out, 'shell'), { recursive: true });
+// The browser helpers shared with the platform's pages (BROWSER_DIR finds them at ../browser/).
+await cp(join(root, 'packages/shared/browser'), join(out, 'browser'), { recursive: true });
 
 const bytes = Object.values(result.metafile.outputs).reduce((sum, o) => sum + o.bytes, 0);
 console.log(`bundle-gateway: ${out} (${(bytes / 1024).toFixed(0)} KiB with source map)`);

@@ -1,3 +1,4 @@
+export { BROWSER_DIR } from './browser.ts';
 export { bytes, ConfigError, duration, parseBytes, parseDuration, parseEnv, port } from './env.ts';
 export { errorHandler, HttpError, notFoundHandler } from './errors.ts';
 export { freePort } from './freePort.ts';

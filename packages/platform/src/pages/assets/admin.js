@@ -9,9 +9,11 @@ import {
   confirmAction,
   el,
   formatBytes,
+  formatUsd,
   friendly,
   openInstance,
   say,
+  usdToMicros,
 } from './lib.js';
 
 const REFRESH_MS = 10_000;
@@ -52,7 +54,8 @@ function badge(state) {
     : el('span', { class: 'muted' }, 'none');
 }
 
-const usd = (n) => `$${n.toFixed(2)}`;
+// Dollars from the API, written with the one rounding rule (floored to the cent, "<$0.01").
+const usd = (n) => formatUsd(usdToMicros(n));
 
 function memoryCell(stats) {
   if (!stats) return el('span', { class: 'muted' }, '—');
