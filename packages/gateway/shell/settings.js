@@ -1,3 +1,4 @@
+// @ts-check
 // Settings: the AI model and limits, the owner's own Anthropic key, the budget, signing out.
 
 import { api, getJson } from './lib/api.js';

@@ -6,6 +6,11 @@ import { ApiError, errorOf } from '../shared/http.js';
 
 export { ApiError };
 
+/**
+ * @param {string} path relative to the page
+ * @param {{ method?: string, json?: unknown, body?: BodyInit, headers?: Record<string, string> }} [options]
+ * @returns {Promise<Response>}
+ */
 export async function api(path, { method = 'GET', json, body, headers = {} } = {}) {
   const res = await fetch(path, {
     method,

@@ -72,7 +72,10 @@ describe('/ws', () => {
       message: 'conversationId: is not a conversation id',
     });
     ws.send(JSON.stringify({ type: 'chat.send', text: 'x'.repeat(20_001) }));
-    expect(await next('error')).toMatchObject({ code: 'invalid_message', message: /text: must be at most 20000/ });
+    expect(await next('error')).toMatchObject({
+      code: 'invalid_message',
+      message: /text: must be at most 20000/,
+    });
 
     const after = (await (await fetch(`${gw.url}/health`)).json()).lastActivity;
     expect(Date.parse(after)).toBeGreaterThan(Date.parse(before));

@@ -63,7 +63,7 @@ function memoryCell(stats) {
     ? Math.min(100, (stats.memoryBytes / stats.memoryLimitBytes) * 100)
     : 0;
   const meter = el('span', { class: 'meter', 'aria-hidden': 'true' }, el('span', { class: 'meter-fill' }));
-  meter.firstChild.style.width = `${share.toFixed(0)}%`;
+  /** @type {HTMLElement} */ (meter.firstChild).style.width = `${share.toFixed(0)}%`;
   return el(
     'span',
     {},
@@ -95,7 +95,7 @@ function render() {
     memory: formatBytes(t.memoryBytes),
     aiSpend: t.aiSpendMonth === null ? '—' : usd(t.aiSpendMonth),
   };
-  for (const node of document.querySelectorAll('[data-total]'))
+  for (const node of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('[data-total]')))
     node.textContent = String(totals[node.dataset.total]);
 
   const query = search.value.trim().toLowerCase();

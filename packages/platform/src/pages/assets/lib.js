@@ -100,6 +100,11 @@ export async function busy(button, fn) {
   }
 }
 
+/**
+ * The page's element with this id, typed loosely: pages know which kind of element each id is.
+ * @param {string} id
+ * @returns {any}
+ */
 export const byId = (id) => document.getElementById(id);
 
 /** The WebAuthn library (`webauthn.js`, a UMD bundle that sets a global). */
@@ -191,7 +196,8 @@ export function confirmAction(text, okLabel) {
 
 // Buttons any page may have: sign out (header, dashboard) and open the instance (landing, login).
 document.addEventListener('click', async (event) => {
-  const signout = event.target.closest('[data-signout]');
+  const target = /** @type {Element} */ (event.target);
+  const signout = /** @type {HTMLElement | null} */ (target.closest('[data-signout]'));
   if (signout) {
     await busy(signout, async () => {
       try {
@@ -203,7 +209,7 @@ document.addEventListener('click', async (event) => {
     });
     return;
   }
-  const open = event.target.closest('[data-open-instance]');
+  const open = target.closest('[data-open-instance]');
   if (open) {
     const out = byId('open-error');
     await busy(open, async () => {
