@@ -33,6 +33,8 @@ export interface GatewayDeps {
   token: string;
   /** The shell's files (`packages/gateway/shell/`, or `shell/` beside the bundle). */
   shellDir: string;
+  /** The clock activity is read from (tests pass their own). */
+  now?: () => number;
 }
 
 /** The instance: its HTTP app and the WebSocket server its node server hands upgrades to. */
@@ -54,10 +56,10 @@ const isOpen = (method: string, path: string) =>
   (method === 'POST' && path === '/api/session');
 
 /** Wires the routes over one home. The home must exist (main.ts seeds it before this). */
-export async function createApp({ config, log, token, shellDir }: GatewayDeps): Promise<Gateway> {
+export async function createApp({ config, log, token, shellDir, now }: GatewayDeps): Promise<Gateway> {
   const startedAt = new Date();
   const paths = homePaths(config.home);
-  const activity = createActivity();
+  const activity = createActivity(now);
   const bus = createEventBus();
   const inbox = createInbox(paths.inbox);
   const sockets = createSocketServer();

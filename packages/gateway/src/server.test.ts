@@ -15,7 +15,7 @@ const LIMITS = {
 
 let gw: TestGateway;
 beforeEach(async () => {
-  gw = await startGateway({}, {}, LIMITS);
+  gw = await startGateway({}, { limits: LIMITS });
 });
 afterEach(() => gw.close());
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@matrixos/shared';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { rawRequest, startGateway, type TestGateway } from '../../test/harness.ts';
+import { rawRequest, startGateway, type TestGateway, uploadInProgress } from '../../test/harness.ts';
 import { createAppStore } from '../apps/store.ts';
 import { createToolbox } from '../tools/toolbox.ts';
 
@@ -125,7 +125,7 @@ describe('/files', () => {
     });
     expect(status).toBe(413);
 
-    await new Promise((r) => setTimeout(r, 100));
+    // The temp file is removed before the 413 is sent: nothing to wait for.
     expect(await entriesOf(gw.home)).toEqual(before);
     expect(await readFile(join(gw.home, 'keep.txt'), 'utf8')).toBe('original');
   });
@@ -144,14 +144,15 @@ describe('/files', () => {
       });
       req.on('error', () => resolve());
       req.write('version tw');
-      setTimeout(() => {
+      // Cut once the route is streaming the body into its temp file.
+      void uploadInProgress(gw.home).then(() => {
         req.destroy();
         resolve();
-      }, 100);
+      });
     });
-    await new Promise((r) => setTimeout(r, 200));
+    // The route removes its temp file when it sees the body end early; the old file stays whole.
+    await expect.poll(() => entriesOf(gw.home), { timeout: 5_000 }).toEqual(before);
     expect(await readFile(join(gw.home, 'doc.txt'), 'utf8')).toBe('version one');
-    expect(await entriesOf(gw.home)).toEqual(before);
   });
 
   it('tells a missing file (404) from a bad path (400)', async () => {
