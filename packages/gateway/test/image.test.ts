@@ -96,6 +96,10 @@ describe.skipIf(!(await dockerAvailable()))('instance image', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('id="signin-form"');
     expect((await fetch(`${url}/shell/main.js`)).status).toBe(200);
+    // And the browser library shared with the platform's pages.
+    const shared = await fetch(`${url}/shell/shared/format.js`);
+    expect(shared.status).toBe(200);
+    expect(await shared.text()).toContain('export function formatUsd');
   });
 
   it('fills a fresh volume from the template, and keeps data and token across re-creation', async () => {
@@ -260,7 +264,7 @@ describe.skipIf(!(await dockerAvailable()))('instance image', () => {
       name,
       'sh',
       '-c',
-      'for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline | grep -q "^node --disable-sigusr1 " && basename $p; done',
+      'for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline | grep -q "^node --disable-sigusr1 " && basename $p; done; true',
     );
     expect(pid).toMatch(/^\d+$/);
     await docker('exec', name, 'kill', '-USR1', '1');
