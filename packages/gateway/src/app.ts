@@ -88,7 +88,7 @@ export async function createApp({ config, log, token, shellDir, now }: GatewayDe
   app.route('/', sessionRoutes({ token, sessions, config }));
   app.route('/', systemRoutes({ config, log, activity, startedAt }));
   app.route('/', profileRoutes({ home: config.home }));
-  app.route('/', inboxRoutes({ inbox, bus }));
+  app.route('/', inboxRoutes({ inbox, bus, storage }));
   app.route('/', fileRoutes({ home: config.home, maxFileBytes: config.maxFileBytes, bus, storage }));
   app.route('/', appRoutes({ home: config.home, apps }));
   app.route('/', conversationRoutes({ conversations, toolbox }));

@@ -349,7 +349,7 @@ describe('/files fuzz', () => {
     'profile.md',
   ];
 
-  it('answers 400 random paths on every method with a 4xx or 2xx, never a 5xx', async () => {
+  it('answers 600 random paths on the files, apps, conversations and messages routes, never with a 5xx', async () => {
     const rnd = random(0x5eed);
     const seen = new Map<number, number>();
     for (let i = 0; i < 400; i++) {
@@ -371,6 +371,24 @@ describe('/files fuzz', () => {
       expect(res.status, `${method} ${path}`).toBeLessThan(500);
     }
     console.info(`[fuzz] /files statuses: ${JSON.stringify(Object.fromEntries(seen))}`);
+    // The other routes that take a name from the path or the query.
+    const others = new Map<number, number>();
+    for (let i = 0; i < 200; i++) {
+      const piece = () => PIECES[Math.floor(rnd() * PIECES.length)]!;
+      const path = [
+        `/apps/${piece()}/${piece()}`,
+        `/apps/${piece()}`,
+        `/api/conversations/${piece()}`,
+        `/api/messages?since=${piece()}&limit=${piece()}`,
+      ][i % 4]!.replace(/[# ]/g, (m) => encodeURIComponent(m));
+      const method = i % 4 === 2 && rnd() < 0.5 ? 'DELETE' : 'GET';
+      const res = await rawRequest(gw, method, path);
+      others.set(res.status, (others.get(res.status) ?? 0) + 1);
+      expect(res.status, `${method} ${path}`).toBeLessThan(500);
+    }
+    console.info(
+      `[fuzz] apps, conversations, messages statuses: ${JSON.stringify(Object.fromEntries(others))}`,
+    );
     // The home itself is still there and served.
     expect((await gw.api('/files/system/profile.md')).status).toBe(200);
   });

@@ -88,6 +88,23 @@ describe('a home on a small filesystem', () => {
     );
   });
 
+  it('refuses messages from others with 507 inside the reserve, and stores none of them', async () => {
+    // The same small home, with a reserve larger than the whole filesystem.
+    const strict = await startGateway({ storageReserveBytes: 64 * MiB }, { home: mountpoint });
+    try {
+      const res = await strict.api('/api/message', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'hello from bob', from: 'bob' }),
+      });
+      expect(res.status).toBe(507);
+      expect((await res.json()).error.code).toBe('insufficient_storage');
+      expect((await (await strict.api('/api/messages')).json()).messages).toEqual([]);
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('gives the AI a clear tool error when the home is full, for files, apps and memory', async () => {
     const bus = gw.gateway.bus;
     const storage = createStorageGuard({ home: mountpoint, reserveBytes: (await available()) + 1 });
