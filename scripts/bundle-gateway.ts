@@ -1,9 +1,10 @@
 /**
- * Bundles the gateway into one ES module plus its home template and the shell's files, the whole
- * of what the instance image runs: `<out>/bin/gateway.mjs`, `<out>/template/`, `<out>/shell/` and
- * `<out>/browser/` (the browser helpers shared with the platform)
- * (main.ts finds them at `../template/` and `../shell/` from itself, in the repo and in the bundle
- * alike). Usage: node scripts/bundle-gateway.ts [out]
+ * Bundles the gateway into one ES module plus its home template, the shell's files and the
+ * browser helpers shared with the platform, the whole of what the instance image runs:
+ * `<out>/bin/gateway.mjs`, `<out>/template/`, `<out>/shell/` and `<out>/browser/` (main.ts and
+ * @matrixos/shared find them at `../template/`, `../shell/` and `../browser/` from themselves, in
+ * the repo and in the bundle alike). Nothing is left to be resolved at run time but Node's
+ * built-ins. Usage: node scripts/bundle-gateway.ts [out]
  */
 import { cp, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
