@@ -11,6 +11,7 @@ COPY packages/shared/package.json packages/shared/
 COPY packages/gateway/package.json packages/gateway/
 RUN npm ci --workspace packages/gateway --no-audit --no-fund --update-notifier=false --loglevel=error
 COPY packages/shared/src packages/shared/src
+COPY packages/shared/browser packages/shared/browser
 COPY packages/gateway packages/gateway
 COPY scripts/bundle-gateway.ts scripts/
 RUN node scripts/bundle-gateway.ts /out
@@ -22,19 +23,29 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     MATRIXOS_HOME=/home/matrixos/home
 COPY --from=build /out /opt/matrixos/gateway
-# Owned by the unprivileged `node` user (uid 1000): a fresh named volume mounted here takes over
-# this ownership, so the gateway can fill it from the template on first boot.
-RUN mkdir -p /home/matrixos/home \
- && chown -R node:node /home/matrixos \
+# Nothing the gateway runs is writable by the user it runs as (uid 1000): the bundle, Node and
+# every folder Node looks for modules in belong to root. Only the home is the user's, and the
+# gateway executes nothing from it (tenant code runs there, so it must not be able to plant a
+# module the gateway would load on its next start). A fresh named volume mounted on the home
+# takes over its ownership, so the gateway can fill it from the template on first boot.
+RUN chown -R root:root /opt/matrixos \
+ && chmod -R u=rwX,go=rX /opt/matrixos \
+ && rm -rf /home/node && mkdir -m 755 /home/node \
+ && mkdir -p /home/matrixos/home \
+ && chown root:root /home/matrixos && chmod 755 /home/matrixos \
+ && chown node:node /home/matrixos/home \
  && chmod 700 /home/matrixos/home
 USER node
-WORKDIR /home/matrixos/home
+# Not the home: nothing is resolved relative to a folder the user can write.
+WORKDIR /opt/matrixos/gateway
 VOLUME ["/home/matrixos/home"]
 EXPOSE 4000
 # Slim images have no curl: Node asks /health itself.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/health',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node", "/opt/matrixos/gateway/bin/gateway.mjs"]
+# --disable-sigusr1: code in the container (same uid) must not open an inspector in the gateway
+# with `kill -USR1` and take over its token and its owner's session.
+CMD ["node", "--disable-sigusr1", "/opt/matrixos/gateway/bin/gateway.mjs"]
 
 # Last, so that a new revision or date only relabels the image and reuses every layer above.
 ARG VERSION=0.0.0

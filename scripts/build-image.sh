@@ -52,7 +52,7 @@ inputs_hash() {
   {
     echo "base $(docker image inspect -f '{{.Id}}' "$base" 2>/dev/null || echo "$base")"
     find Dockerfile .dockerignore package.json package-lock.json scripts/bundle-gateway.ts \
-      packages/shared/package.json packages/shared/src packages/gateway/package.json \
+      packages/shared/package.json packages/shared/src packages/shared/browser packages/gateway/package.json \
       packages/gateway/src packages/gateway/template packages/gateway/shell \
       -path packages/shared/src/testing -prune -o -type f ! -name '*.test.ts' -print0 |
       LC_ALL=C sort -z | xargs -0 sha256sum

@@ -1,12 +1,29 @@
 /**
- * Bundles the gateway into one ES module plus its home template and the shell's files, the whole
- * of what the instance image runs: `<out>/bin/gateway.mjs`, `<out>/template/` and `<out>/shell/`
- * (main.ts finds them at `../template/` and `../shell/` from itself, in the repo and in the bundle
- * alike). Usage: node scripts/bundle-gateway.ts [out]
+ * Bundles the gateway into one ES module plus its home template, the shell's files and the
+ * browser helpers shared with the platform, the whole of what the instance image runs:
+ * `<out>/bin/gateway.mjs`, `<out>/template/`, `<out>/shell/` and `<out>/browser/` (main.ts and
+ * @matrixos/shared find them at `../template/`, `../shell/` and `../browser/` from themselves, in
+ * the repo and in the bundle alike). Nothing is left to be resolved at run time but Node's
+ * built-ins. Usage: node scripts/bundle-gateway.ts [out]
  */
 import { cp, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
+
+/** `require(name)` of these finds, inside the bundle, a module that says it is not there. */
+function noOptionalModules(names: string[]): Plugin {
+  const filter = new RegExp(`^(${names.join('|')})$`); // plain package names
+  return {
+    name: 'no-optional-modules',
+    setup(b) {
+      b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'absent' }));
+      b.onLoad({ filter: /.*/, namespace: 'absent' }, (args) => ({
+        contents: `throw Object.assign(new Error(${JSON.stringify(`${args.path} is not part of the bundle`)}), { code: 'MODULE_NOT_FOUND' });`,
+        loader: 'js',
+      }));
+    },
+  };
+}
 
 const root = resolve(import.meta.dirname, '..');
 const out = resolve(process.argv[2] ?? join(root, 'dist/gateway'));
@@ -28,8 +45,10 @@ const result = await build({
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   },
-  // ws's optional native speed-ups: absent, and ws works without them.
-  external: ['bufferutil', 'utf-8-validate'],
+  // ws's optional native speed-ups: absent, and ws works without them. Resolved to a module in
+  // the bundle that throws, never looked up at run time: Node's global module folders include
+  // $HOME/.node_modules, and the instance's HOME is the user's writable home.
+  plugins: [noOptionalModules(['bufferutil', 'utf-8-validate'])],
   sourcemap: 'linked',
   // Stack traces need only the mappings. Without a copy of every source the map is 5x smaller,
   // and an instance (which parses it at start, --enable-source-maps) needs ~30 MB less memory.
@@ -40,6 +59,8 @@ const result = await build({
 });
 await cp(join(root, 'packages/gateway/template'), join(out, 'template'), { recursive: true });
 await cp(join(root, 'packages/gateway/shell'), join(out, 'shell'), { recursive: true });
+// The browser helpers shared with the platform's pages (BROWSER_DIR finds them at ../browser/).
+await cp(join(root, 'packages/shared/browser'), join(out, 'browser'), { recursive: true });
 
 const bytes = Object.values(result.metafile.outputs).reduce((sum, o) => sum + o.bytes, 0);
 console.log(`bundle-gateway: ${out} (${(bytes / 1024).toFixed(0)} KiB with source map)`);

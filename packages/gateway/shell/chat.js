@@ -1,9 +1,14 @@
+// @ts-check
 // The chat panel: sends the owner's messages over the WebSocket and shows the AI's answer as it
 // streams (text, tool calls, errors). Every open shell sees every turn; each shows the
 // conversation it has open.
 
 import { api, getJson } from './lib/api.js';
 import { h, icon, timeAgo } from './lib/dom.js';
+
+/** @typedef {import('../src/events/contract.ts').ServerEvent} ServerEvent */
+/** @typedef {import('../src/events/contract.ts').ServerEvent & { type: 'chat.tool_result' }} ToolResultEvent */
+/** @typedef {NonNullable<ToolResultEvent['app']>} AppInfo */
 import { renderMarkdown } from './lib/markdown.js';
 
 /** How a tool call reads while it runs, and afterwards in a reopened conversation. */
@@ -155,6 +160,10 @@ export function createChat({ el, send: sendToSocket, openApp, openSettings }) {
     return chip;
   }
 
+  /**
+   * @param {HTMLElement} chip
+   * @param {{ name: string, summary: string, state: string, app?: AppInfo }} info
+   */
   function updateChip(chip, { name, summary, state, app }) {
     chip.dataset.state = state;
     chip
@@ -341,6 +350,7 @@ export function createChat({ el, send: sendToSocket, openApp, openSettings }) {
     toggleHistory();
   }
 
+  /** @param {ServerEvent} event */
   function handle(event) {
     if (event.type === 'ready') {
       // Back after a dropped connection: what was missed is on disk.
@@ -353,7 +363,8 @@ export function createChat({ el, send: sendToSocket, openApp, openSettings }) {
       notice(event.message, { error: true });
       return;
     }
-    if (!event.type.startsWith('chat.')) return;
+    // Only a turn's events (chat.*, each with its turnId) from here on.
+    if (!('turnId' in event)) return;
     if (event.type === 'chat.started' && myRequests.has(event.requestId)) {
       myRequests.delete(event.requestId);
       myTurns.add(event.turnId);
@@ -398,7 +409,9 @@ export function createChat({ el, send: sendToSocket, openApp, openSettings }) {
         return;
       case 'chat.done':
         endStreams(event.turnId);
-        for (const chip of log.querySelectorAll('.tool[data-state="running"]'))
+        for (const chip of /** @type {NodeListOf<HTMLElement>} */ (
+          log.querySelectorAll('.tool[data-state="running"]')
+        ))
           updateChip(chip, { name: chip.dataset.tool, summary: 'Not finished', state: 'error' });
         myTurns.delete(event.turnId);
         setBusy(false);

@@ -1,3 +1,4 @@
+// @ts-check
 // The file browser: the home over /files. Folders, text files (view and edit), images, uploads.
 
 import { api, fileUrl, getJson } from './lib/api.js';
@@ -53,6 +54,7 @@ export function createFileBrowser() {
 
   function crumbs(target) {
     const parts = target ? target.split('/') : [];
+    /** @type {HTMLElement[]} */
     const out = [
       h(
         'button',
@@ -199,7 +201,7 @@ export function createFileBrowser() {
     );
     const yes = h('button', { type: 'button', class: 'button small danger' }, 'Delete');
     const no = h('button', { type: 'button', class: 'button small' }, 'Keep');
-    confirmRow.lastChild.append(yes, ' ', no);
+    /** @type {HTMLElement} */ (confirmRow.lastChild).append(yes, ' ', no);
     no.addEventListener('click', () => confirmRow.remove());
     yes.addEventListener('click', async () => {
       try {

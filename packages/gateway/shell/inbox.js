@@ -1,3 +1,4 @@
+// @ts-check
 // The inbox: messages for the owner (from other instances, and notices from the platform such
 // as an AI budget running low). A bell in the top bar counts the unread ones; a new message also
 // shows for a moment in a toast. Read = seen in the inbox window; remembered per browser.
@@ -90,6 +91,7 @@ export function createInbox({ button }) {
       render();
     },
     /** A WebSocket event; only new messages matter here. */
+    /** @param {import('../src/events/contract.ts').ServerEvent} event */
     handle(event) {
       if (event.type !== 'inbox.message') return;
       messages.push(event.message);

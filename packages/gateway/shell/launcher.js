@@ -1,3 +1,4 @@
+// @ts-check
 // The launcher: the system's own windows (Files, Settings) and every app in ~/apps.
 
 import { getJson } from './lib/api.js';
@@ -7,6 +8,7 @@ import { openWindow, windowOf } from './lib/windows.js';
 export function createLauncher({ el, openFiles, openSettings }) {
   let apps = [];
 
+  /** @param {{ label: string, hue: number, glyph: Element, onOpen: () => void, name?: string }} spec */
   function tile({ label, hue, glyph, onOpen, name }) {
     const badge = h('span', { class: 'launcher-icon' }, glyph);
     badge.style.setProperty('--hue', String(hue));

@@ -1,3 +1,4 @@
+// @ts-check
 // The shell: desktop, launcher, windows and chat, wired to the instance's API and WebSocket.
 
 import { createChat } from './chat.js';
@@ -71,7 +72,7 @@ const socket = connectSocket({
   },
 });
 
-for (const tab of document.querySelectorAll('.tab')) {
+for (const tab of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('.tab'))) {
   tab.addEventListener('click', () => {
     showView(tab.dataset.view);
     if (tab.dataset.view === 'chat') chat.focus();

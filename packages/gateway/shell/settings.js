@@ -1,7 +1,8 @@
+// @ts-check
 // Settings: the AI model and limits, the owner's own Anthropic key, the budget, signing out.
 
 import { api, getJson } from './lib/api.js';
-import { h } from './lib/dom.js';
+import { formatUsd, h, usdToMicros } from './lib/dom.js';
 
 export function createSettings() {
   const root = h('div', { class: 'settings' });
@@ -89,7 +90,7 @@ export function createSettings() {
       h('h3', { id: 'settings-ai' }, 'AI'),
       h('p', {}, 'Kept in system/config.json in your home.'),
       settings.budget
-        ? h('p', { class: 'budget' }, h('span', { class: 'badge' }, settings.budget.line))
+        ? h('p', { class: 'budget' }, h('span', { class: 'badge' }, budgetText(settings.budget)))
         : null,
       form,
     );
@@ -192,4 +193,15 @@ export function createSettings() {
   }
 
   return { element: root, open };
+}
+
+/**
+ * What is left, with the dashboard's rounding rule (formatUsd: floored to the cent, "<$0.01").
+ * @param {{ kind: string, usd?: number, line: string }} budget
+ */
+function budgetText(budget) {
+  if (budget.kind === 'remaining' && typeof budget.usd === 'number') {
+    return `Budget: ${formatUsd(usdToMicros(budget.usd))} remaining`;
+  }
+  return budget.line;
 }

@@ -1,7 +1,8 @@
+// @ts-check
 // Sign-in: the access token goes once to POST api/session, which answers with a session cookie.
 
 const form = document.getElementById('signin-form');
-const input = document.getElementById('token');
+const input = /** @type {HTMLInputElement} */ (document.getElementById('token'));
 const error = document.getElementById('signin-error');
 const button = form.querySelector('button');
 

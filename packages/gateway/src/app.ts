@@ -10,6 +10,7 @@ import { conversationRoutes } from './conversations/routes.ts';
 import { createConversationStore } from './conversations/store.ts';
 import { createEventBus, type EventBus } from './events/bus.ts';
 import { createSocketServer, socketRoutes } from './events/socket.ts';
+import { fsErrorToHttp } from './files/fs-errors.ts';
 import { fileRoutes } from './files/routes.ts';
 import { homePaths } from './home/layout.ts';
 import { inboxRoutes } from './inbox/routes.ts';
@@ -21,6 +22,7 @@ import { sessionRoutes } from './session/routes.ts';
 import { createSessionStore } from './session/store.ts';
 import { settingsRoutes } from './settings/routes.ts';
 import { shellRoutes } from './shell/routes.ts';
+import { createStorageGuard } from './storage/guard.ts';
 import { systemRoutes } from './system/routes.ts';
 import { createToolbox } from './tools/toolbox.ts';
 
@@ -31,6 +33,8 @@ export interface GatewayDeps {
   token: string;
   /** The shell's files (`packages/gateway/shell/`, or `shell/` beside the bundle). */
   shellDir: string;
+  /** The clock activity is read from (tests pass their own). */
+  now?: () => number;
 }
 
 /** The instance: its HTTP app and the WebSocket server its node server hands upgrades to. */
@@ -52,30 +56,40 @@ const isOpen = (method: string, path: string) =>
   (method === 'POST' && path === '/api/session');
 
 /** Wires the routes over one home. The home must exist (main.ts seeds it before this). */
-export async function createApp({ config, log, token, shellDir }: GatewayDeps): Promise<Gateway> {
+export async function createApp({ config, log, token, shellDir, now }: GatewayDeps): Promise<Gateway> {
   const startedAt = new Date();
   const paths = homePaths(config.home);
-  const activity = createActivity();
+  const activity = createActivity(now);
   const bus = createEventBus();
   const inbox = createInbox(paths.inbox);
   const sockets = createSocketServer();
   const sessions = await createSessionStore(paths.sessions, log);
-  const apps = createAppStore({ home: config.home, bus, maxFileBytes: config.maxFileBytes });
+  const storage = createStorageGuard({ home: config.home, reserveBytes: config.storageReserveBytes });
+  const apps = createAppStore({ home: config.home, bus, maxFileBytes: config.maxFileBytes, storage });
   const conversations = createConversationStore(paths.conversations);
-  const toolbox = createToolbox({ home: config.home, maxFileBytes: config.maxFileBytes, bus, apps, log });
+  const toolbox = createToolbox({
+    home: config.home,
+    maxFileBytes: config.maxFileBytes,
+    bus,
+    apps,
+    log,
+    storage,
+  });
   const ownKey = createOwnKey({ config, token, log });
   const kernel = createKernel({ config, log, bus, conversations, apps, toolbox, ownKey });
 
   const app = new Hono<AuthEnv>();
-  app.onError(errorHandler(log));
+  const onError = errorHandler(log);
+  // A filesystem error that escaped a route's own handling is still the user's path, not a 500.
+  app.onError((err, c) => onError(fsErrorToHttp(err) ?? err, c));
   app.notFound(notFoundHandler);
   app.use(requireAuth({ token, sessions, activity, publicPaths: PUBLIC_PATHS, open: isOpen }));
   app.route('/', shellRoutes({ shellDir, config }));
   app.route('/', sessionRoutes({ token, sessions, config }));
   app.route('/', systemRoutes({ config, log, activity, startedAt }));
   app.route('/', profileRoutes({ home: config.home }));
-  app.route('/', inboxRoutes({ inbox, bus }));
-  app.route('/', fileRoutes({ home: config.home, maxFileBytes: config.maxFileBytes, bus }));
+  app.route('/', inboxRoutes({ inbox, bus, storage }));
+  app.route('/', fileRoutes({ home: config.home, maxFileBytes: config.maxFileBytes, bus, storage }));
   app.route('/', appRoutes({ home: config.home, apps }));
   app.route('/', conversationRoutes({ conversations, toolbox }));
   app.route('/', settingsRoutes({ config, log, ownKey, client: kernel.client }));

@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       authToken: undefined,
       handle: 'owner',
       maxFileBytes: 10 * 1024 * 1024,
+      storageReserveBytes: 64 * 1024 * 1024,
       logLevel: 'info',
       anthropicBaseUrl: 'https://api.anthropic.com',
       anthropicApiKey: undefined,
@@ -43,6 +44,14 @@ describe('loadConfig', () => {
         MATRIX_HANDLE: 'Bob!',
       });
     expect(attempt).toThrow(/PORT[\s\S]*MATRIX_AUTH_TOKEN[\s\S]*MATRIX_HANDLE[\s\S]*MAX_FILE_BYTES/);
+  });
+
+  it("holds MATRIX_HANDLE to the platform's handle rule, double hyphens and reserved names included", () => {
+    expect(() => loadConfig({ MATRIX_HANDLE: 'ab--cd' })).toThrow(
+      /MATRIX_HANDLE: handle may not contain two hyphens/,
+    );
+    expect(() => loadConfig({ MATRIX_HANDLE: 'admin' })).toThrow(/MATRIX_HANDLE: handle "admin" is reserved/);
+    expect(loadConfig({ MATRIX_HANDLE: 'bob-2' }).handle).toBe('bob-2');
   });
 
   it('reads sizes and resolves the home to an absolute path', () => {

@@ -1,10 +1,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { bytes, parseEnv, port } from '@matrixos/shared';
+import { bytes, parseEnv, port, validateHandle } from '@matrixos/shared';
 import { z } from 'zod';
-
-/** A handle is a DNS label (the platform serves the instance at `{handle}.{domain}`). */
-export const HANDLE_PATTERN = /^[a-z][a-z0-9-]{1,28}[a-z0-9]$/;
 
 const schema = z
   .object({
@@ -18,11 +15,17 @@ const schema = z
       .min(16, 'must be at least 16 characters (leave it unset in single-user mode to generate one)')
       .regex(/^\S+$/, 'must not contain whitespace')
       .optional(),
+    // The platform's rule, from one place (a DNS label, not reserved): @matrixos/shared.
     MATRIX_HANDLE: z
       .string()
-      .regex(HANDLE_PATTERN, 'must be 3-30 lower-case letters, digits or hyphens, starting with a letter')
+      .superRefine((handle, ctx) => {
+        const check = validateHandle(handle);
+        if (!check.ok) ctx.addIssue({ code: 'custom', message: check.reason });
+      })
       .optional(),
     MAX_FILE_BYTES: bytes('10m'),
+    // Free space the home's filesystem keeps: writes are refused (507) before it is all used.
+    STORAGE_RESERVE_BYTES: bytes('64m'),
     // Platform mode: the LLM proxy and this instance's own proxy token. Single-user: Anthropic
     // itself and the owner's key (or none here, and the key set in the shell's settings).
     ANTHROPIC_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://api.anthropic.com'),
@@ -58,6 +61,8 @@ export interface GatewayConfig {
   authToken: string | undefined;
   handle: string;
   maxFileBytes: number;
+  /** Writes that would leave less free space than this on the home's filesystem get a 507. */
+  storageReserveBytes: number;
   logLevel: string;
   /** Where the kernel's Messages API calls go (no trailing slash). */
   anthropicBaseUrl: string;
@@ -76,6 +81,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     authToken: e.MATRIX_AUTH_TOKEN,
     handle: e.MATRIX_HANDLE ?? 'owner',
     maxFileBytes: e.MAX_FILE_BYTES,
+    storageReserveBytes: e.STORAGE_RESERVE_BYTES,
     logLevel: e.LOG_LEVEL,
     anthropicBaseUrl: e.ANTHROPIC_BASE_URL.replace(/\/+$/, ''),
     anthropicApiKey: e.ANTHROPIC_API_KEY,

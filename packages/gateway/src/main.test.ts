@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { MAIN } from '../test/harness.ts';
+import { MAIN, uploadInProgress } from '../test/harness.ts';
 
 let home: string;
 const children: ChildProcess[] = [];
@@ -138,7 +138,7 @@ describe('main.ts', () => {
       upload.on('error', reject);
     });
     upload.write('hello');
-    await new Promise((r) => setTimeout(r, 200));
+    await uploadInProgress(home);
 
     const signalledAt = Date.now();
     gw.child.kill('SIGTERM');
@@ -167,7 +167,7 @@ describe('main.ts', () => {
     });
     stuck.on('error', () => {});
     stuck.write('a little');
-    await new Promise((r) => setTimeout(r, 200));
+    await uploadInProgress(home);
 
     const signalledAt = Date.now();
     gw.child.kill('SIGTERM');

@@ -15,14 +15,44 @@ export interface RunningGateway {
   shutdown(graceMs: number): Promise<'drained' | 'forced'>;
 }
 
+/**
+ * What one connection may cost before a route sees it: a bound on the request head, and timeouts
+ * for a client that sends its head or its body too slowly (slowloris). They cover receiving the
+ * request only: a WebSocket, once upgraded, and a long response are not cut.
+ */
+export interface ServerLimits {
+  /** Request line plus headers; more is answered 431. */
+  maxHeaderBytes: number;
+  /** The whole head must arrive within this; else 408 and the connection is closed. */
+  headersTimeoutMs: number;
+  /** The whole request, body included (a 10 MB upload at 1 Mbit/s takes 80 s). */
+  requestTimeoutMs: number;
+  /** How often Node checks the two timeouts above. */
+  checkIntervalMs: number;
+}
+
+export const SERVER_LIMITS: ServerLimits = {
+  maxHeaderBytes: 16 * 1024,
+  headersTimeoutMs: 15_000,
+  requestTimeoutMs: 120_000,
+  checkIntervalMs: 1_000,
+};
+
 /** Serves a gateway over HTTP (+ WebSocket upgrades) on host:port (port 0: any free one). */
 export async function listen(
   gateway: Gateway,
   { port, host }: { port: number; host: string },
+  limits: ServerLimits = SERVER_LIMITS,
 ): Promise<RunningGateway> {
   const server = createAdaptorServer({
     fetch: gateway.app.fetch,
     websocket: { server: gateway.sockets },
+    serverOptions: {
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: limits.checkIntervalMs,
+    },
   }) as Server;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { createLogger } from '@matrixos/shared';
 import { createApp, type Gateway } from '../src/app.ts';
 import { type GatewayConfig, loadConfig } from '../src/config.ts';
 import { seedHome } from '../src/home/seed.ts';
-import { listen, type RunningGateway } from '../src/server.ts';
+import { listen, type RunningGateway, SERVER_LIMITS, type ServerLimits } from '../src/server.ts';
 
 export const TEMPLATE_DIR = fileURLToPath(new URL('../template/', import.meta.url));
 export const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -26,18 +26,26 @@ export interface TestGateway {
 
 /**
  * A real gateway on loopback over a fresh, seeded temporary home; or over `reuse.home` (a
- * restart), which is then left in place on close. `reuse.token` replaces the test token.
+ * restart), which is then left in place on close. `reuse.token` replaces the test token;
+ * `reuse.limits` the server's limits; `reuse.now` the clock activity is read from.
  */
 export async function startGateway(
   overrides: Partial<GatewayConfig> = {},
-  reuse: { home?: string; token?: string } = {},
+  reuse: { home?: string; token?: string; limits?: ServerLimits; now?: () => number } = {},
 ): Promise<TestGateway> {
+  const limits = reuse.limits ?? SERVER_LIMITS;
   const home = reuse.home ?? (await mkdtemp(join(tmpdir(), 'matrixos-home-')));
   if (!reuse.home) await seedHome(home, TEMPLATE_DIR);
   const config = { ...loadConfig({ MATRIXOS_HOME: home, HOST: '127.0.0.1', PORT: '0' }), ...overrides };
   const token = reuse.token ?? 'mxi_test-token-0123456789abcdef';
-  const gateway = await createApp({ config, log: createLogger('gateway-test'), token, shellDir: SHELL_DIR });
-  const running = await listen(gateway, config);
+  const gateway = await createApp({
+    config,
+    log: createLogger('gateway-test'),
+    token,
+    shellDir: SHELL_DIR,
+    ...(reuse.now ? { now: reuse.now } : {}),
+  });
+  const running = await listen(gateway, config, limits);
   return {
     url: running.url,
     home,
@@ -85,4 +93,24 @@ export function rawRequest(
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** A clock that moves only when told: activity times differ exactly when something touched them. */
+export function manualClock(start = Date.parse('2026-12-01T12:00:00Z')) {
+  let t = start;
+  return {
+    now: () => t,
+    advance(ms: number) {
+      t += ms;
+    },
+  };
+}
+
+/** Resolves once an upload's hidden temp file exists in `dir`: the route is streaming the body. */
+export async function uploadInProgress(dir: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await readdir(dir)).some((n) => n.startsWith('.upload-'))) {
+    if (Date.now() > deadline) throw new Error(`no upload in progress in ${dir}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }

@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { serverEventSchema } from '../src/events/contract.ts';
 import type { TestGateway } from './harness.ts';
 
 export type Event = { type: string; [key: string]: unknown };
@@ -24,8 +25,14 @@ export async function connectSocket(
   const events: Event[] = [];
   const taken = new Set<Event>();
   const waiters: (() => void)[] = [];
+  // Every event is held to the protocol's schema (src/events/contract.ts): a test that sees one
+  // that breaks it fails at its next wait, naming the event.
+  const broken: string[] = [];
   ws.on('message', (data) => {
-    events.push(JSON.parse(String(data)));
+    const event = JSON.parse(String(data));
+    const checked = serverEventSchema.safeParse(event);
+    if (!checked.success) broken.push(`${String(data)}: ${checked.error.message}`);
+    events.push(event);
     for (const wake of waiters.splice(0)) wake();
   });
   await new Promise((resolve, reject) => {
@@ -38,6 +45,7 @@ export async function connectSocket(
     async next(type, where = () => true, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
+        if (broken.length) throw new Error(`events that break the contract: ${broken.join('\n')}`);
         const found = events.find((e) => e.type === type && !taken.has(e) && where(e));
         if (found) {
           taken.add(found);

@@ -1,6 +1,13 @@
+export { BROWSER_DIR } from './browser.ts';
 export { bytes, ConfigError, duration, parseBytes, parseDuration, parseEnv, port } from './env.ts';
 export { errorHandler, HttpError, notFoundHandler } from './errors.ts';
 export { freePort } from './freePort.ts';
+export {
+  HANDLE_RULES,
+  type HandleCheck,
+  RESERVED_HANDLES,
+  validateHandle,
+} from './handles/validateHandle.ts';
 export { limitBody } from './http/limitBody.ts';
 export { readJson, validationError } from './json.ts';
 export { createLogger, type Logger } from './logger.ts';

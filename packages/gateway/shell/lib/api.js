@@ -1,14 +1,16 @@
+// @ts-check
 // The instance's HTTP API. Paths are relative to the page, so the shell also works behind the
 // platform's /proxy/<handle>/ prefix. The session cookie goes along by itself.
 
-export class ApiError extends Error {
-  constructor(status, code, message) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
+import { ApiError, errorOf } from '../shared/http.js';
 
+export { ApiError };
+
+/**
+ * @param {string} path relative to the page
+ * @param {{ method?: string, json?: unknown, body?: BodyInit, headers?: Record<string, string> }} [options]
+ * @returns {Promise<Response>}
+ */
 export async function api(path, { method = 'GET', json, body, headers = {} } = {}) {
   const res = await fetch(path, {
     method,
@@ -22,12 +24,9 @@ export async function api(path, { method = 'GET', json, body, headers = {} } = {
     throw new ApiError(401, 'unauthorized', 'signed out');
   }
   if (!res.ok) {
-    const answer = await res.json().catch(() => null);
-    throw new ApiError(
-      res.status,
-      answer?.error?.code ?? 'error',
-      answer?.error?.message ?? `HTTP ${res.status}`,
-    );
+    const error = await errorOf(res);
+    if (!error.message) error.message = `HTTP ${res.status}`;
+    throw error;
   }
   return res;
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // A small Markdown renderer for the AI's answers: paragraphs, headings, lists, quotes, code
 // blocks, `code`, **bold**, *italics* and http(s) links. It builds DOM nodes; the model's text
 // never becomes markup. An unfinished code fence (while streaming) runs to the end.

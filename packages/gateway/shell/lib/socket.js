@@ -1,5 +1,12 @@
+// @ts-check
 // The instance's WebSocket: reconnects with backoff; the session cookie authenticates it.
 
+/** @typedef {import('../../src/events/contract.ts').ServerEvent} ServerEvent */
+/** @typedef {import('../../src/events/contract.ts').ClientMessage} ClientMessage */
+
+/**
+ * @param {{ onEvent: (event: ServerEvent) => void, onState: (state: 'connecting' | 'open' | 'closed') => void }} handlers
+ */
 export function connectSocket({ onEvent, onState }) {
   let ws = null;
   let attempt = 0;
@@ -33,6 +40,7 @@ export function connectSocket({ onEvent, onState }) {
 
   return {
     /** false when not connected (the caller says so to the owner). */
+    /** @param {ClientMessage} message */
     send(message) {
       if (ws?.readyState !== WebSocket.OPEN) return false;
       ws.send(JSON.stringify(message));

@@ -1,10 +1,14 @@
+// @ts-check
 // Windows on the desktop: open, focus, drag by the title bar, maximize, close. On a phone every
 // window fills the screen (the stylesheet decides; nothing here needs to know).
 
 import { h, hueOf, icon } from './dom.js';
 
 const layer = () => document.getElementById('windows');
+/** @type {Map<string, HTMLElement>} */
 const open = new Map();
+/** @type {WeakMap<Element, (() => void) | undefined>} */
+const onCloses = new WeakMap();
 const LAUNCHER_WIDTH = 128;
 let topZ = 10;
 let cascade = 0;
@@ -12,6 +16,11 @@ let cascade = 0;
 /**
  * Opens (or brings forward) the window `id`. `content` is an element; `actions` are extra
  * title-bar buttons. Returns the window's element.
+ */
+/**
+ * @param {{ id: string, title: string, hue?: number, content: Element, width?: number,
+ *   height?: number, actions?: Element[], onClose?: () => void }} spec
+ * @returns {HTMLElement}
  */
 export function openWindow({ id, title, hue, content, width = 720, height = 520, actions = [], onClose }) {
   const existing = open.get(id);
@@ -55,7 +64,7 @@ export function openWindow({ id, title, hue, content, width = 720, height = 520,
     ),
     h('div', { class: 'window-body' }, content),
   );
-  win.onCloseWindow = onClose;
+  onCloses.set(win, onClose);
   const area = layer().getBoundingClientRect();
   // Right of the launcher's first column when there is room, so its icons stay reachable.
   const minLeft = area.width - width > LAUNCHER_WIDTH + 24 ? LAUNCHER_WIDTH : 12;
@@ -78,7 +87,7 @@ export function closeWindow(id) {
   const win = open.get(id);
   if (!win) return;
   open.delete(id);
-  win.onCloseWindow?.();
+  onCloses.get(win)?.();
   win.remove();
 }
 

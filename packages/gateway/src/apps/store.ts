@@ -7,6 +7,7 @@ import { fsCall } from '../files/fs-call.ts';
 import { assertInsideHome } from '../files/path.ts';
 import { writeTextAtomic } from '../files/write.ts';
 import { homePaths } from '../home/layout.ts';
+import type { StorageGuard } from '../storage/guard.ts';
 
 /** An app's name is its folder and its URL segment: lower-case letters, digits, inner hyphens. */
 export const APP_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
@@ -47,10 +48,12 @@ export function createAppStore({
   home,
   bus,
   maxFileBytes,
+  storage,
 }: {
   home: string;
   bus: EventBus;
   maxFileBytes: number;
+  storage?: StorageGuard;
 }): AppStore {
   const dir = homePaths(home).apps;
 
@@ -114,6 +117,7 @@ export function createAppStore({
       if (!APP_NAME_PATTERN.test(name)) {
         throw new HttpError(400, 'invalid_app_name', `an app name is ${APP_NAME_RULE}`);
       }
+      await storage?.ensureRoom(Buffer.byteLength(html));
       const appDir = join(dir, name);
       await mkdir(dir, { recursive: true });
       await assertInsideHome(home, appDir, true);

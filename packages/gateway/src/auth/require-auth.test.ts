@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startGateway, type TestGateway } from '../../test/harness.ts';
+import { manualClock, startGateway, type TestGateway } from '../../test/harness.ts';
 
 let gw: TestGateway;
 beforeEach(async () => {
@@ -55,16 +55,23 @@ describe('bearer token', () => {
   });
 
   it('leaves / and /health public, and counts only authenticated use as activity', async () => {
-    const before = (await (await fetch(`${gw.url}/health`)).json()).lastActivity;
-    expect((await fetch(`${gw.url}/`)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 20));
-    expect((await (await fetch(`${gw.url}/health`)).json()).lastActivity).toBe(before);
+    // A clock that moves only here: any touch after an advance would show as a new time.
+    const clock = manualClock();
+    const own = await startGateway({}, { now: clock.now });
+    try {
+      const lastActivity = async () => (await (await fetch(`${own.url}/health`)).json()).lastActivity;
+      const before = await lastActivity();
+      clock.advance(60_000);
+      expect((await fetch(`${own.url}/`)).status).toBe(200);
+      expect(await lastActivity()).toBe(before);
 
-    await fetch(`${gw.url}/api/profile`); // refused: not activity
-    expect((await (await fetch(`${gw.url}/health`)).json()).lastActivity).toBe(before);
+      await fetch(`${own.url}/api/profile`); // refused: not activity
+      expect(await lastActivity()).toBe(before);
 
-    await gw.api('/api/profile');
-    const after = (await (await fetch(`${gw.url}/health`)).json()).lastActivity;
-    expect(Date.parse(after)).toBeGreaterThan(Date.parse(before));
+      await own.api('/api/profile');
+      expect(Date.parse(await lastActivity())).toBe(Date.parse(before) + 60_000);
+    } finally {
+      await own.close();
+    }
   });
 });

@@ -6,7 +6,9 @@ import { HttpError } from '@matrixos/shared';
 import { writeTextAtomic } from '../files/write.ts';
 
 /** Sorts by creation time, like inbox ids. */
-export const CONVERSATION_ID_PATTERN = /^c_[0-9a-z]{9}[0-9a-f]{8}$/;
+export { CONVERSATION_ID_PATTERN } from '../events/contract.ts';
+
+import { CONVERSATION_ID_PATTERN } from '../events/contract.ts';
 
 export interface Conversation {
   id: string;

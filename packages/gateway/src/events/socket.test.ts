@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startGateway, type TestGateway } from '../../test/harness.ts';
+import { manualClock, startGateway, type TestGateway } from '../../test/harness.ts';
 import { connectSocket, refusal } from '../../test/socket.ts';
 
 let gw: TestGateway;
@@ -55,21 +55,35 @@ describe('/ws', () => {
   });
 
   it('answers pings, reports bad messages, and counts client messages as activity', async () => {
-    const { ws, next } = await connectSocket(gw);
+    // The clock moves only here: the ping is what makes the new activity time.
+    const clock = manualClock();
+    const own = await startGateway({}, { now: clock.now });
+    const { ws, next } = await connectSocket(own);
     await next('ready');
-    const before = (await (await fetch(`${gw.url}/health`)).json()).lastActivity;
-    await new Promise((r) => setTimeout(r, 20));
+    const lastActivity = async () => (await (await fetch(`${own.url}/health`)).json()).lastActivity;
+    const before = await lastActivity();
+    clock.advance(60_000);
 
     ws.send(JSON.stringify({ type: 'ping' }));
     expect(await next('pong')).toMatchObject({ time: expect.any(String) });
+    expect(Date.parse(await lastActivity())).toBe(Date.parse(before) + 60_000);
     ws.send('not json');
     expect(await next('error')).toMatchObject({ code: 'invalid_json' });
     ws.send(JSON.stringify({ type: 'format-disk' }));
     expect(await next('error')).toMatchObject({ code: 'unknown_type' });
+    ws.send(JSON.stringify({ type: 'chat.cancel', conversationId: '../../etc' }));
+    expect(await next('error')).toMatchObject({
+      code: 'invalid_message',
+      message: 'conversationId: is not a conversation id',
+    });
+    ws.send(JSON.stringify({ type: 'chat.send', text: 'x'.repeat(20_001) }));
+    expect(await next('error')).toMatchObject({
+      code: 'invalid_message',
+      message: /text: must be at most 20000/,
+    });
 
-    const after = (await (await fetch(`${gw.url}/health`)).json()).lastActivity;
-    expect(Date.parse(after)).toBeGreaterThan(Date.parse(before));
     ws.close();
+    await own.close();
   });
 
   it('closes open sockets with 1001 when the gateway shuts down', async () => {

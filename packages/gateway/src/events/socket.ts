@@ -2,28 +2,15 @@ import { upgradeWebSocket } from '@hono/node-server';
 import { HttpError, type Logger } from '@matrixos/shared';
 import { Hono } from 'hono';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { z } from 'zod';
 import type { Activity } from '../activity.ts';
-import { CONVERSATION_ID_PATTERN } from '../conversations/store.ts';
-import { type Kernel, MAX_CHAT_CHARS } from '../kernel/kernel.ts';
+import type { Kernel } from '../kernel/kernel.ts';
 import { VERSION } from '../version.ts';
 import type { EventBus } from './bus.ts';
+import { CLIENT_MESSAGE_TYPES, clientMessageSchema, type ServerEvent } from './contract.ts';
 
 /** The subprotocol a browser names beside its token; the server echoes this one, never the token. */
 export const WS_PROTOCOL = 'matrixos';
 const HEARTBEAT_MS = 30_000;
-
-const conversationId = z.string().regex(CONVERSATION_ID_PATTERN, 'is not a conversation id');
-const clientMessage = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('ping') }),
-  z.object({
-    type: z.literal('chat.send'),
-    text: z.string().max(MAX_CHAT_CHARS, `must be at most ${MAX_CHAT_CHARS} characters`),
-    conversationId: conversationId.optional(),
-    requestId: z.string().max(100).optional(),
-  }),
-  z.object({ type: z.literal('chat.cancel'), conversationId }),
-]);
 
 /** The WebSocket server the node server hands upgrades to (after the app has authenticated them). */
 export function createSocketServer(): WebSocketServer {
@@ -62,7 +49,7 @@ export function socketRoutes({
       return {
         onOpen(_event, ws) {
           const raw = ws.raw as WebSocket;
-          const send = (data: unknown) => {
+          const send = (data: ServerEvent) => {
             if (raw.readyState === raw.OPEN) raw.send(JSON.stringify(data));
           };
           unsubscribe = bus.subscribe(send);
@@ -81,16 +68,16 @@ export function socketRoutes({
         },
         onMessage(event, ws) {
           activity.touch();
-          const reply = (data: unknown) => ws.send(JSON.stringify(data));
+          const reply = (data: ServerEvent) => ws.send(JSON.stringify(data));
           let raw: { type?: unknown };
           try {
             raw = typeof event.data === 'string' ? JSON.parse(event.data) : {};
           } catch {
             return reply({ type: 'error', code: 'invalid_json', message: 'messages must be JSON objects' });
           }
-          const parsed = clientMessage.safeParse(raw);
+          const parsed = clientMessageSchema.safeParse(raw);
           if (!parsed.success) {
-            const known = ['ping', 'chat.send', 'chat.cancel'].includes(raw?.type as string);
+            const known = (CLIENT_MESSAGE_TYPES as string[]).includes(raw?.type as string);
             const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
             return reply(
               known

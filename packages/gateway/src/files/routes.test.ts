@@ -3,8 +3,11 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createLogger } from '@matrixos/shared';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { rawRequest, startGateway, type TestGateway } from '../../test/harness.ts';
+import { rawRequest, startGateway, type TestGateway, uploadInProgress } from '../../test/harness.ts';
+import { createAppStore } from '../apps/store.ts';
+import { createToolbox } from '../tools/toolbox.ts';
 
 let gw: TestGateway;
 beforeEach(async () => {
@@ -122,7 +125,7 @@ describe('/files', () => {
     });
     expect(status).toBe(413);
 
-    await new Promise((r) => setTimeout(r, 100));
+    // The temp file is removed before the 413 is sent: nothing to wait for.
     expect(await entriesOf(gw.home)).toEqual(before);
     expect(await readFile(join(gw.home, 'keep.txt'), 'utf8')).toBe('original');
   });
@@ -141,14 +144,15 @@ describe('/files', () => {
       });
       req.on('error', () => resolve());
       req.write('version tw');
-      setTimeout(() => {
+      // Cut once the route is streaming the body into its temp file.
+      void uploadInProgress(gw.home).then(() => {
         req.destroy();
         resolve();
-      }, 100);
+      });
     });
-    await new Promise((r) => setTimeout(r, 200));
+    // The route removes its temp file when it sees the body end early; the old file stays whole.
+    await expect.poll(() => entriesOf(gw.home), { timeout: 5_000 }).toEqual(before);
     expect(await readFile(join(gw.home, 'doc.txt'), 'utf8')).toBe('version one');
-    expect(await entriesOf(gw.home)).toEqual(before);
   });
 
   it('tells a missing file (404) from a bad path (400)', async () => {
@@ -252,5 +256,140 @@ describe('/files path attacks', () => {
     const res = await gw.api('/files/pipe');
     expect(res.status).toBe(403);
     expect((await res.json()).error.code).toBe('not_a_regular_file');
+  });
+});
+
+describe('/files filesystem errors', () => {
+  const long = 'n'.repeat(300);
+  const deep = Array.from({ length: 20 }, () => 'd'.repeat(250)).join('/');
+
+  it.each([
+    ['GET 300-char name', 'GET', `/files/${long}`, 400, 'name_too_long'],
+    ['HEAD 300-char name', 'HEAD', `/files/${long}`, 400, undefined],
+    ['PUT 300-char name', 'PUT', `/files/${long}`, 400, 'name_too_long'],
+    ['PUT 300-char folder', 'PUT', `/files/notes/${long}/a.txt`, 400, 'name_too_long'],
+    ['DELETE 300-char name', 'DELETE', `/files/${long}`, 400, 'name_too_long'],
+    ['GET 5000-char path', 'GET', `/files/${deep}`, 400, 'name_too_long'],
+    ['PUT 5000-char path', 'PUT', `/files/${deep}`, 400, 'name_too_long'],
+    ['GET symlink loop', 'GET', '/files/loop-a', 400, 'symlink_loop'],
+    ['GET through a symlink loop', 'GET', '/files/loop-a/inside.txt', 400, 'symlink_loop'],
+    ['PUT through a symlink loop', 'PUT', '/files/loop-a/inside.txt', 400, 'symlink_loop'],
+    ['DELETE through a symlink loop', 'DELETE', '/files/loop-a/inside.txt', 400, 'symlink_loop'],
+    ['GET under a file', 'GET', '/files/plain.txt/child.txt', 404, 'not_found'],
+    ['DELETE under a file', 'DELETE', '/files/plain.txt/child.txt', 404, 'not_found'],
+    ['GET app page that is a folder', 'GET', '/apps/dir-app/', 404, 'not_found'],
+  ] as const)('%s → %i %s', async (_label, method, path, status, code) => {
+    await symlink('loop-b', join(gw.home, 'loop-a'));
+    await symlink('loop-a', join(gw.home, 'loop-b'));
+    await writeFile(join(gw.home, 'plain.txt'), 'x');
+    await mkdir(join(gw.home, 'apps/dir-app/index.html'), { recursive: true });
+    const res = await rawRequest(gw, method, path, method === 'PUT' ? 'data' : undefined);
+    expect(res.status).toBe(status);
+    if (code) expect(res.json?.error?.code).toBe(code);
+  });
+
+  it('gives the AI a clear tool error for the same paths, not a crash', async () => {
+    const bus = gw.gateway.bus;
+    const tools = createToolbox({
+      home: gw.home,
+      maxFileBytes: 1024,
+      bus,
+      apps: createAppStore({ home: gw.home, bus, maxFileBytes: 1024 }),
+      log: createLogger('test', 'silent'),
+    });
+    await symlink('loop-b', join(gw.home, 'loop-a'));
+    await symlink('loop-a', join(gw.home, 'loop-b'));
+    for (const [name, input, says] of [
+      ['write_file', { path: long, content: 'x' }, /too long/],
+      ['read_file', { path: `${long}/a.md` }, /too long/],
+      ['list_directory', { path: 'loop-a' }, /symbolic links/],
+      ['write_file', { path: 'loop-a/x.md', content: 'x' }, /symbolic links/],
+    ] as const) {
+      const outcome = await tools.run(name, input);
+      expect(outcome.ok, name).toBe(false);
+      expect(outcome.content).toMatch(says);
+    }
+  });
+});
+
+describe('/files fuzz', () => {
+  // A fixed seed: a failure names a request that can be replayed.
+  function random(seed: number) {
+    let s = seed >>> 0;
+    return () => {
+      s = (s * 1664525 + 1013904223) >>> 0;
+      return s / 2 ** 32;
+    };
+  }
+  const PIECES = [
+    'a',
+    '..',
+    '.',
+    '%2e',
+    '%2f',
+    '%00',
+    '%ff',
+    '%c0%ae',
+    '~',
+    '/',
+    '//',
+    '.matrixos',
+    'x'.repeat(260),
+    '%',
+    '%zz',
+    'é',
+    '\\',
+    ';',
+    '?',
+    '#',
+    ' ',
+    '%20',
+    'apps',
+    'system',
+    'profile.md',
+  ];
+
+  it('answers 600 random paths on the files, apps, conversations and messages routes, never with a 5xx', async () => {
+    const rnd = random(0x5eed);
+    const seen = new Map<number, number>();
+    for (let i = 0; i < 400; i++) {
+      const method = ['GET', 'HEAD', 'PUT', 'DELETE'][Math.floor(rnd() * 4)]!;
+      const parts = Array.from(
+        { length: 1 + Math.floor(rnd() * 6) },
+        () => PIECES[Math.floor(rnd() * PIECES.length)],
+      );
+      const path = `/files/${parts.join(rnd() < 0.7 ? '/' : '')}`.replace(/[#?]/g, (m) =>
+        encodeURIComponent(m),
+      );
+      const res = await rawRequest(
+        gw,
+        method,
+        path.replace(/ /g, '%20'),
+        method === 'PUT' ? 'fuzz' : undefined,
+      );
+      seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
+      expect(res.status, `${method} ${path}`).toBeLessThan(500);
+    }
+    console.info(`[fuzz] /files statuses: ${JSON.stringify(Object.fromEntries(seen))}`);
+    // The other routes that take a name from the path or the query.
+    const others = new Map<number, number>();
+    for (let i = 0; i < 200; i++) {
+      const piece = () => PIECES[Math.floor(rnd() * PIECES.length)]!;
+      const path = [
+        `/apps/${piece()}/${piece()}`,
+        `/apps/${piece()}`,
+        `/api/conversations/${piece()}`,
+        `/api/messages?since=${piece()}&limit=${piece()}`,
+      ][i % 4]!.replace(/[# ]/g, (m) => encodeURIComponent(m));
+      const method = i % 4 === 2 && rnd() < 0.5 ? 'DELETE' : 'GET';
+      const res = await rawRequest(gw, method, path);
+      others.set(res.status, (others.get(res.status) ?? 0) + 1);
+      expect(res.status, `${method} ${path}`).toBeLessThan(500);
+    }
+    console.info(
+      `[fuzz] apps, conversations, messages statuses: ${JSON.stringify(Object.fromEntries(others))}`,
+    );
+    // The home itself is still there and served.
+    expect((await gw.api('/files/system/profile.md')).status).toBe(200);
   });
 });

@@ -6,6 +6,7 @@ import { HttpError } from '@matrixos/shared';
 import { type Context, Hono } from 'hono';
 import type { EventBus } from '../events/bus.ts';
 import { PRIVATE_DIR } from '../home/layout.ts';
+import type { StorageGuard } from '../storage/guard.ts';
 import { fsCall } from './fs-call.ts';
 import { contentTypeOf } from './mime.ts';
 import { assertInsideHome, type HomePath, parseFilePath } from './path.ts';
@@ -14,11 +15,13 @@ import { tooLarge, writeFileAtomic } from './write.ts';
 export interface FileRoutesDeps {
   home: string;
   maxFileBytes: number;
+  /** Refuses writes that would leave the home's filesystem below its reserve (507). */
+  storage?: StorageGuard;
   bus: EventBus;
 }
 
 /** `GET|HEAD|PUT|DELETE /files/*`: the user's home over HTTP. */
-export function fileRoutes({ home, maxFileBytes, bus }: FileRoutesDeps): Hono {
+export function fileRoutes({ home, maxFileBytes, bus, storage }: FileRoutesDeps): Hono {
   const app = new Hono();
   const target = (c: Context) => {
     const encoded = new URL(c.req.url).pathname.slice('/files'.length);
@@ -57,6 +60,7 @@ export function fileRoutes({ home, maxFileBytes, bus }: FileRoutesDeps): Hono {
     if (path.rel === '' || trailingSlash) throw new HttpError(400, 'invalid_path', 'PUT needs a file path');
     const declared = Number(c.req.header('content-length'));
     if (declared > maxFileBytes) throw tooLarge(maxFileBytes);
+    await storage?.ensureRoom(Number.isFinite(declared) ? declared : 0);
     await assertInsideHome(home, path.abs, false);
     const existing = await lstat(path.abs).catch(() => null);
     if (existing?.isDirectory()) throw new HttpError(409, 'is_a_directory', `${path.rel} is a directory`);

@@ -1,8 +1,8 @@
-import { HttpError, readJson, validationError } from '@matrixos/shared';
+import { limitBody, readJson, validationError } from '@matrixos/shared';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { EventBus } from '../events/bus.ts';
+import type { StorageGuard } from '../storage/guard.ts';
 import { type Inbox, MESSAGE_ID_PATTERN } from './store.ts';
 
 export const MAX_MESSAGE_CHARS = 10_000;
@@ -35,28 +35,25 @@ const listSchema = z.object({
 });
 
 /** `POST /api/message` (anyone holding the token: the owner, or the platform for a sender) and the owner's reading of it. */
-export function inboxRoutes({ inbox, bus }: { inbox: Inbox; bus: EventBus }): Hono {
+export function inboxRoutes({
+  inbox,
+  bus,
+  storage,
+}: {
+  inbox: Inbox;
+  bus: EventBus;
+  storage?: StorageGuard;
+}): Hono {
   const app = new Hono();
 
-  app.post(
-    '/api/message',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new HttpError(
-          413,
-          'body_too_large',
-          `the request body must be at most ${MAX_BODY_BYTES} bytes`,
-        );
-      },
-    }),
-    async (c) => {
-      const input = await readJson(c, messageSchema);
-      const message = await inbox.append(input);
-      bus.publish({ type: 'inbox.message', message });
-      return c.json({ id: message.id, receivedAt: message.receivedAt }, 201);
-    },
-  );
+  app.post('/api/message', limitBody(MAX_BODY_BYTES), async (c) => {
+    const input = await readJson(c, messageSchema);
+    // Senders are other people: their messages never eat into the home's reserve.
+    await storage?.ensureRoom(Buffer.byteLength(input.text));
+    const message = await inbox.append(input);
+    bus.publish({ type: 'inbox.message', message });
+    return c.json({ id: message.id, receivedAt: message.receivedAt }, 201);
+  });
 
   app.get('/api/messages', async (c) => {
     const query = listSchema.safeParse(c.req.query());

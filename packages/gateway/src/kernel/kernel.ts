@@ -13,7 +13,9 @@ import type { OwnKey } from './own-key.ts';
 import { buildSystemPrompt } from './prompt.ts';
 import { readAiSettings } from './settings.ts';
 
-export const MAX_CHAT_CHARS = 20_000;
+export { MAX_CHAT_CHARS } from '../events/contract.ts';
+
+import { MAX_CHAT_CHARS } from '../events/contract.ts';
 
 export interface Kernel {
   /**

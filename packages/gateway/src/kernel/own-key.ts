@@ -1,6 +1,6 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { hkdfSync } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { HttpError, type Logger } from '@matrixos/shared';
+import { createSealer, HttpError, type Logger } from '@matrixos/shared';
 import type { GatewayConfig } from '../config.ts';
 import { writeTextAtomic } from '../files/write.ts';
 import { homePaths } from '../home/layout.ts';
@@ -85,22 +85,23 @@ function proxyKey(config: Pick<GatewayConfig, 'anthropicBaseUrl' | 'anthropicApi
 }
 
 interface SealedFile {
-  v: 1;
-  iv: string;
-  tag: string;
-  data: string;
+  v: 2;
+  /** `createSealer`'s format (@matrixos/shared), bound to the context below. */
+  sealed: string;
   hint: string;
 }
 
+const CONTEXT = 'anthropic-api-key';
+
 /**
- * Single-user mode: AES-256-GCM under a key derived from the instance's access token, so a copy
- * of the home without the token (a backup, a synced folder) does not reveal the Anthropic key.
- * A new token makes the stored key unreadable: the owner enters it again.
+ * Single-user mode: sealed (AES-256-GCM, the shared sealer) under a key derived from the
+ * instance's access token, so a copy of the home without the token (a backup, a synced folder)
+ * does not reveal the Anthropic key. A new token makes the stored key unreadable: the owner
+ * enters it again (so does a key stored by an older version in another format).
  */
 function sealedKey(home: string, token: string, log: Logger): OwnKey {
   const { ownKey: file, privateDir } = homePaths(home);
-  const key = Buffer.from(hkdfSync('sha256', token, 'matrixos', 'own-anthropic-key', 32));
-  const aad = Buffer.from('anthropic-api-key');
+  const sealer = createSealer(Buffer.from(hkdfSync('sha256', token, 'matrixos', 'own-anthropic-key', 32)));
 
   async function read(): Promise<SealedFile | null> {
     try {
@@ -112,14 +113,10 @@ function sealedKey(home: string, token: string, log: Logger): OwnKey {
     }
   }
 
-  function open(sealed: SealedFile): string | null {
+  function open(stored: SealedFile): string | null {
     try {
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(sealed.iv, 'base64'));
-      decipher.setAAD(aad);
-      decipher.setAuthTag(Buffer.from(sealed.tag, 'base64'));
-      return Buffer.concat([decipher.update(Buffer.from(sealed.data, 'base64')), decipher.final()]).toString(
-        'utf8',
-      );
+      if (stored.v !== 2 || typeof stored.sealed !== 'string') throw new Error('an older format');
+      return sealer.open(stored.sealed, CONTEXT);
     } catch {
       log.warn('the stored Anthropic key cannot be opened (was the access token changed?); set it again');
       return null;
@@ -128,33 +125,23 @@ function sealedKey(home: string, token: string, log: Logger): OwnKey {
 
   return {
     async status() {
-      const sealed = await read();
-      return sealed && open(sealed) !== null
-        ? { configured: true, hint: sealed.hint }
+      const stored = await read();
+      return stored && open(stored) !== null
+        ? { configured: true, hint: stored.hint }
         : { configured: false, hint: null };
     },
     async set(apiKey) {
-      const iv = randomBytes(12);
-      const cipher = createCipheriv('aes-256-gcm', key, iv);
-      cipher.setAAD(aad);
-      const data = Buffer.concat([cipher.update(apiKey, 'utf8'), cipher.final()]);
-      const sealed: SealedFile = {
-        v: 1,
-        iv: iv.toString('base64'),
-        tag: cipher.getAuthTag().toString('base64'),
-        data: data.toString('base64'),
-        hint: `…${apiKey.slice(-4)}`,
-      };
+      const stored: SealedFile = { v: 2, sealed: sealer.seal(apiKey, CONTEXT), hint: `…${apiKey.slice(-4)}` };
       await mkdir(privateDir, { recursive: true, mode: 0o700 });
-      await writeTextAtomic(file, `${JSON.stringify(sealed)}\n`, 64 * 1024, 0o600);
-      return { configured: true, hint: sealed.hint };
+      await writeTextAtomic(file, `${JSON.stringify(stored)}\n`, 64 * 1024, 0o600);
+      return { configured: true, hint: stored.hint };
     },
     async remove() {
       await rm(file, { force: true });
     },
     async stored() {
-      const sealed = await read();
-      return sealed ? open(sealed) : null;
+      const stored = await read();
+      return stored ? open(stored) : null;
     },
   };
 }

@@ -46,7 +46,7 @@ describe('browser sessions', () => {
     expect(header).not.toContain(gw.token);
     const [name, value] = cookieOf(res).split('=');
     expect(name).toBe('mx_session');
-    expect(value).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(value).toMatch(/^mxs_[A-Za-z0-9_-]{43}$/);
     // The server keeps only a hash of the id.
     const stored = await readFile(join(gw.home, '.matrixos/sessions.json'), 'utf8');
     expect(stored).not.toContain(value!);

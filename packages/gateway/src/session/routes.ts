@@ -1,4 +1,4 @@
-import { HttpError, readJson, safeEqual } from '@matrixos/shared';
+import { HttpError, limitBody, readJson, safeEqual } from '@matrixos/shared';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AuthEnv } from '../auth/require-auth.ts';
@@ -24,7 +24,8 @@ export function sessionRoutes({
 }): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
 
-  app.post('/api/session', async (c) => {
+  // A token is at most 1000 characters: nothing bigger is read.
+  app.post('/api/session', limitBody(4 * 1024), async (c) => {
     const input = await readJson(c, signInSchema);
     if (!safeEqual(input.token, token)) {
       throw new HttpError(401, 'invalid_token', 'that is not the access token of this instance');

@@ -1,7 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Logger } from '@matrixos/shared';
+import { type Logger, newToken } from '@matrixos/shared';
 import { writeTextAtomic } from '../files/write.ts';
 
 /** How long a browser stays signed in. */
@@ -56,7 +56,7 @@ export async function createSessionStore(
 
   return {
     async create() {
-      const id = randomBytes(32).toString('base64url');
+      const id = newToken('mxs');
       for (const [h, expiresAt] of sessions) if (expiresAt <= now()) sessions.delete(h);
       while (sessions.size >= MAX_SESSIONS) sessions.delete(sessions.keys().next().value!);
       sessions.set(hash(id), now() + SESSION_TTL_MS);

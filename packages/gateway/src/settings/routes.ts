@@ -1,5 +1,5 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import { type Logger, readJson } from '@matrixos/shared';
+import { type Logger, limitBody, readJson } from '@matrixos/shared';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { GatewayConfig } from '../config.ts';
@@ -73,12 +73,13 @@ export function settingsRoutes({
     });
   });
 
-  app.put('/api/settings', async (c) => {
+  // Both bodies are a few small fields: nothing bigger is read.
+  app.put('/api/settings', limitBody(4 * 1024), async (c) => {
     const change = await readJson(c, changeSchema);
     return c.json({ ai: await writeAiSettings(config.home, log, change) });
   });
 
-  app.put('/api/settings/anthropic-key', async (c) => {
+  app.put('/api/settings/anthropic-key', limitBody(4 * 1024), async (c) => {
     const { apiKey } = await readJson(c, keySchema);
     return c.json(await ownKey.set(apiKey));
   });

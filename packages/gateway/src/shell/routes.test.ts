@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BROWSER_DIR } from '@matrixos/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rawRequest, SHELL_DIR, startGateway, type TestGateway } from '../../test/harness.ts';
 import { SHELL_CSP } from './routes.ts';
@@ -78,8 +79,24 @@ describe('GET /shell/*', () => {
       '/shell/..%2ftemplate.json',
     ]) {
       const res = await rawRequest(gw, 'GET', path);
-      expect(res.status, path).toBeGreaterThanOrEqual(400);
+      expect(res.status, path).toBe(404);
       expect(JSON.stringify(res.json)).not.toContain(gw.token);
+    }
+  });
+});
+
+describe('the browser library shared with the platform', () => {
+  it("is served under /shell/shared/, from @matrixos/shared's browser folder", async () => {
+    const gw = await startGateway();
+    try {
+      const res = await fetch(`${gw.url}/shell/shared/format.js`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      const body = await res.text();
+      expect(body).toContain('export function formatUsd(micros)');
+      expect(body).toBe(await readFile(join(BROWSER_DIR, 'format.js'), 'utf8'));
+    } finally {
+      await gw.close();
     }
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { BROWSER_DIR } from '@matrixos/shared';
 import { Hono } from 'hono';
 import type { AuthEnv } from '../auth/require-auth.ts';
 import type { GatewayConfig } from '../config.ts';
@@ -44,12 +45,16 @@ interface Asset {
  */
 export function shellRoutes({
   shellDir,
+  sharedDir = BROWSER_DIR,
   config,
 }: {
   shellDir: string;
+  /** The browser helpers shared with the platform's pages, served under `/shell/shared/`. */
+  sharedDir?: string;
   config: Pick<GatewayConfig, 'handle' | 'mode'>;
 }): Hono<AuthEnv> {
   const assets = loadAssets(shellDir);
+  for (const [path, asset] of loadAssets(sharedDir)) assets.set(`shared/${path}`, asset);
   const page = (name: string) =>
     readFileSync(join(shellDir, name), 'utf8')
       .replaceAll('{{handle}}', config.handle)

@@ -7,6 +7,7 @@ import { fsCall } from '../files/fs-call.ts';
 import { assertInsideHome, resolveHomePath } from '../files/path.ts';
 import { writeTextAtomic } from '../files/write.ts';
 import { PRIVATE_DIR } from '../home/layout.ts';
+import type { StorageGuard } from '../storage/guard.ts';
 import { defineTool, formatBytes, type ToolSpec } from './tool.ts';
 
 /** More than this is cut: a model's context is precious and a home may hold big files. */
@@ -20,10 +21,12 @@ export function fileTools({
   home,
   maxFileBytes,
   bus,
+  storage,
 }: {
   home: string;
   maxFileBytes: number;
   bus: EventBus;
+  storage?: StorageGuard | undefined;
 }): ToolSpec[] {
   const readFileTool = defineTool({
     name: 'read_file',
@@ -65,6 +68,7 @@ export function fileTools({
     async run(input) {
       const target = resolveHomePath(home, input.path);
       if (target.rel === '') throw new HttpError(400, 'invalid_path', 'write_file needs a file path');
+      await storage?.ensureRoom(Buffer.byteLength(input.content));
       await assertInsideHome(home, target.abs, false);
       const existing = await lstat(target.abs).catch(() => null);
       if (existing?.isDirectory()) throw new HttpError(409, 'is_a_directory', `${target.rel} is a directory`);

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { EventBus } from '../events/bus.ts';
 import { assertInsideHome } from '../files/path.ts';
 import { homePaths } from '../home/layout.ts';
+import type { StorageGuard } from '../storage/guard.ts';
 import { defineTool, type ToolSpec } from './tool.ts';
 
 /** Memory goes into every system prompt: past this, the model has to condense it first. */
@@ -17,13 +18,22 @@ Notes your AI keeps across conversations. You may edit or delete them.
 `;
 
 /** remember: appends a dated line to `system/memory.md`. */
-export function memoryTool({ home, bus }: { home: string; bus: EventBus }): ToolSpec {
+export function memoryTool({
+  home,
+  bus,
+  storage,
+}: {
+  home: string;
+  bus: EventBus;
+  storage?: StorageGuard | undefined;
+}): ToolSpec {
   const file = homePaths(home).memory;
   // Two calls in one response must not interleave their appends.
   let queue: Promise<unknown> = Promise.resolve();
 
   async function append(note: string): Promise<void> {
     await assertInsideHome(home, file, true);
+    await storage?.ensureRoom(Buffer.byteLength(note) + 16);
     const existing = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return null;
       throw err;

@@ -2,6 +2,8 @@ import type { Tool } from '@anthropic-ai/sdk/resources/messages';
 import { HttpError, type Logger } from '@matrixos/shared';
 import type { AppStore } from '../apps/store.ts';
 import type { EventBus } from '../events/bus.ts';
+import { fsErrorToHttp } from '../files/fs-errors.ts';
+import type { StorageGuard } from '../storage/guard.ts';
 import { appTool } from './apps.ts';
 import { fileTools } from './files.ts';
 import { memoryTool } from './memory.ts';
@@ -28,6 +30,7 @@ export function createToolbox(deps: {
   bus: EventBus;
   apps: AppStore;
   log: Logger;
+  storage?: StorageGuard;
 }): Toolbox {
   const specs: ToolSpec[] = [...fileTools(deps), appTool(deps), memoryTool(deps)];
   const byName = new Map(specs.map((s) => [s.name, s]));
@@ -50,7 +53,9 @@ export function createToolbox(deps: {
       try {
         return { ok: true, ...(await spec.run(parsed.data)) };
       } catch (err) {
-        if (err instanceof HttpError) return failure(err.message, name);
+        // A path the model made up (too long, a loop, a full disk) is its error to read, not a crash.
+        const known = err instanceof HttpError ? err : fsErrorToHttp(err);
+        if (known) return failure(known.message, name);
         deps.log.error({ err, tool: name }, 'tool failed');
         return failure(`${name} failed unexpectedly; the instance's log has the details`, name);
       }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { HttpError, type Logger, limitBody, readJson } from '@matrixos/shared';
+import { HANDLE_RULES, HttpError, type Logger, limitBody, readJson, validateHandle } from '@matrixos/shared';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
@@ -10,7 +10,6 @@ import type { Sessions } from '../accounts/sessions.ts';
 import type { Factor } from '../accounts/signInThrottle.ts';
 import { newTotpSecret, totpSetup, verifyTotp } from '../accounts/totp.ts';
 import { credentialJson, type WebAuthn } from '../accounts/webauthn.ts';
-import { HANDLE_RULES, validateHandle } from '../handles/validateHandle.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 import { clientIp } from './clientIp.ts';
 import { rateLimited } from './rateLimited.ts';

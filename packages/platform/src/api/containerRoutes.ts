@@ -1,8 +1,7 @@
-import { HttpError, limitBody, readJson } from '@matrixos/shared';
+import { HttpError, limitBody, readJson, validateHandle } from '@matrixos/shared';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { RateLimiter } from '../accounts/rateLimiter.ts';
-import { validateHandle } from '../handles/validateHandle.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 

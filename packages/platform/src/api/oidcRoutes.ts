@@ -1,4 +1,4 @@
-import { HttpError, type Logger, limitBody, readJson } from '@matrixos/shared';
+import { HANDLE_RULES, HttpError, type Logger, limitBody, readJson, validateHandle } from '@matrixos/shared';
 import { type Context, Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
@@ -10,7 +10,6 @@ import { type OidcClient, OidcError } from '../accounts/oidc/oidcClient.ts';
 import type { RateLimiter } from '../accounts/rateLimiter.ts';
 import type { Sessions } from '../accounts/sessions.ts';
 import { instanceUrl, type PlatformConfig } from '../config.ts';
-import { HANDLE_RULES, validateHandle } from '../handles/validateHandle.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 import { PAGE_HEADERS } from '../pages/layout.ts';

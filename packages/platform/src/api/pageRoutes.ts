@@ -1,6 +1,6 @@
+import { validateHandle } from '@matrixos/shared';
 import { type Context, Hono } from 'hono';
 import { instanceUrl, type PlatformConfig } from '../config.ts';
-import { validateHandle } from '../handles/validateHandle.ts';
 import type { InstanceStore } from '../instances/store.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 import { adminPage } from '../pages/adminPage.ts';

@@ -1,9 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { HttpError, type Logger, newToken, type Sealer } from '@matrixos/shared';
+import {
+  HANDLE_RULES,
+  HttpError,
+  type Logger,
+  newToken,
+  type Sealer,
+  validateHandle,
+} from '@matrixos/shared';
 import type { PlatformConfig } from '../config.ts';
 import type { InstanceRow, InstanceState } from '../db/schema.ts';
-import { HANDLE_RULES, validateHandle } from '../handles/validateHandle.ts';
 import type { InstanceStore } from '../instances/store.ts';
 import { type InstanceView, toView } from '../instances/toView.ts';
 import type { LlmKeys } from '../llm/proxyClient.ts';

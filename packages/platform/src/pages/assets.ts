@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { BROWSER_DIR } from '@matrixos/shared';
 
 export interface Asset {
   body: Buffer;
@@ -23,9 +24,15 @@ function webauthnBundle(): string {
   return path.join(path.dirname(entry), '..', 'dist', 'bundle', 'index.umd.min.js');
 }
 
-/** The pages' static files, read once: this folder's, plus the WebAuthn browser library. */
+/**
+ * The pages' static files, read once: this folder's, the browser helpers shared with the
+ * instance's shell (@matrixos/shared's `browser/`: `format.js`, `dom.js`, `http.js`), and the
+ * WebAuthn browser library.
+ */
 export function loadAssets(): ReadonlyMap<string, Asset> {
-  const files: [string, string][] = readdirSync(DIR).map((name) => [name, path.join(DIR, name)]);
+  const files: [string, string][] = [DIR, BROWSER_DIR].flatMap((dir) =>
+    readdirSync(dir).map((name): [string, string] => [name, path.join(dir, name)]),
+  );
   files.push(['webauthn.js', webauthnBundle()]);
   const assets = new Map<string, Asset>();
   for (const [name, file] of files) {

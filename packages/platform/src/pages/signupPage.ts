@@ -1,5 +1,5 @@
+import { HANDLE_RULES } from '@matrixos/shared';
 import { html } from 'hono/html';
-import { HANDLE_RULES } from '../handles/validateHandle.ts';
 import { recoveryCodes, totpSetup } from './authParts.ts';
 import { type Html, layout } from './layout.ts';
 

@@ -1,4 +1,4 @@
-import { validateHandle } from '../handles/validateHandle.ts';
+import { validateHandle } from '@matrixos/shared';
 
 /** A request meant for an instance: whose, and the path the instance should see. */
 export interface Target {

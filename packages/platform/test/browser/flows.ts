@@ -84,7 +84,8 @@ export async function waitForInstance(page: Page, handle: string, port: number):
   for (;;) {
     // Read between navigations too: a reload in progress reads as no title yet.
     const title = page.url().startsWith(origin) ? await page.title().catch(() => '') : '';
-    if (title && !title.startsWith('Waking up')) return;
+    // Chromium titles a document still loading (the waking page's reload) "Loading <url>".
+    if (title && !title.startsWith('Waking up') && !title.startsWith('Loading ')) return;
     if (Date.now() > deadline) throw new Error(`not in ${handle}'s instance: at ${page.url()} ("${title}")`);
     await page.waitForTimeout(100);
   }

@@ -9,9 +9,11 @@ import {
   confirmAction,
   el,
   formatBytes,
+  formatUsd,
   friendly,
   openInstance,
   say,
+  usdToMicros,
 } from './lib.js';
 
 const REFRESH_MS = 10_000;
@@ -52,7 +54,8 @@ function badge(state) {
     : el('span', { class: 'muted' }, 'none');
 }
 
-const usd = (n) => `$${n.toFixed(2)}`;
+// Dollars from the API, written with the one rounding rule (floored to the cent, "<$0.01").
+const usd = (n) => formatUsd(usdToMicros(n));
 
 function memoryCell(stats) {
   if (!stats) return el('span', { class: 'muted' }, '—');
@@ -60,7 +63,7 @@ function memoryCell(stats) {
     ? Math.min(100, (stats.memoryBytes / stats.memoryLimitBytes) * 100)
     : 0;
   const meter = el('span', { class: 'meter', 'aria-hidden': 'true' }, el('span', { class: 'meter-fill' }));
-  meter.firstChild.style.width = `${share.toFixed(0)}%`;
+  /** @type {HTMLElement} */ (meter.firstChild).style.width = `${share.toFixed(0)}%`;
   return el(
     'span',
     {},
@@ -92,7 +95,7 @@ function render() {
     memory: formatBytes(t.memoryBytes),
     aiSpend: t.aiSpendMonth === null ? '—' : usd(t.aiSpendMonth),
   };
-  for (const node of document.querySelectorAll('[data-total]'))
+  for (const node of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('[data-total]')))
     node.textContent = String(totals[node.dataset.total]);
 
   const query = search.value.trim().toLowerCase();

@@ -9,11 +9,13 @@ import {
   confirmAction,
   el,
   fillTotpSetup,
+  formatUsd,
   friendly,
   openInstance,
   passkeysSupported,
   say,
   showRecoveryCodes,
+  usdToMicros,
   webauthn,
 } from './lib.js';
 
@@ -139,7 +141,8 @@ async function withStepUp(change) {
 }
 
 const SVG = 'http://www.w3.org/2000/svg';
-const usd = (n) => `$${n.toFixed(2)}`;
+// Dollars from the API, written with the one rounding rule (floored to the cent, "<$0.01").
+const usd = (n) => formatUsd(usdToMicros(n));
 
 /** 30 bars, one per day (UTC) up to today; days without requests are 0. */
 function spendChart(daily, today) {

@@ -7,7 +7,7 @@ async function refresh() {
   if (document.hidden) return;
   try {
     const { instances } = await api('GET', '/stats');
-    for (const node of document.querySelectorAll('[data-count]')) {
+    for (const node of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('[data-count]'))) {
       node.textContent = String(instances[node.dataset.count]);
     }
     document.getElementById('total-noun').textContent = instances.total === 1 ? 'instance' : 'instances';

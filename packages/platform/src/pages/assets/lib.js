@@ -1,15 +1,18 @@
+// @ts-check
 // Shared by every page: API calls whose errors become sentences, small DOM helpers, the pieces
-// the sign-up page and the dashboard share, and the header's sign-out button.
+// the sign-up page and the dashboard share, and the header's sign-out button. The helpers the
+// instance's shell uses too (formats, the DOM builder, API errors) come from @matrixos/shared's
+// browser library, served beside this file.
 
-/** An error answer of the platform API (`{"error": {"code", "message"}}`), or no answer at all. */
-export class ApiError extends Error {
-  constructor(status, code, message, retryAfter) {
-    super(message);
-    this.status = status;
-    this.code = code;
-    this.retryAfter = retryAfter;
-  }
-}
+import { h } from './dom.js';
+import { formatBytes, formatUsd, sentence, timeAgo, usdToMicros } from './format.js';
+import { ApiError } from './http.js';
+
+export { ApiError, formatBytes, formatUsd, sentence, usdToMicros };
+/** A DOM element: `el('li', {class: 'x', 'data-id': 1}, 'text', child)`; `on*` props add listeners. */
+export const el = h;
+/** "just now", "5 minutes ago", "yesterday", … */
+export const ago = timeAgo;
 
 /** Calls the API of this site (same origin: the browser sends the cookies and the Origin). */
 export async function api(method, path, body) {
@@ -38,14 +41,6 @@ export async function api(method, path, body) {
     throw new ApiError(res.status, e.code ?? `http_${res.status}`, e.message ?? '', retryAfter);
   }
   return data;
-}
-
-/** "that code is not right; try again" → "That code is not right; try again." */
-export function sentence(text) {
-  const t = String(text).trim();
-  if (!t) return t;
-  const s = t[0].toUpperCase() + t.slice(1);
-  return /[.!?]$/.test(s) ? s : `${s}.`;
 }
 
 function waitText(seconds) {
@@ -105,39 +100,12 @@ export async function busy(button, fn) {
   }
 }
 
-/** A DOM element: `el('li', {class: 'x', 'data-id': 1}, 'text', child)`; `on*` props add listeners. */
-export function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === 'class') node.className = value;
-    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? '' : String(value));
-  }
-  node.append(...children.flat().filter((c) => c !== undefined && c !== null && c !== false));
-  return node;
-}
-
+/**
+ * The page's element with this id, typed loosely: pages know which kind of element each id is.
+ * @param {string} id
+ * @returns {any}
+ */
 export const byId = (id) => document.getElementById(id);
-
-const relative = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
-
-/** "just now", "5 minutes ago", "yesterday", … */
-export function ago(iso) {
-  const seconds = (Date.parse(iso) - Date.now()) / 1000;
-  const abs = Math.abs(seconds);
-  if (abs < 45) return 'just now';
-  if (abs < 3600) return relative.format(Math.round(seconds / 60), 'minute');
-  if (abs < 86400) return relative.format(Math.round(seconds / 3600), 'hour');
-  if (abs < 86400 * 30) return relative.format(Math.round(seconds / 86400), 'day');
-  return new Date(iso).toLocaleDateString('en', { day: 'numeric', month: 'short', year: 'numeric' });
-}
-
-export function formatBytes(n) {
-  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)} GB`;
-  const mb = n / 1024 ** 2;
-  return `${mb < 10 ? mb.toFixed(1) : Math.round(mb)} MB`;
-}
 
 /** The WebAuthn library (`webauthn.js`, a UMD bundle that sets a global). */
 export function webauthn() {
@@ -228,7 +196,8 @@ export function confirmAction(text, okLabel) {
 
 // Buttons any page may have: sign out (header, dashboard) and open the instance (landing, login).
 document.addEventListener('click', async (event) => {
-  const signout = event.target.closest('[data-signout]');
+  const target = /** @type {Element} */ (event.target);
+  const signout = /** @type {HTMLElement | null} */ (target.closest('[data-signout]'));
   if (signout) {
     await busy(signout, async () => {
       try {
@@ -240,7 +209,7 @@ document.addEventListener('click', async (event) => {
     });
     return;
   }
-  const open = event.target.closest('[data-open-instance]');
+  const open = target.closest('[data-open-instance]');
   if (open) {
     const out = byId('open-error');
     await busy(open, async () => {
