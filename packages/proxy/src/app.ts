@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { errorHandler, type Logger, notFoundHandler, type Sealer } from '@matrixos/shared';
 import { sql } from 'drizzle-orm';
@@ -11,7 +11,8 @@ import type { ProxyConfig } from './config.ts';
 import type { Db } from './db/openDb.ts';
 import { createKeyStore } from './keys/KeyStore.ts';
 import { keyRoutes } from './keys/routes.ts';
-import type { Price } from './pricing/prices.ts';
+import { costMicros } from './pricing/cost.ts';
+import { findPrice, PRICES, type Price } from './pricing/prices.ts';
 import { createV1Handler } from './upstream/v1Handler.ts';
 import { usageRoutes } from './usage/routes.ts';
 
@@ -31,8 +32,8 @@ export type ProxyApp = ReturnType<typeof createProxyApp>;
 
 /**
  * The proxy: `/v1/*` to the Anthropic API on a raw `node:http` path, everything else (keys,
- * usage, quotas, health) on Hono. Serve `listener` with `http.createServer`. Creating it releases
- * reservations left behind by a previous process that died with requests in flight.
+ * usage, quotas, health) on Hono. Serve `listener` with `createProxyServer`. Creating it settles
+ * the requests a previous process left in flight when it died, at the usage they had recorded.
  */
 export function createProxyApp(deps: ProxyDeps) {
   const { db, config, log } = deps;
@@ -45,8 +46,14 @@ export function createProxyApp(deps: ProxyDeps) {
       ? webhookNotifier({ url: config.webhookUrl, adminToken: config.adminToken, log })
       : logNotifier(log));
 
-  const released = ledger.releaseInterrupted();
-  if (released > 0) log.warn({ released }, 'released reservations of requests cut off by the last shutdown');
+  const prices = deps.prices ?? PRICES;
+  // Billed what the upstream had reported when the last process died (see Ledger.record).
+  const interrupted = ledger.settleInterrupted((row, usage) => {
+    const price = findPrice(row.model, new Date(row.startedAt), prices);
+    return price ? costMicros(usage, price) : 0;
+  });
+  if (interrupted.count > 0)
+    log.warn({ interrupted: interrupted.count }, 'settled requests cut off by the last shutdown at the usage they had recorded');
 
   const app = new Hono();
   app.onError(errorHandler(log));
@@ -80,12 +87,16 @@ export function createProxyApp(deps: ProxyDeps) {
     timeoutMs: config.upstream.timeoutMs,
     disconnectGraceMs: config.disconnectGraceMs,
     maxRequestBytes: config.maxRequestBytes,
+    bodyTimeoutMs: config.bodyTimeoutMs,
+    maxInFlight: config.maxInFlight,
+    minCappedTokens: config.minCappedTokens,
+    recordIntervalMs: config.recordIntervalMs,
     keys,
     ledger,
     notifier,
     log,
     now,
-    prices: deps.prices,
+    prices,
   });
   const rest = getRequestListener(app.fetch);
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
@@ -93,5 +104,26 @@ export function createProxyApp(deps: ProxyDeps) {
     else void rest(req, res);
   };
 
+  for (const n of interrupted.notices)
+    notifier.notify(n).catch((err) => log.warn({ err }, 'budget notice failed'));
+
   return { app, listener, keys, ledger };
+}
+
+/**
+ * The proxy's HTTP server, with the limits that apply before any route runs: the size of a
+ * request's head and how long its headers and its whole body may take (a backstop for the
+ * routes' own body timeout).
+ */
+export function createProxyServer(proxy: { listener: http.RequestListener }, config: ProxyConfig): http.Server {
+  const server = http.createServer(
+    {
+      maxHeaderSize: config.maxHeaderBytes,
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.headersTimeoutMs + config.bodyTimeoutMs + 5_000,
+      connectionsCheckingInterval: 1_000,
+    },
+    proxy.listener,
+  );
+  return server;
 }

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger, createSealer, newToken } from '@matrixos/shared';
-import { createProxyApp, type ProxyApp } from '../src/app.ts';
+import { createProxyApp, createProxyServer, type ProxyApp } from '../src/app.ts';
 import type { BudgetNotifier } from '../src/budget/notifier.ts';
 import { loadConfig } from '../src/config.ts';
 import { type Db, openDb } from '../src/db/openDb.ts';
@@ -58,7 +57,7 @@ export async function startProxy(upstreamUrl: string, o: StartOptions = {}): Pro
     sealer: createSealer(o.secretKey ?? randomBytes(32)),
     notifier: o.notifier,
   });
-  const server = http.createServer(app.listener);
+  const server = createProxyServer(app, config);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 

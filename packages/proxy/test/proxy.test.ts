@@ -226,6 +226,7 @@ describe('/v1 passthrough', () => {
       type: 'error',
       error: {
         type: 'invalid_request_error',
+        code: 'model_unpriced',
         message: expect.stringMatching(/"claude-unknown-9" has no price.*refused rather than billed at \$0/),
       },
     });
@@ -533,10 +534,13 @@ describe('health and restarts', () => {
     const dir = proxy.dir;
     const admitted = proxy.app.ledger.admit({
       handle: 'alice',
-      model: SONNET,
       keySource: 'platform',
+      model: SONNET,
       stream: true,
-      reserveMicros: 1_000_000,
+      serverTools: false,
+      maxTokens: 1,
+      minTokens: 1,
+      costOf: () => 1_000_000,
     });
     expect(admitted.ok).toBe(true);
     expect((await usageOf('alice', alice)).total.held).toBe(1);
