@@ -125,5 +125,22 @@ export function createProxyServer(proxy: { listener: http.RequestListener }, con
     },
     proxy.listener,
   );
+  // Node's own answers to a head too large, too slow or malformed, in the API's JSON shape.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const [status, reason, code, message] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'headers_too_large', `the request head is larger than ${config.maxHeaderBytes} bytes`]
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'Request Timeout', 'request_timeout', 'the request did not arrive in time']
+          : [400, 'Bad Request', 'bad_request', 'malformed HTTP request'];
+    const body = JSON.stringify({ error: { code, message } });
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
   return server;
 }

@@ -8,9 +8,13 @@ export interface RefusalOptions {
   /** The budget that refused, for `budget_exhausted`. */
   period?: PeriodKind;
   /**
-   * The request's body was not read: close the connection after the answer rather than read
-   * (and throw away) whatever the caller still sends.
+   * The request's body was not read: whatever the caller still sends is thrown away as it
+   * arrives, never kept (the server's request timeout bounds how long that may take). Closing at
+   * once instead would reset the connection under a client still sending, which can lose the
+   * answer before the client reads it.
    */
+  discard?: boolean;
+  /** The caller stopped sending mid-body: close the connection after the answer. */
   close?: boolean;
 }
 
@@ -40,11 +44,35 @@ export function sendAnthropicError(
     [PROXY_HEADERS.refusal]: code,
   };
   if (status !== 502) headers['x-should-retry'] = 'false';
+  if (o.discard) {
+    headers.connection = 'close';
+    lingeringClose(res);
+  }
   if (o.close) {
     headers.connection = 'close';
-    // Whatever the caller is still sending is not read into memory: the socket goes once the answer is out.
     res.once('finish', () => res.req.socket?.destroySoon());
   }
   res.writeHead(status, headers);
   res.end(body);
+}
+
+/** How long a refused caller's remaining body is read and thrown away before the connection goes. */
+const LINGER_MS = 2_000;
+
+/**
+ * Closes the connection the way nginx's `lingering_close` does: the answer goes out with a FIN,
+ * and what the caller is still sending is read and thrown away for a moment, so that the close
+ * does not reset the connection (a reset makes the caller's kernel drop the answer unread).
+ */
+function lingeringClose(res: ServerResponse): void {
+  const socket = res.req.socket;
+  res.req.resume();
+  socket.destroySoon = () => {
+    socket.end();
+    socket.resume();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    socket.once('end', () => socket.destroy());
+  };
 }

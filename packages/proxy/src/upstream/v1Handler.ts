@@ -136,7 +136,7 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
     if (r.ok) return r.body;
     if (r.why === 'too_large')
       sendAnthropicError(res, 413, 'request_too_large', 'body_too_large', tooLarge(o.maxRequestBytes), {
-        close: true,
+        discard: true,
       });
     else if (r.why === 'timeout')
       sendAnthropicError(
@@ -153,9 +153,9 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://proxy');
     const route = routeOf(req.method, url.pathname);
-    // Every refusal before admission leaves the body unread and closes the connection: nothing a
-    // caller sends is buffered until the key, the slots and the budget say it may be.
-    const early = { close: true };
+    // Every refusal before admission throws the body away unread: nothing a caller sends is
+    // buffered until the key, the slots and the budget say it may be.
+    const early = { discard: true };
     if (!route) {
       sendAnthropicError(
         res,
