@@ -103,11 +103,17 @@ export async function startProxy(upstreamUrl: string, o: StartOptions = {}): Pro
   };
 }
 
-/** Polls until `check` returns a value that is not undefined/false, or fails after `timeoutMs`. */
-export async function until<T>(check: () => T | undefined | false, timeoutMs = 5000): Promise<T> {
+/**
+ * Polls until `check` returns (or resolves to) a value that is not undefined/false, or fails after
+ * `timeoutMs`: a condition that never comes fails the test, it never falls through.
+ */
+export async function until<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 5000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 10));

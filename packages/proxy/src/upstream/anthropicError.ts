@@ -7,12 +7,7 @@ export type { AnthropicErrorType };
 export interface RefusalOptions {
   /** The budget that refused, for `budget_exhausted`. */
   period?: PeriodKind;
-  /**
-   * The request's body was not read: whatever the caller still sends is thrown away as it
-   * arrives, never kept (the server's request timeout bounds how long that may take). Closing at
-   * once instead would reset the connection under a client still sending, which can lose the
-   * answer before the client reads it.
-   */
+  /** The request's body was not read, and will not be: the connection closes after the answer (see lingeringClose). */
   discard?: boolean;
   /** The caller stopped sending mid-body: close the connection after the answer. */
   close?: boolean;
@@ -56,23 +51,23 @@ export function sendAnthropicError(
   res.end(body);
 }
 
-/** How long a refused caller's remaining body is read and thrown away before the connection goes. */
+/** How long a refused caller has to read its answer before the connection is closed under it. */
 const LINGER_MS = 2_000;
 
 /**
- * Closes the connection the way nginx's `lingering_close` does: the answer goes out with a FIN,
- * and what the caller is still sending is read and thrown away for a moment, so that the close
- * does not reset the connection (a reset makes the caller's kernel drop the answer unread).
+ * Closes the connection after the answer without reading what the caller still sends: the
+ * answer goes out with a FIN, the proxy stops reading (TCP flow control then holds the caller's
+ * bytes in the caller's own buffers, not in the proxy), and the socket is destroyed a moment
+ * later. Destroying it at once would reset the connection under a caller still sending, and a
+ * reset makes the caller's kernel drop the answer unread.
  */
 function lingeringClose(res: ServerResponse): void {
   const socket = res.req.socket;
-  res.req.resume();
   socket.destroySoon = () => {
     socket.end();
-    socket.resume();
+    socket.pause();
     const timer = setTimeout(() => socket.destroy(), LINGER_MS);
     timer.unref();
     socket.once('close', () => clearTimeout(timer));
-    socket.once('end', () => socket.destroy());
   };
 }
