@@ -10,6 +10,7 @@ import { quotaRoutes } from './budget/routes.ts';
 import type { ProxyConfig } from './config.ts';
 import type { Db } from './db/openDb.ts';
 import { createKeyStore } from './keys/KeyStore.ts';
+import { proxyOpenApi } from './openapi.ts';
 import { keyRoutes } from './keys/routes.ts';
 import { costMicros } from './pricing/cost.ts';
 import { findPrice, PRICES, type Price } from './pricing/prices.ts';
@@ -77,6 +78,9 @@ export function createProxyApp(deps: ProxyDeps) {
       dbOk ? 200 : 503,
     );
   });
+  // Public, like the API's own documentation; built once.
+  const description = proxyOpenApi();
+  app.get('/openapi.json', (c) => c.json(description));
   app.route('/', keyRoutes(keys, config.adminToken));
   app.route('/', usageRoutes(db, ledger, keys, config.adminToken, now));
   app.route('/', quotaRoutes(ledger, keys, config.adminToken));

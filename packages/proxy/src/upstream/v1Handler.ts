@@ -49,14 +49,21 @@ const messagesRequest = z.looseObject({
   stream: z.boolean().optional(),
 });
 
-/** The API surface served. Anything else (batches, files...) would bypass metering, so it is refused. */
 const tooLarge = (limit: number) => `request body is larger than ${limit} bytes`;
 
+/**
+ * The API surface served (the OpenAPI description lists the same). Anything else (batches,
+ * files...) would bypass metering, so it is refused.
+ */
+export const V1_ROUTES = [
+  { method: 'POST', path: '/v1/messages', pattern: /^\/v1\/messages$/, kind: 'messages' },
+  { method: 'POST', path: '/v1/messages/count_tokens', pattern: /^\/v1\/messages\/count_tokens$/, kind: 'plain' },
+  { method: 'GET', path: '/v1/models', pattern: /^\/v1\/models$/, kind: 'plain' },
+  { method: 'GET', path: '/v1/models/{model_id}', pattern: /^\/v1\/models\/[^/]+$/, kind: 'plain' },
+] as const;
+
 function routeOf(method: string | undefined, pathname: string): 'messages' | 'plain' | null {
-  if (method === 'POST' && pathname === '/v1/messages') return 'messages';
-  if (method === 'POST' && pathname === '/v1/messages/count_tokens') return 'plain';
-  if (method === 'GET' && /^\/v1\/models(\/[^/]+)?$/.test(pathname)) return 'plain';
-  return null;
+  return V1_ROUTES.find((r) => r.method === method && r.pattern.test(pathname))?.kind ?? null;
 }
 
 type BodyResult = { ok: true; body: Buffer } | { ok: false; why: 'too_large' | 'timeout' | 'gone' };
