@@ -21,8 +21,9 @@ const ERROR_TEXT: Record<number, string> = {
   413: 'body too large',
 };
 const handleParams = z.object({ handle: z.string().regex(HANDLE) });
-const admin = [{ adminBearer: [] }];
-const instance = [{ instanceKey: [] }, { instanceBearer: [] }];
+type Security = Record<string, string[]>[];
+const admin: Security = [{ adminBearer: [] }];
+const instance: Security = [{ instanceKey: [] }, { instanceBearer: [] }];
 
 /** An Anthropic error body: the proxy's own refusals carry `code` (see RefusalBody), the upstream's do not. */
 const anthropicError = z.object({
