@@ -10,8 +10,8 @@ import { quotaRoutes } from './budget/routes.ts';
 import type { ProxyConfig } from './config.ts';
 import type { Db } from './db/openDb.ts';
 import { createKeyStore } from './keys/KeyStore.ts';
-import { proxyOpenApi } from './openapi.ts';
 import { keyRoutes } from './keys/routes.ts';
+import { proxyOpenApi } from './openapi.ts';
 import { costMicros } from './pricing/cost.ts';
 import { findPrice, PRICES, type Price } from './pricing/prices.ts';
 import { createV1Handler } from './upstream/v1Handler.ts';
@@ -54,7 +54,10 @@ export function createProxyApp(deps: ProxyDeps) {
     return price ? costMicros(usage, price) : 0;
   });
   if (interrupted.count > 0)
-    log.warn({ interrupted: interrupted.count }, 'settled requests cut off by the last shutdown at the usage they had recorded');
+    log.warn(
+      { interrupted: interrupted.count },
+      'settled requests cut off by the last shutdown at the usage they had recorded',
+    );
 
   const app = new Hono();
   app.onError(errorHandler(log));
@@ -119,7 +122,10 @@ export function createProxyApp(deps: ProxyDeps) {
  * request's head and how long its headers and its whole body may take (a backstop for the
  * routes' own body timeout).
  */
-export function createProxyServer(proxy: { listener: http.RequestListener }, config: ProxyConfig): http.Server {
+export function createProxyServer(
+  proxy: { listener: http.RequestListener },
+  config: ProxyConfig,
+): http.Server {
   const server = http.createServer(
     {
       maxHeaderSize: config.maxHeaderBytes,
@@ -137,7 +143,12 @@ export function createProxyServer(proxy: { listener: http.RequestListener }, con
     }
     const [status, reason, code, message] =
       err.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'Request Header Fields Too Large', 'headers_too_large', `the request head is larger than ${config.maxHeaderBytes} bytes`]
+        ? [
+            431,
+            'Request Header Fields Too Large',
+            'headers_too_large',
+            `the request head is larger than ${config.maxHeaderBytes} bytes`,
+          ]
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? [408, 'Request Timeout', 'request_timeout', 'the request did not arrive in time']
           : [400, 'Bad Request', 'bad_request', 'malformed HTTP request'];

@@ -143,11 +143,16 @@ export function proxyOpenApi(serverUrl?: string) {
 
   const refusal = (description: string) => ({
     description,
-    headers: { [PROXY_HEADERS.refusal]: { schema: { type: 'string' as const }, description: 'the refusal code' } },
+    headers: {
+      [PROXY_HEADERS.refusal]: { schema: { type: 'string' as const }, description: 'the refusal code' },
+    },
     content: { 'application/json': { schema: Refusal } },
   });
   const passthrough = {
-    default: { description: "the Anthropic API's own answer, passed through", content: { 'application/json': { schema: anthropicError } } },
+    default: {
+      description: "the Anthropic API's own answer, passed through",
+      content: { 'application/json': { schema: anthropicError } },
+    },
   };
   const messagesBody = z.looseObject({
     model: z.string().min(1).max(256),
@@ -165,9 +170,17 @@ export function proxyOpenApi(serverUrl?: string) {
         ? 'The Messages API (JSON or SSE), metered: passed through to Anthropic with the platform key'
         : 'Passed through to the Anthropic API, not metered',
       security: instance,
-      ...(v.path === '/v1/models/{model_id}' ? { request: { params: z.object({ model_id: z.string() }) } } : {}),
+      ...(v.path === '/v1/models/{model_id}'
+        ? { request: { params: z.object({ model_id: z.string() }) } }
+        : {}),
       ...(v.method === 'POST'
-        ? { request: { body: { content: { 'application/json': { schema: metered ? messagesBody : z.looseObject({}) } } } } }
+        ? {
+            request: {
+              body: {
+                content: { 'application/json': { schema: metered ? messagesBody : z.looseObject({}) } },
+              },
+            },
+          }
         : {}),
       responses: {
         200: {
@@ -176,8 +189,14 @@ export function proxyOpenApi(serverUrl?: string) {
             : "the API's answer, byte for byte",
           headers: metered
             ? {
-                [PROXY_HEADERS.maxTokensCapped]: { schema: { type: 'string' as const }, description: 'max_tokens sent upstream' },
-                [PROXY_HEADERS.maxTokensRequested]: { schema: { type: 'string' as const }, description: 'max_tokens asked for' },
+                [PROXY_HEADERS.maxTokensCapped]: {
+                  schema: { type: 'string' as const },
+                  description: 'max_tokens sent upstream',
+                },
+                [PROXY_HEADERS.maxTokensRequested]: {
+                  schema: { type: 'string' as const },
+                  description: 'max_tokens asked for',
+                },
               }
             : undefined,
           content: {

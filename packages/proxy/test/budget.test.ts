@@ -267,7 +267,13 @@ describe('budget notices', () => {
       expect(await run(10, 0, 1)).toBe(429);
       await until(() => received.length === 2);
       // No third can be on its way: a notice is sent only for a row the ledger inserted, and it has two.
-      expect(p.db.select().from(budgetNotices).all().map((n) => n.threshold)).toEqual([80, 100]);
+      expect(
+        p.db
+          .select()
+          .from(budgetNotices)
+          .all()
+          .map((n) => n.threshold),
+      ).toEqual([80, 100]);
       expect(received).toEqual([
         {
           auth: `Bearer ${ADMIN_TOKEN}`,

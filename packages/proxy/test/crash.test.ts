@@ -33,7 +33,11 @@ describe('a proxy killed mid-stream', () => {
       const res = await fetch(`${first.url}/v1/messages`, {
         method: 'POST',
         signal: controller.signal,
-        headers: { 'x-api-key': token, 'anthropic-version': ANTHROPIC_VERSION, 'content-type': 'application/json' },
+        headers: {
+          'x-api-key': token,
+          'anthropic-version': ANTHROPIC_VERSION,
+          'content-type': 'application/json',
+        },
         body: JSON.stringify({
           model: 'claude-haiku-4-5',
           max_tokens: 4000,

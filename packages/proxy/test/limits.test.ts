@@ -89,7 +89,9 @@ const inFlight = async () => {
 };
 
 beforeAll(async () => {
-  upstream = await startUpstreamStandIn({ fallback: reply('ok', { usage: { input_tokens: 5, output_tokens: 1 } }) });
+  upstream = await startUpstreamStandIn({
+    fallback: reply('ok', { usage: { input_tokens: 5, output_tokens: 1 } }),
+  });
   proxy = await startProxyProcess({
     upstreamUrl: upstream.url,
     platformKey: PLATFORM_KEY,
@@ -114,7 +116,10 @@ describe('memory before admission', { timeout: 30_000 }, () => {
     );
     for (const a of answers) {
       expect(a.status).toBe(401);
-      expect(a.body).toMatchObject({ type: 'error', error: { type: 'authentication_error', code: 'invalid_key' } });
+      expect(a.body).toMatchObject({
+        type: 'error',
+        error: { type: 'authentication_error', code: 'invalid_key' },
+      });
     }
     // 600 MiB offered, none kept (the finding: 604 MiB held, never released). What grows is the
     // connections' own buffers and garbage not yet collected (35-55 MiB measured here).
@@ -149,8 +154,16 @@ describe('memory before admission', { timeout: 30_000 }, () => {
     // The slots are free again.
     const ok = await fetch(`${proxy.url}/v1/messages`, {
       method: 'POST',
-      headers: { 'x-api-key': alice, 'anthropic-version': ANTHROPIC_VERSION, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }),
+      headers: {
+        'x-api-key': alice,
+        'anthropic-version': ANTHROPIC_VERSION,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({
+        model: 'claude-haiku-4-5',
+        max_tokens: 10,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
     });
     expect(ok.status).toBe(200);
   });
@@ -176,7 +189,9 @@ describe('memory before admission', { timeout: 30_000 }, () => {
       req.flushHeaders();
     });
     expect(answer.status).toBe(413);
-    expect(JSON.parse(answer.body)).toMatchObject({ error: { type: 'request_too_large', code: 'body_too_large' } });
+    expect(JSON.parse(answer.body)).toMatchObject({
+      error: { type: 'request_too_large', code: 'body_too_large' },
+    });
   });
 
   it('answers a head over MAX_HEADER_BYTES with 431, and a head that never ends with 408', async () => {

@@ -27,7 +27,9 @@ describe('GET /openapi.json', () => {
       .sort();
     // Every route of the Hono side (middleware aside) and of the raw /v1 side.
     const served = [
-      ...proxy.app.app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${openapiPath(r.path)}`),
+      ...proxy.app.app.routes
+        .filter((r) => r.method !== 'ALL')
+        .map((r) => `${r.method} ${openapiPath(r.path)}`),
       ...V1_ROUTES.map((r) => `${r.method} ${r.path}`),
     ];
     expect(described).toEqual([...new Set(served)].sort());

@@ -155,7 +155,12 @@ describe('the last cents', () => {
     const p = proxy;
     const token = await p.register('alice');
     await p.admin('POST', '/quotas/alice', { totalUsd: 0.0097 });
-    const body = { model: HAIKU, max_tokens: 16_000, stream: true, messages: [{ role: 'user', content: 'one line, please' }] };
+    const body = {
+      model: HAIKU,
+      max_tokens: 16_000,
+      stream: true,
+      messages: [{ role: 'user', content: 'one line, please' }],
+    };
     const worst = worstCaseUsage(body, bytes(body));
     // Haiku: $1 / MTok in, $5 out; 16,000 tokens would reserve about $0.08.
     expect(costMicros(worst, price)).toBeGreaterThan(80_000);
@@ -178,7 +183,11 @@ describe('the last cents', () => {
     proxy = await startProxy(upstream.url, { env: { MIN_CAPPED_TOKENS: '128' } });
     const p = proxy;
     const token = await p.register('alice');
-    const body = { model: HAIKU, max_tokens: 16_000, messages: [{ role: 'user', content: 'x'.repeat(3000) }] };
+    const body = {
+      model: HAIKU,
+      max_tokens: 16_000,
+      messages: [{ role: 'user', content: 'x'.repeat(3000) }],
+    };
     const worst = worstCaseUsage(body, bytes(body));
     const shortest = worst.inputTokens + 128 * 5;
     // One micro-dollar short of the shortest answer.

@@ -73,7 +73,9 @@ describe('the budget in the system prompt, through the real LLM proxy', () => {
       expect(done.stopReason).toBe('error');
       expect(error).toMatchObject({
         code: 'budget_exhausted',
-        message: expect.stringMatching(/^Your AI budget is used up \(budget of <\$0\.01 reached: <\$0\.01 spent\)/),
+        message: expect.stringMatching(
+          /^Your AI budget is used up \(budget of <\$0\.01 reached: <\$0\.01 spent\)/,
+        ),
       });
       expect(upstream.received.length).toBe(calls);
     } finally {

@@ -9,12 +9,20 @@ describe('describeFailure', () => {
   it.each([
     [
       'a budget refusal, by its code',
-      apiError(429, { type: 'rate_limit_error', code: 'budget_exhausted', message: 'budget of $5.00 reached: $5.00 spent.' }),
+      apiError(429, {
+        type: 'rate_limit_error',
+        code: 'budget_exhausted',
+        message: 'budget of $5.00 reached: $5.00 spent.',
+      }),
       'budget_exhausted',
     ],
     [
       'a budget refusal, by its header',
-      apiError(429, { type: 'rate_limit_error', message: 'whatever it says' }, { 'x-proxy-refusal': 'budget_exhausted' }),
+      apiError(
+        429,
+        { type: 'rate_limit_error', message: 'whatever it says' },
+        { 'x-proxy-refusal': 'budget_exhausted' },
+      ),
       'budget_exhausted',
     ],
     // The message is not what decides: an upstream 429 that happens to say "budget" is a rate limit.
@@ -25,14 +33,30 @@ describe('describeFailure', () => {
     ],
     [
       'too many requests in flight',
-      apiError(429, { type: 'rate_limit_error', code: 'too_many_in_flight', message: 'too many requests in flight' }),
+      apiError(429, {
+        type: 'rate_limit_error',
+        code: 'too_many_in_flight',
+        message: 'too many requests in flight',
+      }),
       'rate_limited',
     ],
-    ['an overloaded upstream', apiError(529, { type: 'overloaded_error', message: 'Overloaded' }), 'overloaded'],
-    ['a refused key', apiError(401, { type: 'authentication_error', code: 'invalid_key', message: 'invalid x-api-key' }), 'key_refused'],
+    [
+      'an overloaded upstream',
+      apiError(529, { type: 'overloaded_error', message: 'Overloaded' }),
+      'overloaded',
+    ],
+    [
+      'a refused key',
+      apiError(401, { type: 'authentication_error', code: 'invalid_key', message: 'invalid x-api-key' }),
+      'key_refused',
+    ],
     [
       'an unbounded server tool',
-      apiError(400, { type: 'invalid_request_error', code: 'server_tool_unbounded', message: 'the web_search tool needs max_uses' }),
+      apiError(400, {
+        type: 'invalid_request_error',
+        code: 'server_tool_unbounded',
+        message: 'the web_search tool needs max_uses',
+      }),
       'request_refused',
     ],
     ['no connection', new APIConnectionError({ message: 'connect ECONNREFUSED' }), 'unreachable'],

@@ -43,7 +43,12 @@ export function createBudgetNotices(deps: { lifecycle: Lifecycle; access: Instan
       });
       if (!res.ok) throw new Error(`the instance refused the notice (${res.status})`);
       deps.log.info(
-        { handle: notice.handle, threshold: notice.threshold, period: notice.period, periodKey: notice.periodKey },
+        {
+          handle: notice.handle,
+          threshold: notice.threshold,
+          period: notice.period,
+          periodKey: notice.periodKey,
+        },
         'budget notice delivered',
       );
     },

@@ -10,6 +10,10 @@ export type LlmProxy = ProxyClient;
 export type LlmKeys = Pick<ProxyClient, 'register' | 'revoke'>;
 export type LlmUsage = Pick<ProxyClient, 'usageOf' | 'summary'>;
 
-export function createProxyClient(opts: { baseUrl: string; adminToken: string; timeoutMs?: number }): LlmProxy {
+export function createProxyClient(opts: {
+  baseUrl: string;
+  adminToken: string;
+  timeoutMs?: number;
+}): LlmProxy {
   return createClient(opts);
 }

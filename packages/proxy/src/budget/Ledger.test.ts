@@ -142,7 +142,13 @@ describe('ledger', () => {
     expect(priced).toEqual([a.id]);
     expect(restarted.inFlight('alice')).toBe(0);
     expect(restarted.balances('alice')[0]).toMatchObject({ spentMicros: 1050, reservedMicros: 0 });
-    expect(db.select().from(requests).all().map((r) => [r.state, r.usageSource, r.costMicros])).toEqual([
+    expect(
+      db
+        .select()
+        .from(requests)
+        .all()
+        .map((r) => [r.state, r.usageSource, r.costMicros]),
+    ).toEqual([
       ['interrupted', 'partial', 1050],
       ['interrupted', 'none', 0],
     ]);
@@ -152,7 +158,10 @@ describe('ledger', () => {
     const l = ledgerWith(1);
     const h = l.hold({ handle: 'alice', keySource: 'platform' });
     if (!h.ok) throw new Error(h.message);
-    expect(l.hold({ handle: 'alice', keySource: 'platform' })).toMatchObject({ ok: false, code: 'too_many_in_flight' });
+    expect(l.hold({ handle: 'alice', keySource: 'platform' })).toMatchObject({
+      ok: false,
+      code: 'too_many_in_flight',
+    });
     l.drop(h.id);
     expect(l.inFlight('alice')).toBe(0);
     l.setLimits('alice', { totalMicros: 0 });
@@ -174,19 +183,29 @@ describe('ledger', () => {
     if (!a.ok) throw new Error();
     expect(l.balances('alice')[0]).toMatchObject({ reservedMicros: 1000 + 15 * 580 });
     // 0 left now: the next is refused before its body.
-    expect(l.admit({ handle: 'alice', keySource: 'platform', ...ask, maxTokens: 100, minTokens: 100 })).toMatchObject({
+    expect(
+      l.admit({ handle: 'alice', keySource: 'platform', ...ask, maxTokens: 100, minTokens: 100 }),
+    ).toMatchObject({
       ok: false,
       code: 'budget_exhausted',
     });
     l.settle(a.id, paid(7_000));
     // 2,700 left: 113 tokens fit, fewer than the minimum of 128.
-    const short = l.admit({ handle: 'alice', keySource: 'platform', ...ask, maxTokens: 16_000, minTokens: 128 });
+    const short = l.admit({
+      handle: 'alice',
+      keySource: 'platform',
+      ...ask,
+      maxTokens: 16_000,
+      minTokens: 128,
+    });
     expect(short).toMatchObject({ ok: false, code: 'budget_exhausted', period: 'total' });
     expect(short.ok || short.message).toBe(
       'budget of <$0.01 reached: <$0.01 spent, and even a short answer to this request may cost up to <$0.01',
     );
     expect(l.inFlight('alice')).toBe(0);
-    expect(l.admit({ handle: 'alice', keySource: 'platform', ...ask, maxTokens: 16_000, minTokens: 100 })).toMatchObject({
+    expect(
+      l.admit({ handle: 'alice', keySource: 'platform', ...ask, maxTokens: 16_000, minTokens: 100 }),
+    ).toMatchObject({
       ok: true,
       maxTokens: 113,
     });

@@ -1,4 +1,5 @@
 import { and, count, eq, or, sql } from 'drizzle-orm';
+import type { RefusalCode } from '../contract/refusals.ts';
 import type { Db } from '../db/openDb.ts';
 import {
   budgetNotices,
@@ -11,7 +12,6 @@ import {
   type UsageSource,
 } from '../db/schema.ts';
 import type { TokenUsage } from '../pricing/cost.ts';
-import type { RefusalCode } from '../contract/refusals.ts';
 import { formatUsd } from '../pricing/money.ts';
 import { dayAndMonth, type Period, type PeriodKind, periodsOf } from './periods.ts';
 
@@ -257,7 +257,9 @@ export function createLedger({ db, defaults, maxInFlight, now = Date.now }: Ledg
     message:
       `${budgetName[b.kind]} of ${formatUsd(b.limitMicros ?? 0)} reached: ${formatUsd(b.spentMicros)} spent` +
       (b.reservedMicros > 0 ? `, ${formatUsd(b.reservedMicros)} held by requests in flight` : '') +
-      (needMicros > 0 ? `, and even a short answer to this request may cost up to ${formatUsd(needMicros)}` : ''),
+      (needMicros > 0
+        ? `, and even a short answer to this request may cost up to ${formatUsd(needMicros)}`
+        : ''),
   });
 
   /** The tightest limited budget and what it leaves, or null when none limits the handle. */
@@ -272,7 +274,12 @@ export function createLedger({ db, defaults, maxInFlight, now = Date.now }: Ledg
   }
 
   /** The largest `max_tokens` in [min, max] whose cost fits in `left`, or null (cost is non-decreasing). */
-  function largestFitting(costOf: (t: number) => number, min: number, max: number, left: number): number | null {
+  function largestFitting(
+    costOf: (t: number) => number,
+    min: number,
+    max: number,
+    left: number,
+  ): number | null {
     if (costOf(max) <= left) return max;
     if (costOf(min) > left) return null;
     let lo = min;
@@ -405,7 +412,8 @@ export function createLedger({ db, defaults, maxInFlight, now = Date.now }: Ledg
         return refuse({
           ok: false,
           code: 'server_tool_in_flight',
-          message: 'another request of this instance that uses server tools (web search, web fetch) is in flight: one at a time',
+          message:
+            'another request of this instance that uses server tools (web search, web fetch) is in flight: one at a time',
         });
       }
       let maxTokens = input.maxTokens;
@@ -464,7 +472,9 @@ export function createLedger({ db, defaults, maxInFlight, now = Date.now }: Ledg
      * prices it), which also releases its reservation. Returns how many, and the notices.
      */
     settleInterrupted: immediate(
-      (costOf: (row: RequestRow, usage: TokenUsage) => number): { count: number; notices: BudgetNotice[] } => {
+      (
+        costOf: (row: RequestRow, usage: TokenUsage) => number,
+      ): { count: number; notices: BudgetNotice[] } => {
         const rows = db.select().from(requests).where(inFlight).all();
         const notices: BudgetNotice[] = [];
         for (const r of rows) {

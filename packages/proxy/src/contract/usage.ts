@@ -36,7 +36,14 @@ export const usageRequest = z.object({
   stream: z.boolean(),
   state: z.enum(['in_flight', 'settled', 'interrupted']),
   outcome: z
-    .enum(['ok', 'upstream_error', 'stream_error', 'client_disconnect', 'upstream_unreachable', 'interrupted'])
+    .enum([
+      'ok',
+      'upstream_error',
+      'stream_error',
+      'client_disconnect',
+      'upstream_unreachable',
+      'interrupted',
+    ])
     .nullable(),
   usageSource: z.enum(['reported', 'partial', 'estimated', 'none']).nullable(),
   upstreamStatus: z.number().int().nullable(),

@@ -67,11 +67,18 @@ describe('server tools', () => {
   });
 
   it('counts a fetch by its max_content_tokens', () => {
-    const body = ask([{ type: 'web_fetch_20250910', name: 'web_fetch', max_uses: 2, max_content_tokens: 5000 }]);
+    const body = ask([
+      { type: 'web_fetch_20250910', name: 'web_fetch', max_uses: 2, max_content_tokens: 5000 },
+    ]);
     const bytes = size(body);
     const base = Math.ceil(bytes / 3) + 1000;
     expect(worstCaseUsage(body, bytes).inputTokens).toBe(base * 3 + 10_000 * 2);
-    expect(serverToolsOf(body)).toEqual({ searchUses: 0, fetchUses: 2, fetchTokens: 10_000, unbounded: null });
+    expect(serverToolsOf(body)).toEqual({
+      searchUses: 0,
+      fetchUses: 2,
+      fetchTokens: 10_000,
+      unbounded: null,
+    });
   });
 
   it.each([
@@ -84,7 +91,10 @@ describe('server tools', () => {
   });
 
   it('leaves client tools alone', () => {
-    const body = ask([{ name: 'write_file', input_schema: { type: 'object' } }, { type: 'bash_20250124', name: 'bash' }]);
+    const body = ask([
+      { name: 'write_file', input_schema: { type: 'object' } },
+      { type: 'bash_20250124', name: 'bash' },
+    ]);
     expect(serverToolsOf(body)).toEqual({ searchUses: 0, fetchUses: 0, fetchTokens: 0, unbounded: null });
   });
 });

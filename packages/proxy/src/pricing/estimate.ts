@@ -70,7 +70,8 @@ function serverTool(tool: Record<string, unknown>, acc: ServerTools): void {
 export function serverToolsOf(body: MessagesRequest): ServerTools {
   const acc: ServerTools = { searchUses: 0, fetchUses: 0, fetchTokens: 0, unbounded: null };
   if (Array.isArray(body.tools)) {
-    for (const tool of body.tools) if (tool && typeof tool === 'object') serverTool(tool as Record<string, unknown>, acc);
+    for (const tool of body.tools)
+      if (tool && typeof tool === 'object') serverTool(tool as Record<string, unknown>, acc);
   }
   if (Array.isArray(body.mcp_servers) && body.mcp_servers.length > 0)
     acc.unbounded ??= 'MCP servers return results of any size, which the proxy cannot bound';

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { type AnthropicErrorType, PROXY_HEADERS, type RefusalCode } from '../contract/refusals.ts';
 import type { PeriodKind } from '../budget/periods.ts';
+import { type AnthropicErrorType, PROXY_HEADERS, type RefusalCode } from '../contract/refusals.ts';
 
 export type { AnthropicErrorType };
 

@@ -4,10 +4,10 @@ import type { Logger } from '@matrixos/shared';
 import { z } from 'zod';
 import type { Ledger, Settlement } from '../budget/Ledger.ts';
 import type { BudgetNotifier } from '../budget/notifier.ts';
+import { PROXY_HEADERS } from '../contract/refusals.ts';
 import type { KeySource } from '../db/schema.ts';
 import type { KeyStore } from '../keys/KeyStore.ts';
 import { costMicros, NO_USAGE, type TokenUsage } from '../pricing/cost.ts';
-import { PROXY_HEADERS } from '../contract/refusals.ts';
 import {
   estimatedInputOnly,
   type MessagesRequest,
@@ -57,7 +57,12 @@ const tooLarge = (limit: number) => `request body is larger than ${limit} bytes`
  */
 export const V1_ROUTES = [
   { method: 'POST', path: '/v1/messages', pattern: /^\/v1\/messages$/, kind: 'messages' },
-  { method: 'POST', path: '/v1/messages/count_tokens', pattern: /^\/v1\/messages\/count_tokens$/, kind: 'plain' },
+  {
+    method: 'POST',
+    path: '/v1/messages/count_tokens',
+    pattern: /^\/v1\/messages\/count_tokens$/,
+    kind: 'plain',
+  },
   { method: 'GET', path: '/v1/models', pattern: /^\/v1\/models$/, kind: 'plain' },
   { method: 'GET', path: '/v1/models/{model_id}', pattern: /^\/v1\/models\/[^/]+$/, kind: 'plain' },
 ] as const;
@@ -257,8 +262,10 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
     try {
       const body = await bodyOf(req, res);
       if (body === null || res.destroyed) return;
-      const refuse = (code: 'invalid_json' | 'invalid_request' | 'model_unpriced' | 'server_tool_unbounded', message: string) =>
-        sendAnthropicError(res, 400, 'invalid_request_error', code, message);
+      const refuse = (
+        code: 'invalid_json' | 'invalid_request' | 'model_unpriced' | 'server_tool_unbounded',
+        message: string,
+      ) => sendAnthropicError(res, 400, 'invalid_request_error', code, message);
 
       let parsed: MessagesRequest;
       try {
@@ -310,7 +317,9 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
       admitted = true;
       const capped = reservation.maxTokens < parsed.max_tokens;
       // Only a capped request is re-serialised; any other goes upstream byte for byte.
-      const sent = capped ? Buffer.from(JSON.stringify({ ...parsed, max_tokens: reservation.maxTokens })) : body;
+      const sent = capped
+        ? Buffer.from(JSON.stringify({ ...parsed, max_tokens: reservation.maxTokens }))
+        : body;
       const extra: Record<string, string> = capped
         ? {
             [PROXY_HEADERS.maxTokensCapped]: String(reservation.maxTokens),
@@ -410,7 +419,13 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
       if (!abortedForDisconnect)
         o.log.warn({ err: err.message, path: target.path }, 'upstream request failed');
       if (!clientGone)
-        sendAnthropicError(res, 502, 'api_error', 'upstream_unreachable', 'the Anthropic API could not be reached');
+        sendAnthropicError(
+          res,
+          502,
+          'api_error',
+          'upstream_unreachable',
+          'the Anthropic API could not be reached',
+        );
     });
     upstreamReq.on('close', () => {
       if (!upstream) finish();
