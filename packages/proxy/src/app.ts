@@ -31,6 +31,13 @@ export interface ProxyDeps {
 
 export type ProxyApp = ReturnType<typeof createProxyApp>;
 
+/** Whether a Hono route path (`/keys/:handle`) matches a request path. */
+function matches(route: string, path: string): boolean {
+  const a = route.split('/');
+  const b = path.split('/');
+  return a.length === b.length && a.every((part, i) => (part.startsWith(':') ? b[i] !== '' : part === b[i]));
+}
+
 /**
  * The proxy: `/v1/*` to the Anthropic API on a raw `node:http` path, everything else (keys,
  * usage, quotas, health) on Hono. Serve `listener` with `createProxyServer`. Creating it settles
@@ -61,7 +68,20 @@ export function createProxyApp(deps: ProxyDeps) {
 
   const app = new Hono();
   app.onError(errorHandler(log));
-  app.notFound(notFoundHandler);
+  app.notFound((c) => {
+    // A path the proxy serves, asked with a method it does not: 405 with the methods it has.
+    const allow = [
+      ...new Set(
+        app.routes.filter((r) => r.method !== 'ALL' && matches(r.path, c.req.path)).map((r) => r.method),
+      ),
+    ];
+    if (allow.length === 0) return notFoundHandler(c);
+    return c.json(
+      { error: { code: 'method_not_allowed', message: `${c.req.method} is not served on ${c.req.path}` } },
+      405,
+      { allow: [...allow, ...(allow.includes('GET') ? ['HEAD'] : [])].join(', ') },
+    );
+  });
   app.use(bodyLimit({ maxSize: 64 * 1024 }));
 
   app.get('/health', (c) => {

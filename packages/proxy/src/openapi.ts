@@ -206,6 +206,7 @@ export function proxyOpenApi(serverUrl?: string) {
         },
         400: refusal('invalid body, unpriced model, or a server tool the proxy cannot bound'),
         401: refusal('no key, or not an instance token'),
+        405: refusal('a method this path does not serve'),
         408: refusal('the body did not arrive within BODY_TIMEOUT'),
         413: refusal('body over MAX_REQUEST_BYTES'),
         429: refusal('a budget, or the requests in flight'),

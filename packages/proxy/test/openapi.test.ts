@@ -44,3 +44,24 @@ describe('GET /openapi.json', () => {
     expect(Object.keys(refused.headers)).toEqual(['x-proxy-refusal']);
   });
 });
+
+describe('methods a path does not serve', () => {
+  it.each([
+    ['PATCH', '/keys/alice', 'PUT, DELETE'],
+    ['POST', '/health', 'GET, HEAD'],
+    ['DELETE', '/usage/summary', 'GET, HEAD'],
+  ])('%s %s is 405 with Allow: %s', async (method, path, allow) => {
+    const res = await fetch(proxy.url + path, { method });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe(allow);
+    expect((await res.json()).error.code).toBe('method_not_allowed');
+  });
+
+  it('answers the same on /v1, in the API shape', async () => {
+    const res = await fetch(`${proxy.url}/v1/messages`, { method: 'GET' });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST');
+    expect((await res.json()).error).toMatchObject({ type: 'invalid_request_error', code: 'not_served' });
+    expect((await fetch(`${proxy.url}/nothing/here`)).status).toBe(404);
+  });
+});

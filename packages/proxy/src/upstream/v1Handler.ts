@@ -169,10 +169,13 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
     // buffered until the key, the slots and the budget say it may be.
     const early = { discard: true };
     if (!route) {
+      // A served path with another method is a 405 naming the methods it has.
+      const allow = V1_ROUTES.filter((r) => r.pattern.test(url.pathname)).map((r) => r.method);
+      if (allow.length > 0) res.setHeader('allow', allow.join(', '));
       sendAnthropicError(
         res,
-        404,
-        'not_found_error',
+        allow.length > 0 ? 405 : 404,
+        allow.length > 0 ? 'invalid_request_error' : 'not_found_error',
         'not_served',
         `${req.method} ${url.pathname} is not served by this proxy`,
         early,
