@@ -109,6 +109,9 @@ describe('platform and LLM proxy', () => {
       issues: [{ path: 'periodKey' }],
     });
     expect((await post({ ...notice, periodKey: 'yesterday' })).status).toBe(400);
+    const huge = await post({ ...notice, periodKey: '2026-12-01', padding: 'x'.repeat(10_000) });
+    expect(huge.status).toBe(413);
+    expect(huge.json<{ error: { code: string } }>().error.code).toBe('body_too_large');
     const ok = await post({ ...notice, periodKey: new Date().toISOString().slice(0, 10) });
     expect(ok.status).toBe(200);
   });

@@ -1,5 +1,6 @@
 import type { Logger } from '@matrixos/shared';
 import { microsToUsd } from '../pricing/money.ts';
+import type { BudgetNoticeMessage } from '../contract/notices.ts';
 import type { BudgetNotice } from './Ledger.ts';
 
 /** How a user is told their spend crossed 80% or 100% of a budget. */
@@ -7,8 +8,8 @@ export interface BudgetNotifier {
   notify(notice: BudgetNotice): Promise<void>;
 }
 
-/** The webhook's JSON body: amounts in dollars, `period` one of `total`, `day`, `month`. */
-export function noticeBody(n: BudgetNotice) {
+/** The webhook's JSON body (the contract's `budgetNotice`): amounts in dollars, `period` one of `total`, `day`, `month`. */
+export function noticeBody(n: BudgetNotice): BudgetNoticeMessage {
   return {
     handle: n.handle,
     threshold: n.threshold,
