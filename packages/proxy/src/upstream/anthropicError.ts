@@ -7,10 +7,8 @@ export type { AnthropicErrorType };
 export interface RefusalOptions {
   /** The budget that refused, for `budget_exhausted`. */
   period?: PeriodKind;
-  /** The request's body was not read, and will not be: the connection closes after the answer (see lingeringClose). */
+  /** The request's body was not read (or not all of it), and will not be: the connection closes after the answer (see lingeringClose). */
   discard?: boolean;
-  /** The caller stopped sending mid-body: close the connection after the answer. */
-  close?: boolean;
 }
 
 /**
@@ -42,10 +40,6 @@ export function sendAnthropicError(
   if (o.discard) {
     headers.connection = 'close';
     lingeringClose(res);
-  }
-  if (o.close) {
-    headers.connection = 'close';
-    res.once('finish', () => res.req.socket?.destroySoon());
   }
   res.writeHead(status, headers);
   res.end(body);

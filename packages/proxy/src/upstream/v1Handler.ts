@@ -157,7 +157,7 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
         'timeout_error',
         'body_timeout',
         `the request body did not arrive within ${o.bodyTimeoutMs} ms`,
-        { close: true },
+        { discard: true },
       );
     return null;
   }
