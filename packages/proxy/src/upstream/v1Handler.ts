@@ -165,8 +165,8 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://proxy');
     const route = routeOf(req.method, url.pathname);
-    // Every refusal before admission throws the body away unread: nothing a caller sends is
-    // buffered until the key, the slots and the budget say it may be.
+    // Every refusal before admission leaves the body unread and closes the connection: nothing
+    // a caller sends is buffered until the key, the slots and the budget say it may be.
     const early = { discard: true };
     if (!route) {
       // A served path with another method is a 405 naming the methods it has.
