@@ -1,6 +1,6 @@
 import type { Logger } from '@matrixos/shared';
-import { microsToUsd } from '../pricing/money.ts';
 import type { BudgetNoticeMessage } from '../contract/notices.ts';
+import { microsToUsd } from '../pricing/money.ts';
 import type { BudgetNotice } from './Ledger.ts';
 
 /** How a user is told their spend crossed 80% or 100% of a budget. */
