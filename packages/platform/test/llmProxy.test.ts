@@ -91,13 +91,29 @@ describe('platform and LLM proxy', () => {
             .messages.map((m) => m.text),
         { timeout: 10_000 },
       )
-      .toContainEqual(
-        expect.stringMatching(/^You have used 80% of your free AI budget: \$0\.0\d of \$0\.01\.$/),
-      );
+      // $0.0085 spent (1000 x $2/M + 650 x $10/M): under a cent reads "<$0.01", never "$0.00" or "$0.01".
+      .toContain('You have used 80% of your free AI budget: <$0.01 of $0.01.');
     const messages = (await t.instance('bob', { path: '/api/messages' })).json<{
       messages: { from: string; authorization: string }[];
     }>().messages;
     expect(messages[0]).toMatchObject({ from: 'Matrix OS', authorization: `Bearer ${t.tokenOf('bob')}` });
+  });
+
+  it("takes the proxy's notices by the proxy's schema: periodKey is required and checked", async () => {
+    const post = (body: object) => t.admin('POST', '/internal/budget-notices', body);
+    const notice = { handle: 'bob', threshold: 80, period: 'day', spent: 0.8, limit: 1 };
+    const missing = await post(notice);
+    expect(missing.status).toBe(400);
+    expect(missing.json<{ error: { code: string; issues: { path: string }[] } }>().error).toMatchObject({
+      code: 'invalid_body',
+      issues: [{ path: 'periodKey' }],
+    });
+    expect((await post({ ...notice, periodKey: 'yesterday' })).status).toBe(400);
+    const huge = await post({ ...notice, periodKey: '2026-12-01', padding: 'x'.repeat(10_000) });
+    expect(huge.status).toBe(413);
+    expect(huge.json<{ error: { code: string } }>().error.code).toBe('body_too_large');
+    const ok = await post({ ...notice, periodKey: new Date().toISOString().slice(0, 10) });
+    expect(ok.status).toBe(200);
   });
 
   it("shows a signed-in user their AI's spend by day, and the admin everyone's cost", async () => {

@@ -31,6 +31,16 @@ const schema = z.object({
   UPSTREAM_TIMEOUT: duration('10m'),
   DISCONNECT_GRACE: duration('30s'),
   MAX_REQUEST_BYTES: bytes('32m'),
+  /** From the headers to the last byte of a request's body; a slower body is dropped (408). */
+  BODY_TIMEOUT: duration('30s'),
+  /** Longest wait for a request's headers. */
+  HEADERS_TIMEOUT: duration('10s'),
+  /** Largest request head (request line and headers); larger ones get 431. */
+  MAX_HEADER_BYTES: bytes('16k'),
+  /** The fewest output tokens a request is capped to when the budget cannot cover its `max_tokens`. */
+  MIN_CAPPED_TOKENS: z.coerce.number().int().min(1).max(100_000).default(128),
+  /** How often a stream's usage so far is written to its row, so a crash bills what streamed. */
+  USAGE_RECORD_INTERVAL: duration('1s'),
 });
 
 export type ProxyConfig = ReturnType<typeof loadConfig>;
@@ -60,5 +70,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookUrl: c.BUDGET_WEBHOOK_URL ?? null,
     disconnectGraceMs: c.DISCONNECT_GRACE,
     maxRequestBytes: c.MAX_REQUEST_BYTES,
+    bodyTimeoutMs: c.BODY_TIMEOUT,
+    headersTimeoutMs: c.HEADERS_TIMEOUT,
+    maxHeaderBytes: c.MAX_HEADER_BYTES,
+    minCappedTokens: c.MIN_CAPPED_TOKENS,
+    recordIntervalMs: c.USAGE_RECORD_INTERVAL,
   };
 }

@@ -1,7 +1,6 @@
-import http from 'node:http';
 import path from 'node:path';
 import { createLogger, createSealer, loadSecretKey } from '@matrixos/shared';
-import { createProxyApp } from './app.ts';
+import { createProxyApp, createProxyServer } from './app.ts';
 import { loadConfig } from './config.ts';
 import { checkpointInBackground } from './db/checkpointer.ts';
 import { openDb } from './db/openDb.ts';
@@ -23,7 +22,7 @@ if (!config.adminToken)
   log.warn('PLATFORM_ADMIN_TOKEN is not set: the admin API (keys, quotas, summary) refuses every call');
 
 const proxy = createProxyApp({ db, config, log, sealer: createSealer(secret.key) });
-const server = http.createServer(proxy.listener);
+const server = createProxyServer(proxy, config);
 server.listen(config.port, config.host, () => {
   log.info({ port: config.port, host: config.host, upstream: config.upstream.url }, 'LLM proxy listening');
 });

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger, createSealer, newToken } from '@matrixos/shared';
-import { createProxyApp, type ProxyApp } from '../src/app.ts';
+import { createProxyApp, createProxyServer, type ProxyApp } from '../src/app.ts';
 import type { BudgetNotifier } from '../src/budget/notifier.ts';
 import { loadConfig } from '../src/config.ts';
 import { type Db, openDb } from '../src/db/openDb.ts';
@@ -58,7 +57,7 @@ export async function startProxy(upstreamUrl: string, o: StartOptions = {}): Pro
     sealer: createSealer(o.secretKey ?? randomBytes(32)),
     notifier: o.notifier,
   });
-  const server = http.createServer(app.listener);
+  const server = createProxyServer(app, config);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -104,11 +103,17 @@ export async function startProxy(upstreamUrl: string, o: StartOptions = {}): Pro
   };
 }
 
-/** Polls until `check` returns a value that is not undefined/false, or fails after `timeoutMs`. */
-export async function until<T>(check: () => T | undefined | false, timeoutMs = 5000): Promise<T> {
+/**
+ * Polls until `check` returns (or resolves to) a value that is not undefined/false, or fails after
+ * `timeoutMs`: a condition that never comes fails the test, it never falls through.
+ */
+export async function until<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 5000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 10));

@@ -18,11 +18,20 @@ export interface ProxyProcessOptions {
   host?: string;
   /** `BUDGET_WEBHOOK_URL`, when a test wants the notices. */
   webhookUrl?: string;
+  /** Reuse a data directory (a restart after a crash); `close` then leaves it in place. */
+  dir?: string;
+  /** More settings (`MAX_INFLIGHT_PER_USER`, `BODY_TIMEOUT`...). */
+  env?: Record<string, string>;
 }
 
 export interface ProxyProcess {
   url: string;
   port: number;
+  pid: number;
+  /** Its data directory (give it as `dir` to start it again on the same database). */
+  dir: string;
+  /** Sends a signal (`SIGKILL`: a crash) and waits for the process to be gone. */
+  kill(signal: NodeJS.Signals): Promise<void>;
   /** Registers an instance as the platform does; returns its proxy token. */
   register(handle: string): Promise<string>;
   /** `POST /quotas/{handle}` as the platform's admin. */
@@ -38,7 +47,7 @@ export interface ProxyProcess {
  * with its own SQLite file in a temporary directory, in front of `upstreamUrl`.
  */
 export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyProcess> {
-  const dir = await mkdtemp(join(tmpdir(), 'matrixos-proxy-'));
+  const dir = o.dir ?? (await mkdtemp(join(tmpdir(), 'matrixos-proxy-')));
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, [MAIN], {
     env: {
@@ -51,6 +60,7 @@ export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyPr
       PLATFORM_ADMIN_TOKEN: o.adminToken,
       ...(o.webhookUrl ? { BUDGET_WEBHOOK_URL: o.webhookUrl } : {}),
       LOG_LEVEL: 'warn',
+      ...o.env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -76,15 +86,19 @@ export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyPr
     });
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
   };
-  const stop = async () => {
-    if (child.exitCode !== null) return;
+  const kill = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
+    child.kill(signal);
     await exited;
   };
+  const stop = () => kill('SIGTERM');
   return {
     url,
     port,
+    pid: child.pid!,
+    dir,
+    kill,
     async register(handle) {
       const token = newToken('mxp');
       await admin('PUT', `/keys/${handle}`, { token });
@@ -94,7 +108,7 @@ export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyPr
     stop,
     async close() {
       await stop();
-      await rm(dir, { recursive: true, force: true });
+      if (!o.dir) await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -98,7 +98,11 @@ describe('the official @anthropic-ai/sdk against the proxy', () => {
       .messages.create({ model: MODEL, max_tokens: 1000, messages: [{ role: 'user', content: 'hi' }] })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.RateLimitError);
-    expect((err as Error).message).toMatch(/daily budget of \$0\.0000 reached/);
+    expect((err as Error).message).toMatch(/daily budget of <\$0\.01 reached/);
+    // The SDK hands the contract's machine-readable code through: body and header.
+    const apiErr = err as InstanceType<typeof Anthropic.RateLimitError>;
+    expect(apiErr.error).toMatchObject({ error: { code: 'budget_exhausted', period: 'day' } });
+    expect(apiErr.headers?.get('x-proxy-refusal')).toBe('budget_exhausted');
     expect(calls).toBe(1);
     await proxy.admin('POST', '/quotas/alice', { dailyUsd: null });
     await until(() => proxy.app.ledger.inFlight('alice') === 0);

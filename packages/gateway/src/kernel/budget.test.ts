@@ -65,13 +65,17 @@ describe('the budget in the system prompt, through the real LLM proxy', () => {
       // $2 per million input and $10 per million output for claude-sonnet-5-5: $0.003 spent, rounded down.
       expect(systemOf(1)).toContain('Budget: $2.49 remaining.');
 
-      await proxy.quota('alice', { totalUsd: 0.01 });
+      // Less than what is spent: nothing is left, so the proxy refuses with its code (a little
+      // left would buy a shorter answer instead).
+      await proxy.quota('alice', { totalUsd: 0.001 });
       const calls = upstream.received.length;
       const { done, error } = await chat(gw, 'And once more');
       expect(done.stopReason).toBe('error');
       expect(error).toMatchObject({
         code: 'budget_exhausted',
-        message: expect.stringMatching(/^Your AI budget is used up \(budget of \$0\.01 reached: /),
+        message: expect.stringMatching(
+          /^Your AI budget is used up \(budget of <\$0\.01 reached: <\$0\.01 spent\)/,
+        ),
       });
       expect(upstream.received.length).toBe(calls);
     } finally {
@@ -136,9 +140,17 @@ describe('fetchBudget', () => {
     expect(budget).toEqual({ kind: 'unknown' });
   });
 
-  it('rounds down to the cent and names the cases without a number', () => {
-    expect(budgetLine({ kind: 'remaining', usd: 4.987 })).toBe('Budget: $4.98 remaining');
-    expect(budgetLine({ kind: 'remaining', usd: 0 })).toBe('Budget: $0.00 remaining');
+  it("states the proxy's own rounding and names the cases without a number", () => {
+    expect(budgetLine({ kind: 'remaining', usd: 4.987, text: '$4.98' })).toBe('Budget: $4.98 remaining');
+    expect(budgetLine({ kind: 'remaining', usd: 0.0097, text: '<$0.01' })).toBe('Budget: <$0.01 remaining');
     expect(budgetLine({ kind: 'unlimited' })).toBe('Budget: no limit set');
+  });
+
+  it('reads the amount the proxy formatted, with the one rounding rule', async () => {
+    const token = await proxy.register('dave');
+    await proxy.quota('dave', { totalUsd: 0.0097 });
+    const budget = await fetchBudget({ baseUrl: proxy.url, handle: 'dave', apiKey: token, log });
+    expect(budget).toEqual({ kind: 'remaining', usd: 0.0097, text: '<$0.01' });
+    expect(budgetLine(budget)).toBe('Budget: <$0.01 remaining');
   });
 });

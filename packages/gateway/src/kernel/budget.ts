@@ -1,8 +1,12 @@
+// Types only: the gateway is bundled alone into the instance image, so it takes the proxy's
+// contract as types and the proxy's own formatting (`remainingText`) from the answer.
+import type { UsageReport } from '@matrixos/proxy/contract';
 import type { Logger } from '@matrixos/shared';
 
 /** What the LLM proxy says this instance may still spend. */
 export type Budget =
-  | { kind: 'remaining'; usd: number }
+  /** `text` is the proxy's `formatUsd` of it (floored to the cent, `<$0.01` under a cent). */
+  | { kind: 'remaining'; usd: number; text: string }
   | { kind: 'unlimited' }
   /** The owner's own Anthropic key pays: no platform budget applies. */
   | { kind: 'own-key' }
@@ -37,11 +41,19 @@ export async function fetchBudget({
       log.warn({ status: res.status }, 'the LLM proxy refused the budget query');
       return { kind: 'unknown' };
     }
-    const usage = (await res.json()) as { remaining?: unknown; ownKey?: { configured?: unknown } };
+    // Checked field by field: an older proxy, or none at all, must not break the chat.
+    const usage = (await res.json()) as Partial<Pick<UsageReport, 'remaining' | 'remainingText'>> & {
+      ownKey?: { configured?: unknown };
+    };
     if (usage.ownKey?.configured === true) return { kind: 'own-key' };
     if (usage.remaining === null) return { kind: 'unlimited' };
-    if (typeof usage.remaining === 'number' && Number.isFinite(usage.remaining)) {
-      return { kind: 'remaining', usd: Math.max(0, usage.remaining) };
+    if (
+      typeof usage.remaining === 'number' &&
+      Number.isFinite(usage.remaining) &&
+      typeof usage.remainingText === 'string' &&
+      /^(<\$0\.01|\$\d+\.\d\d)$/.test(usage.remainingText)
+    ) {
+      return { kind: 'remaining', usd: Math.max(0, usage.remaining), text: usage.remainingText };
     }
     log.warn('the LLM proxy answered the budget query without a remaining amount');
     return { kind: 'unknown' };
@@ -55,8 +67,8 @@ export async function fetchBudget({
 export function budgetLine(budget: Budget): string {
   switch (budget.kind) {
     case 'remaining':
-      // Rounded down: never promise a cent that is not there.
-      return `Budget: $${(Math.floor(budget.usd * 100) / 100).toFixed(2)} remaining`;
+      // As the proxy wrote it: floored to the cent, "<$0.01" when less than a cent is left.
+      return `Budget: ${budget.text} remaining`;
     case 'unlimited':
       return 'Budget: no limit set';
     case 'own-key':

@@ -1,5 +1,16 @@
 // The error classes alone: the client itself is loaded on the first chat (kernel.ts).
 import { APIConnectionError, APIError } from '@anthropic-ai/sdk/core/error';
+// Types only (the gateway is bundled alone): the codes are checked against the proxy's contract.
+import type { PROXY_HEADERS, RefusalBody, RefusalCode } from '@matrixos/proxy/contract';
+
+const REFUSAL_HEADER: (typeof PROXY_HEADERS)['refusal'] = 'x-proxy-refusal';
+
+/** The proxy's machine-readable refusal code, from the body (`error.code`) or the `x-proxy-refusal` header. */
+function refusalCode(err: APIError): RefusalCode | null {
+  const body = err.error as Partial<RefusalBody> | undefined;
+  const code = body?.error?.code ?? err.headers?.get(REFUSAL_HEADER) ?? null;
+  return typeof code === 'string' ? (code as RefusalCode) : null;
+}
 
 /** A failure of the model call, worded for the owner (the shell shows `message` as it is). */
 export interface ChatFailure {
@@ -18,7 +29,8 @@ export interface ChatFailure {
 
 /**
  * What went wrong, in words for the owner rather than a stack trace. The proxy refuses a budget
- * overrun with Anthropic's own 429 `rate_limit_error` shape; its message names the budget.
+ * overrun with Anthropic's own 429 `rate_limit_error` shape plus its code `budget_exhausted`;
+ * the code decides, the message is only shown.
  */
 export function describeFailure(err: unknown, mode: 'single' | 'platform'): ChatFailure {
   if (!(err instanceof APIError)) {
@@ -37,7 +49,7 @@ export function describeFailure(err: unknown, mode: 'single' | 'platform'): Chat
           : 'Anthropic could not be reached from this instance. Check its network connection and try again.',
     };
   }
-  if (err.status === 429 && /budget/i.test(detail)) {
+  if (refusalCode(err) === 'budget_exhausted') {
     return {
       code: 'budget_exhausted',
       message: `Your AI budget is used up (${withoutStop(detail)}). It is refilled when your limit resets or is raised; meanwhile you can add your own Anthropic key in Settings.`,

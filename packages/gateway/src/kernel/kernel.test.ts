@@ -296,7 +296,7 @@ describe('the kernel over /ws', () => {
       status: 429,
       type: 'rate_limit_error',
       message: 'total budget of $5.00 reached: $4.99 spent, and this request may cost up to $0.16',
-      headers: { 'x-should-retry': 'false' },
+      headers: { 'x-should-retry': 'false', 'x-proxy-refusal': 'budget_exhausted' },
     });
     const { turn } = await chat('Hi');
     expect(turn.find((e) => e.type === 'chat.error')).toMatchObject({

@@ -2,9 +2,13 @@ import { HttpError, limitBody, readJson } from '@matrixos/shared';
 import { Hono } from 'hono';
 import { type BudgetNotices, budgetNoticeSchema } from '../llm/budgetNotices.ts';
 
-/** `POST /internal/budget-notices`: the LLM proxy's webhook (admin token), delivered to the instance. */
+/**
+ * `POST /internal/budget-notices`: the LLM proxy's webhook (admin token), checked against the
+ * proxy's own schema (`periodKey` included) and delivered to the instance.
+ */
 export function budgetNoticeRoute(notices: BudgetNotices) {
-  return new Hono().post('/internal/budget-notices', limitBody(16 * 1024), async (c) => {
+  // A notice is a few hundred bytes.
+  return new Hono().post('/internal/budget-notices', limitBody(4 * 1024), async (c) => {
     const notice = await readJson(c, budgetNoticeSchema);
     try {
       await notices.deliver(notice);

@@ -1,18 +1,12 @@
+import { type BudgetNoticeMessage, budgetNotice, formatUsd, usdToMicros } from '@matrixos/proxy/contract';
 import type { Logger } from '@matrixos/shared';
-import { z } from 'zod';
 import type { InstanceAccess } from '../accounts/instanceAccess.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 
-/** What the LLM proxy POSTs when a user's spend crosses 80% or 100% of a budget. */
-export const budgetNoticeSchema = z.object({
-  handle: z.string(),
-  threshold: z.union([z.literal(80), z.literal(100)]),
-  period: z.enum(['total', 'day', 'month']),
-  spent: z.number().nonnegative(),
-  limit: z.number().nonnegative(),
-});
+/** What the LLM proxy POSTs when a user's spend crosses 80% or 100% of a budget: the proxy's own schema, `periodKey` included. */
+export const budgetNoticeSchema = budgetNotice;
 
-export type BudgetNotice = z.infer<typeof budgetNoticeSchema>;
+export type BudgetNotice = BudgetNoticeMessage;
 
 const PERIOD = {
   total: 'free AI budget',
@@ -27,7 +21,8 @@ const AGAIN = {
 
 /** The message the user reads in their instance. */
 export function budgetNoticeText(n: BudgetNotice): string {
-  const usd = (v: number) => `$${v.toFixed(2)}`;
+  // The one rounding rule (floored to the cent, `<$0.01` under a cent), from the proxy's contract.
+  const usd = (v: number) => formatUsd(usdToMicros(v));
   if (n.threshold >= 100)
     return `Your ${PERIOD[n.period]} (${usd(n.limit)}) is used up, so your AI will not answer for now. ${AGAIN[n.period]}`;
   return `You have used ${n.threshold}% of your ${PERIOD[n.period]}: ${usd(n.spent)} of ${usd(n.limit)}.`;
@@ -48,7 +43,12 @@ export function createBudgetNotices(deps: { lifecycle: Lifecycle; access: Instan
       });
       if (!res.ok) throw new Error(`the instance refused the notice (${res.status})`);
       deps.log.info(
-        { handle: notice.handle, threshold: notice.threshold, period: notice.period },
+        {
+          handle: notice.handle,
+          threshold: notice.threshold,
+          period: notice.period,
+          periodKey: notice.periodKey,
+        },
         'budget notice delivered',
       );
     },

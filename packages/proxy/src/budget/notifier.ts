@@ -1,4 +1,5 @@
 import type { Logger } from '@matrixos/shared';
+import type { BudgetNoticeMessage } from '../contract/notices.ts';
 import { microsToUsd } from '../pricing/money.ts';
 import type { BudgetNotice } from './Ledger.ts';
 
@@ -7,8 +8,8 @@ export interface BudgetNotifier {
   notify(notice: BudgetNotice): Promise<void>;
 }
 
-/** The webhook's JSON body: amounts in dollars, `period` one of `total`, `day`, `month`. */
-export function noticeBody(n: BudgetNotice) {
+/** The webhook's JSON body (the contract's `budgetNotice`): amounts in dollars, `period` one of `total`, `day`, `month`. */
+export function noticeBody(n: BudgetNotice): BudgetNoticeMessage {
   return {
     handle: n.handle,
     threshold: n.threshold,

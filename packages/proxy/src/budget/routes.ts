@@ -1,18 +1,11 @@
 import { readJson } from '@matrixos/shared';
 import { Hono } from 'hono';
-import { z } from 'zod';
+import { quotaBody } from '../contract/quotas.ts';
 import { handleParam } from '../handleParam.ts';
 import { requireAdmin } from '../keys/auth.ts';
 import type { KeyStore } from '../keys/KeyStore.ts';
 import { microsToUsd, usdToMicros } from '../pricing/money.ts';
 import type { Ledger, Limits } from './Ledger.ts';
-
-/** Dollars; null removes the limit; omitted keeps the current value. */
-const limit = z.number().min(0).max(1_000_000).nullable().optional();
-
-const quotaBody = z
-  .strictObject({ totalUsd: limit, dailyUsd: limit, monthlyUsd: limit })
-  .refine((b) => Object.keys(b).length > 0, 'give at least one of totalUsd, dailyUsd, monthlyUsd');
 
 const usd = (micros: number | null) => (micros === null ? null : microsToUsd(micros));
 const micros = (v: number | null | undefined) =>

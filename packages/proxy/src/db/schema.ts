@@ -58,6 +58,8 @@ export const requests = sqliteTable(
     model: text('model').notNull(),
     keySource: text('key_source', { enum: ['platform', 'own'] }).notNull(),
     stream: integer('stream', { mode: 'boolean' }).notNull(),
+    /** It may use server tools (web search, web fetch): such requests run one at a time per handle. */
+    serverTools: integer('server_tools', { mode: 'boolean' }).notNull().default(false),
     state: text('state', { enum: ['in_flight', 'settled', 'interrupted'] }).notNull(),
     /** How the request ended; null while in flight. */
     outcome: text('outcome', {

@@ -1,16 +1,9 @@
 import { HttpError, readJson } from '@matrixos/shared';
 import { Hono } from 'hono';
-import { z } from 'zod';
+import { ownKeyBody, registerKeyBody } from '../contract/keys.ts';
 import { handleParam } from '../handleParam.ts';
 import { requireAdmin, requireInstance } from './auth.ts';
 import type { KeyStore } from './KeyStore.ts';
-
-const secret = (min: number) =>
-  z
-    .string()
-    .min(min)
-    .max(512)
-    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 
 /** `/usage/summary` would shadow the usage of a user named so. */
 const RESERVED = new Set(['summary']);
@@ -24,7 +17,7 @@ export function keyRoutes(keys: KeyStore, adminToken: string | null) {
 
   app.put('/keys/self/anthropic', async (c) => {
     const handle = requireInstance(c, adminToken, keys);
-    const { apiKey } = await readJson(c, z.strictObject({ apiKey: secret(20) }));
+    const { apiKey } = await readJson(c, ownKeyBody);
     return c.json(keys.setOwnKey(handle, apiKey));
   });
 
@@ -40,7 +33,7 @@ export function keyRoutes(keys: KeyStore, adminToken: string | null) {
     const handle = handleParam(c);
     if (RESERVED.has(handle))
       throw new HttpError(400, 'reserved_handle', `"${handle}" is reserved by the proxy`);
-    const { token } = await readJson(c, z.strictObject({ token: secret(32) }));
+    const { token } = await readJson(c, registerKeyBody);
     keys.register(handle, token);
     return c.json({ handle, registered: true });
   });

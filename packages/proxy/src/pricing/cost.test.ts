@@ -22,7 +22,8 @@ describe('costMicros', () => {
     };
     // 0.003 + 0.0075 + 0.0075 + 0.006 + 0.003 = $0.027
     expect(costMicros(usage, price('claude-sonnet-4-5-20250929'))).toBe(27_000);
-    expect(formatUsd(27_000)).toBe('$0.03');
+    // Floored to the cent for a person (one rule everywhere: never promise a cent that is not there).
+    expect(formatUsd(27_000)).toBe('$0.02');
     // Opus 5.5 reads its cache at 0.05x input: $4, $20, $5, $8, $0.20 per MTok.
     expect(costMicros(usage, price('claude-opus-5-5'))).toBe(4000 + 10_000 + 10_000 + 8000 + 2000);
   });

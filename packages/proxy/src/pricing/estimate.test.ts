@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { worstCaseUsage } from './estimate.ts';
+import { SEARCH_RESULT_TOKENS, serverToolsOf, worstCaseUsage } from './estimate.ts';
 
 const size = (body: unknown) => Buffer.byteLength(JSON.stringify(body));
 
@@ -44,5 +44,57 @@ describe('worstCaseUsage', () => {
     const w = worstCaseUsage(body, size(body));
     expect(w.inputTokens).toBeGreaterThan(1000);
     expect(w.webSearchRequests).toBe(4);
+  });
+});
+
+describe('server tools', () => {
+  const ask = (tools: unknown[], extra: Record<string, unknown> = {}) => ({
+    model: 'm',
+    max_tokens: 100,
+    tools,
+    messages: [{ role: 'user', content: 'hi' }],
+    ...extra,
+  });
+
+  it('bills each allowed search its fee, one more pass over the prompt and its results in every later pass', () => {
+    const body = ask([{ type: 'web_search_20250305', name: 'web_search', max_uses: 3 }]);
+    const bytes = size(body);
+    const base = Math.ceil(bytes / 3) + 1000;
+    const w = worstCaseUsage(body, bytes);
+    expect(w.webSearchRequests).toBe(3);
+    expect(w.inputTokens).toBe(base * 4 + 3 * SEARCH_RESULT_TOKENS * 3);
+    expect(w.outputTokens).toBe(100);
+  });
+
+  it('counts a fetch by its max_content_tokens', () => {
+    const body = ask([
+      { type: 'web_fetch_20250910', name: 'web_fetch', max_uses: 2, max_content_tokens: 5000 },
+    ]);
+    const bytes = size(body);
+    const base = Math.ceil(bytes / 3) + 1000;
+    expect(worstCaseUsage(body, bytes).inputTokens).toBe(base * 3 + 10_000 * 2);
+    expect(serverToolsOf(body)).toEqual({
+      searchUses: 0,
+      fetchUses: 2,
+      fetchTokens: 10_000,
+      unbounded: null,
+    });
+  });
+
+  it.each([
+    [[{ type: 'web_search_20250305', name: 'web_search' }], {}, /web_search_20250305 tool needs max_uses/],
+    [[{ type: 'web_fetch_20250910', name: 'web_fetch', max_uses: 2 }], {}, /max_content_tokens/],
+    [[{ type: 'code_execution_20250825', name: 'code_execution' }], {}, /container time/],
+    [[], { mcp_servers: [{ type: 'url', url: 'https://example.com/mcp', name: 'x' }] }, /MCP/],
+  ])('cannot bound %j %j', (tools, extra, why) => {
+    expect(serverToolsOf(ask(tools, extra)).unbounded).toMatch(why);
+  });
+
+  it('leaves client tools alone', () => {
+    const body = ask([
+      { name: 'write_file', input_schema: { type: 'object' } },
+      { type: 'bash_20250124', name: 'bash' },
+    ]);
+    expect(serverToolsOf(body)).toEqual({ searchUses: 0, fetchUses: 0, fetchTokens: 0, unbounded: null });
   });
 });

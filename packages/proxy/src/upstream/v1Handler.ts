@@ -4,10 +4,17 @@ import type { Logger } from '@matrixos/shared';
 import { z } from 'zod';
 import type { Ledger, Settlement } from '../budget/Ledger.ts';
 import type { BudgetNotifier } from '../budget/notifier.ts';
+import { PROXY_HEADERS } from '../contract/refusals.ts';
 import type { KeySource } from '../db/schema.ts';
 import type { KeyStore } from '../keys/KeyStore.ts';
 import { costMicros, NO_USAGE, type TokenUsage } from '../pricing/cost.ts';
-import { estimatedInputOnly, type MessagesRequest, worstCaseUsage } from '../pricing/estimate.ts';
+import {
+  estimatedInputOnly,
+  type MessagesRequest,
+  serverToolsOf,
+  usesServerTools,
+  worstCaseUsage,
+} from '../pricing/estimate.ts';
 import { findPrice, PRICES, type Price } from '../pricing/prices.ts';
 import { SseParser } from '../sse/SseParser.ts';
 import { UsageMeter } from '../usage/UsageMeter.ts';
@@ -20,6 +27,14 @@ export interface V1Options {
   timeoutMs: number;
   disconnectGraceMs: number;
   maxRequestBytes: number;
+  /** How long a request's body may take to arrive once its headers are in (slow bodies are dropped). */
+  bodyTimeoutMs: number;
+  /** Requests one instance may have in flight (the ledger counts Messages requests; this, the rest). */
+  maxInFlight: number;
+  /** The fewest output tokens a request is capped to when the budget cannot cover its `max_tokens`. */
+  minCappedTokens: number;
+  /** Longest wait between two writes of a stream's usage-so-far to its row (for a crash mid-stream). */
+  recordIntervalMs: number;
   keys: KeyStore;
   ledger: Ledger;
   notifier: BudgetNotifier;
@@ -34,34 +49,62 @@ const messagesRequest = z.looseObject({
   stream: z.boolean().optional(),
 });
 
-/** The API surface served. Anything else (batches, files...) would bypass metering, so it is refused. */
+const tooLarge = (limit: number) => `request body is larger than ${limit} bytes`;
+
+/**
+ * The API surface served (the OpenAPI description lists the same). Anything else (batches,
+ * files...) would bypass metering, so it is refused.
+ */
+export const V1_ROUTES = [
+  { method: 'POST', path: '/v1/messages', pattern: /^\/v1\/messages$/, kind: 'messages' },
+  {
+    method: 'POST',
+    path: '/v1/messages/count_tokens',
+    pattern: /^\/v1\/messages\/count_tokens$/,
+    kind: 'plain',
+  },
+  { method: 'GET', path: '/v1/models', pattern: /^\/v1\/models$/, kind: 'plain' },
+  { method: 'GET', path: '/v1/models/{model_id}', pattern: /^\/v1\/models\/[^/]+$/, kind: 'plain' },
+] as const;
+
 function routeOf(method: string | undefined, pathname: string): 'messages' | 'plain' | null {
-  if (method === 'POST' && pathname === '/v1/messages') return 'messages';
-  if (method === 'POST' && pathname === '/v1/messages/count_tokens') return 'plain';
-  if (method === 'GET' && /^\/v1\/models(\/[^/]+)?$/.test(pathname)) return 'plain';
-  return null;
+  return V1_ROUTES.find((r) => r.method === method && r.pattern.test(pathname))?.kind ?? null;
 }
 
-/** The request body, or null when it is too large (answered here) or the caller left. */
-function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer | null> {
+type BodyResult = { ok: true; body: Buffer } | { ok: false; why: 'too_large' | 'timeout' | 'gone' };
+
+/**
+ * The request body, read only after admission, refused as soon as it passes `limit` and dropped
+ * when it has not arrived within `timeoutMs` (a slow body holds a slot and memory otherwise).
+ */
+function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<BodyResult> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    let settled = false;
+    const done = (r: BodyResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.removeListener('data', onData);
+      if (!r.ok) chunks.length = 0;
+      resolve(r);
+    };
+    const timer = setTimeout(() => done({ ok: false, why: 'timeout' }), timeoutMs);
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        sendAnthropicError(res, 413, 'request_too_large', `request body is larger than ${limit} bytes`);
-        resolve(null);
+        req.pause();
+        done({ ok: false, why: 'too_large' });
         return;
       }
       chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > limit ? null : Buffer.concat(chunks, size)));
-    // A caller gone mid-body: 'close' without 'end' (after 'end' this resolve is a no-op).
-    req.on('close', () => resolve(null));
-    req.on('error', () => resolve(null));
+    };
+    req.on('data', onData);
+    req.on('end', () => done({ ok: true, body: Buffer.concat(chunks, size) }));
+    // A caller gone mid-body: 'close' without 'end'.
+    req.on('close', () => done({ ok: false, why: 'gone' }));
+    req.on('error', () => done({ ok: false, why: 'gone' }));
   });
 }
 
@@ -96,34 +139,67 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
   const basePath = base.pathname.replace(/\/$/, '');
   const prices = o.prices ?? PRICES;
 
+  /** Plain routes (models, count_tokens) hold no ledger row: their slots are counted here. */
+  const plainInFlight = new Map<string, number>();
+
+  /** The body, or null once the refusal (413, 408) is answered. */
+  async function bodyOf(req: IncomingMessage, res: ServerResponse): Promise<Buffer | null> {
+    const r = await readBody(req, o.maxRequestBytes, o.bodyTimeoutMs);
+    if (r.ok) return r.body;
+    if (r.why === 'too_large')
+      sendAnthropicError(res, 413, 'request_too_large', 'body_too_large', tooLarge(o.maxRequestBytes), {
+        discard: true,
+      });
+    else if (r.why === 'timeout')
+      sendAnthropicError(
+        res,
+        408,
+        'timeout_error',
+        'body_timeout',
+        `the request body did not arrive within ${o.bodyTimeoutMs} ms`,
+        { discard: true },
+      );
+    return null;
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://proxy');
     const route = routeOf(req.method, url.pathname);
+    // Every refusal before admission leaves the body unread and closes the connection: nothing
+    // a caller sends is buffered until the key, the slots and the budget say it may be.
+    const early = { discard: true };
     if (!route) {
-      req.resume();
+      // A served path with another method is a 405 naming the methods it has.
+      const allow = V1_ROUTES.filter((r) => r.pattern.test(url.pathname)).map((r) => r.method);
+      if (allow.length > 0) res.setHeader('allow', allow.join(', '));
       sendAnthropicError(
         res,
-        404,
-        'not_found_error',
+        allow.length > 0 ? 405 : 404,
+        allow.length > 0 ? 'invalid_request_error' : 'not_found_error',
+        'not_served',
         `${req.method} ${url.pathname} is not served by this proxy`,
+        early,
       );
       return;
     }
     const key = callerKey(req.headers);
     const handle = key === null ? null : o.keys.handleFor(key);
     if (handle === null) {
-      req.resume();
       sendAnthropicError(
         res,
         401,
         'authentication_error',
+        key === null ? 'missing_key' : 'invalid_key',
         key === null ? 'x-api-key header is required' : 'invalid x-api-key',
+        early,
       );
       return;
     }
-    const body = await readBody(req, res, o.maxRequestBytes);
-    if (body === null || res.destroyed) return;
-
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > o.maxRequestBytes) {
+      sendAnthropicError(res, 413, 'request_too_large', 'body_too_large', tooLarge(o.maxRequestBytes), early);
+      return;
+    }
     const ownKey = o.keys.ownKey(handle);
     const keySource: KeySource = ownKey ? 'own' : 'platform';
     const apiKey = ownKey ?? o.platformKey;
@@ -132,66 +208,145 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
         res,
         503,
         'api_error',
+        'no_upstream_key',
         'the platform has no Anthropic API key configured; set your own key',
+        early,
       );
       return;
     }
-    const target = {
+    const target = (body: Buffer) => ({
       method: req.method ?? 'GET',
       path: basePath + url.pathname + url.search,
       headers: upstreamHeaders(req.headers, apiKey, body.length),
       body,
-    };
+    });
+
     if (route === 'plain') {
-      relay(req, res, target, null);
+      const busy = plainInFlight.get(handle) ?? 0;
+      if (busy >= o.maxInFlight) {
+        sendAnthropicError(
+          res,
+          429,
+          'rate_limit_error',
+          'too_many_in_flight',
+          `too many requests in flight: at most ${o.maxInFlight} at a time per instance`,
+          early,
+        );
+        return;
+      }
+      plainInFlight.set(handle, busy + 1);
+      const release = () => {
+        const n = (plainInFlight.get(handle) ?? 1) - 1;
+        if (n <= 0) plainInFlight.delete(handle);
+        else plainInFlight.set(handle, n);
+      };
+      let released = false;
+      res.once('close', () => {
+        if (!released) release();
+        released = true;
+      });
+      const body = await bodyOf(req, res);
+      if (body === null || res.destroyed) return;
+      relay(req, res, target(body), null, {});
       return;
     }
 
-    let parsed: MessagesRequest;
+    const hold = o.ledger.hold({ handle, keySource });
+    if (!hold.ok) {
+      o.log.info({ handle, reason: hold.code }, 'request refused');
+      sendAnthropicError(res, 429, 'rate_limit_error', hold.code, hold.message, {
+        ...early,
+        period: hold.period,
+      });
+      return;
+    }
+    const id = hold.id;
+    let admitted = false;
     try {
-      const result = messagesRequest.safeParse(JSON.parse(body.toString('utf8')));
-      if (!result.success) {
-        const issues = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-        sendAnthropicError(res, 400, 'invalid_request_error', issues);
+      const body = await bodyOf(req, res);
+      if (body === null || res.destroyed) return;
+      const refuse = (
+        code: 'invalid_json' | 'invalid_request' | 'model_unpriced' | 'server_tool_unbounded',
+        message: string,
+      ) => sendAnthropicError(res, 400, 'invalid_request_error', code, message);
+
+      let parsed: MessagesRequest;
+      try {
+        const result = messagesRequest.safeParse(JSON.parse(body.toString('utf8')));
+        if (!result.success) {
+          const issues = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+          refuse('invalid_request', issues);
+          return;
+        }
+        parsed = result.data;
+      } catch {
+        refuse('invalid_json', 'request body is not valid JSON');
         return;
       }
-      parsed = result.data;
-    } catch {
-      sendAnthropicError(res, 400, 'invalid_request_error', 'request body is not valid JSON');
-      return;
-    }
-    const startedAt = o.now();
-    const price = findPrice(parsed.model, new Date(startedAt), prices);
-    if (!price) {
-      sendAnthropicError(
-        res,
-        400,
-        'invalid_request_error',
-        `model "${parsed.model}" has no price in this proxy's price table, so it is refused rather than billed at $0`,
-      );
-      return;
-    }
-    const worst = worstCaseUsage(parsed, body.length);
-    const stream = parsed.stream === true;
-    const admission = o.ledger.admit({
-      handle,
-      model: parsed.model,
-      keySource,
-      stream,
-      reserveMicros: costMicros(worst, price),
-    });
-    if (!admission.ok) {
-      o.log.info({ handle, model: parsed.model, reason: admission.reason }, 'request refused');
-      sendAnthropicError(res, 429, 'rate_limit_error', admission.message);
-      return;
-    }
-    const metering = { id: admission.id, handle, model: parsed.model, stream, price, worst, startedAt };
-    try {
-      relay(req, res, target, metering);
-    } catch (err) {
-      // Never leave a slot and a reservation behind.
-      settle(metering, { ...FREE, outcome: 'upstream_unreachable' });
-      throw err;
+      const startedAt = o.now();
+      const price = findPrice(parsed.model, new Date(startedAt), prices);
+      if (!price) {
+        refuse(
+          'model_unpriced',
+          `model "${parsed.model}" has no price in this proxy's price table, so it is refused rather than billed at $0`,
+        );
+        return;
+      }
+      const tools = serverToolsOf(parsed);
+      if (tools.unbounded) {
+        refuse(
+          'server_tool_unbounded',
+          `${tools.unbounded}: the proxy reserves the most a request can cost before it runs, and cannot bound this one`,
+        );
+        return;
+      }
+      const worst = worstCaseUsage(parsed, body.length);
+      const stream = parsed.stream === true;
+      const reservation = o.ledger.reserve(id, {
+        model: parsed.model,
+        stream,
+        serverTools: usesServerTools(tools),
+        maxTokens: parsed.max_tokens,
+        minTokens: o.minCappedTokens,
+        costOf: (maxTokens) => costMicros({ ...worst, outputTokens: maxTokens }, price),
+      });
+      if (!reservation.ok) {
+        o.log.info({ handle, model: parsed.model, reason: reservation.code }, 'request refused');
+        sendAnthropicError(res, 429, 'rate_limit_error', reservation.code, reservation.message, {
+          period: reservation.period,
+        });
+        return;
+      }
+      admitted = true;
+      const capped = reservation.maxTokens < parsed.max_tokens;
+      // Only a capped request is re-serialised; any other goes upstream byte for byte.
+      const sent = capped
+        ? Buffer.from(JSON.stringify({ ...parsed, max_tokens: reservation.maxTokens }))
+        : body;
+      const extra: Record<string, string> = capped
+        ? {
+            [PROXY_HEADERS.maxTokensCapped]: String(reservation.maxTokens),
+            [PROXY_HEADERS.maxTokensRequested]: String(parsed.max_tokens),
+          }
+        : {};
+      const metering: Metering = {
+        id,
+        handle,
+        model: parsed.model,
+        stream,
+        price,
+        worst: { ...worst, outputTokens: reservation.maxTokens },
+        startedAt,
+      };
+      try {
+        relay(req, res, target(sent), metering, extra);
+      } catch (err) {
+        // Never leave a slot and a reservation behind.
+        settle(metering, { ...FREE, outcome: 'upstream_unreachable' });
+        throw err;
+      }
+    } finally {
+      if (!admitted) o.ledger.drop(id);
     }
   }
 
@@ -200,6 +355,7 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
     res: ServerResponse,
     target: { method: string; path: string; headers: http.OutgoingHttpHeaders; body: Buffer },
     metering: Metering | null,
+    extraHeaders: Record<string, string>,
   ): void {
     const meter = new UsageMeter();
     const jsonChunks: Buffer[] = [];
@@ -210,10 +366,24 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
     let abortedForDisconnect = false;
     let done = false;
     let graceTimer: NodeJS.Timeout | undefined;
+    let recordTimer: NodeJS.Timeout | undefined;
+    let recordedAt = 0;
 
+    /** Keeps the row's usage-so-far current: at once for `message_start`, then at most every interval. */
+    const record = () => {
+      clearTimeout(recordTimer);
+      recordTimer = undefined;
+      if (!metering || done) return;
+      recordedAt = o.now();
+      o.ledger.record(metering.id, meter.result().usage);
+    };
     const sse = new SseParser((_event, data) => {
+      const wasStarted = meter.started;
       meter.onEvent(data);
       if (clientGone && meter.started) abortUpstream();
+      if (!metering || !meter.started) return;
+      if (!wasStarted || o.now() - recordedAt >= o.recordIntervalMs) record();
+      else recordTimer ??= setTimeout(record, o.recordIntervalMs);
     });
 
     const upstreamReq = transport.request({
@@ -231,7 +401,7 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
       upstream = r;
       const status = r.statusCode ?? 502;
       isSse = status === 200 && (r.headers['content-type'] ?? '').startsWith('text/event-stream');
-      if (!clientGone) res.writeHead(status, clientHeaders(r.headers));
+      if (!clientGone) res.writeHead(status, { ...clientHeaders(r.headers), ...extraHeaders });
       r.on('data', (chunk: Buffer) => {
         if (!clientGone && !res.write(chunk)) r.pause();
         if (!metering) return;
@@ -251,7 +421,14 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
       if (upstream) return;
       if (!abortedForDisconnect)
         o.log.warn({ err: err.message, path: target.path }, 'upstream request failed');
-      if (!clientGone) sendAnthropicError(res, 502, 'api_error', 'the Anthropic API could not be reached');
+      if (!clientGone)
+        sendAnthropicError(
+          res,
+          502,
+          'api_error',
+          'upstream_unreachable',
+          'the Anthropic API could not be reached',
+        );
     });
     upstreamReq.on('close', () => {
       if (!upstream) finish();
@@ -290,6 +467,7 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
       if (done) return;
       done = true;
       clearTimeout(graceTimer);
+      clearTimeout(recordTimer);
       // The upstream broke off mid-body: break the caller's response too, so it is not taken as complete.
       if (!clientGone && !res.writableEnded) res.destroy();
       if (metering) settle(metering, settlementOf(metering));
@@ -367,7 +545,7 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
   return (req, res) => {
     handle(req, res).catch((err) => {
       o.log.error({ err, path: req.url }, 'proxy error');
-      sendAnthropicError(res, 500, 'api_error', 'internal proxy error');
+      sendAnthropicError(res, 500, 'api_error', 'internal', 'internal proxy error');
     });
   };
 }

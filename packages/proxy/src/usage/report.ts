@@ -4,7 +4,7 @@ import { dayAndMonth } from '../budget/periods.ts';
 import type { Db } from '../db/openDb.ts';
 import { instanceKeys, requests, spend } from '../db/schema.ts';
 import type { KeyStore } from '../keys/KeyStore.ts';
-import { microsToUsd } from '../pricing/money.ts';
+import { formatUsd, microsToUsd, usdToMicros } from '../pricing/money.ts';
 
 const RECENT = 20;
 const DAILY_DAYS = 30;
@@ -33,6 +33,7 @@ export function usageReport(db: Db, ledger: Ledger, keys: KeyStore, handle: stri
     ReturnType<typeof budgetView>,
   ];
   const limited = [total, today, month].flatMap((b) => (b.remaining === null ? [] : [b.remaining]));
+  const remaining = limited.length > 0 ? Math.min(...limited) : null;
 
   const byModel = db
     .select({
@@ -96,7 +97,8 @@ export function usageReport(db: Db, ledger: Ledger, keys: KeyStore, handle: stri
     month,
     total,
     /** What the tightest budget still allows; null when no budget limits this user. */
-    remaining: limited.length > 0 ? Math.min(...limited) : null,
+    remaining,
+    remainingText: remaining === null ? null : formatUsd(usdToMicros(remaining)),
     inFlight: ledger.inFlight(handle),
     ownKey: keys.ownKeyInfo(handle),
     byModel,

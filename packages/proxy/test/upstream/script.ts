@@ -11,7 +11,7 @@ export interface ScriptUsage {
   cache_read_input_tokens?: number;
   /** The per-TTL split of the cache writes, as the API reports it. */
   cache_creation?: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
-  server_tool_use?: { web_search_requests: number };
+  server_tool_use?: { web_search_requests?: number; web_fetch_requests?: number };
 }
 
 export type ContentSpec =
@@ -32,6 +32,8 @@ export interface MessageScript {
   headers?: Record<string, string>;
   /** Wait before the response headers (time to first byte). */
   firstByteDelayMs?: number;
+  /** Answer only once this settles: a test decides when the response starts. */
+  gate?: Promise<unknown>;
   /** Wait between SSE events. */
   eventDelayMs?: number;
   /** Characters per text/thinking delta, and per input_json_delta (default 8). */

@@ -183,6 +183,7 @@ export async function startUpstreamStandIn(options: StandInOptions = {}): Promis
       return;
     }
     if (script.firstByteDelayMs) await sleep(script.firstByteDelayMs);
+    if (script.gate) await script.gate;
     const model = typeof body.model === 'string' ? body.model : 'claude-sonnet-5-5';
     const built = buildMessage(
       script,

@@ -1,0 +1,1 @@
+ALTER TABLE `requests` ADD `server_tools` integer DEFAULT false NOT NULL;
