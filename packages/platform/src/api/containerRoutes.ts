@@ -1,11 +1,9 @@
 import { HttpError, readJson } from '@matrixos/shared';
 import { Hono } from 'hono';
-import { z } from 'zod';
 import { validateHandle } from '../handles/validateHandle.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
-
-const provisionBody = z.object({ handle: z.unknown() });
+import { provisionBody } from './contract/admin.ts';
 
 function handleParam(value: string): string {
   const check = validateHandle(value);

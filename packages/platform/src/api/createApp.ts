@@ -16,6 +16,7 @@ import { adminOverviewRoute } from './adminOverviewRoute.ts';
 import { authRoutes } from './authRoutes.ts';
 import { budgetNoticeRoute } from './budgetNoticeRoute.ts';
 import { containerRoutes } from './containerRoutes.ts';
+import { openApiRoute } from './contract/openapi.ts';
 import { healthRoute } from './healthRoute.ts';
 import { meRoutes } from './meRoutes.ts';
 import { originCheck } from './originCheck.ts';
@@ -57,6 +58,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/', pageRoutes(deps));
   app.route('/', authRoutes({ ...deps, trustProxy: config.trustProxy }));
   app.route('/', meRoutes(deps));
+  app.route('/', openApiRoute());
   // Deny by default: every route not declared above needs the admin token or an admin's
   // session, so a route added later cannot be left open by forgetting a check.
   const admin = new Hono();

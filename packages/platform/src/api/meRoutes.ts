@@ -2,16 +2,16 @@ import { HttpError, readJson } from '@matrixos/shared';
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { z } from 'zod';
 import type { AccountStore } from '../accounts/accountStore.ts';
 import { BRIDGE_PATH, type InstanceAccess } from '../accounts/instanceAccess.ts';
 import type { Sessions } from '../accounts/sessions.ts';
 import { newTotpSecret, totpSetup, verifyTotp } from '../accounts/totp.ts';
-import { credentialJson, type WebAuthn } from '../accounts/webauthn.ts';
+import type { WebAuthn } from '../accounts/webauthn.ts';
 import { instanceUrl, type PlatformConfig } from '../config.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { LlmUsage } from '../llm/proxyClient.ts';
 import type { Orchestrator, Progress } from '../orchestrator/orchestrator.ts';
+import { addPasskey, addTotp } from './contract/me.ts';
 import type { AppEnv, SessionCookies } from './sessionCookies.ts';
 
 export interface MeDeps {
@@ -26,13 +26,6 @@ export interface MeDeps {
   llm?: LlmUsage;
   clock?: () => number;
 }
-
-const addPasskey = z.object({
-  flowId: z.string(),
-  response: credentialJson,
-  name: z.string().trim().min(1).max(60).optional(),
-});
-const addTotp = z.object({ flowId: z.string(), code: z.string() });
 
 /** Requires a signed-in user (cookies), and puts them in `c.var.user`. */
 export function requireUser(cookies: SessionCookies): MiddlewareHandler<AppEnv> {

@@ -1,4 +1,4 @@
-import type { Logger } from '@matrixos/shared';
+import { HttpError, type Logger } from '@matrixos/shared';
 import { z } from 'zod';
 import type { InstanceAccess } from '../accounts/instanceAccess.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
@@ -38,7 +38,8 @@ export function createBudgetNotices(deps: { lifecycle: Lifecycle; access: Instan
   return {
     async deliver(notice: BudgetNotice): Promise<void> {
       const token = deps.access.instanceToken(notice.handle);
-      if (!token) throw new Error(`no instance "${notice.handle}"`);
+      // A notice for an instance that is not there is the caller's mistake, not a delivery failure.
+      if (!token) throw new HttpError(404, 'not_found', `no instance "${notice.handle}"`);
       const endpoint = await deps.lifecycle.wake(notice.handle);
       const res = await fetch(`http://${endpoint.host}:${endpoint.port}/api/message`, {
         method: 'POST',
