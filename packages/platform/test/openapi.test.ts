@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { openApiPath } from '@matrixos/shared';
 import { inspectRoutes } from 'hono/dev';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
@@ -10,11 +11,6 @@ import { healthReply, statsReply } from '../src/api/contract/public.ts';
 import { startTestPlatform, type TestPlatform } from './harness.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/streamingInstance.ts', import.meta.url));
-
-/** Hono's `/a/:b{re}/*` as OpenAPI writes it: `/a/{b}/{path}`. */
-export function openApiPath(honoPath: string): string {
-  return honoPath.replace(/:(\w+)(\{[^}]*\})?/g, '{$1}').replace(/\/\*$/, '/{path}');
-}
 
 interface Doc {
   openapi: string;

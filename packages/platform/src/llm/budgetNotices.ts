@@ -40,13 +40,18 @@ export function createBudgetNotices(deps: { lifecycle: Lifecycle; access: Instan
       const token = deps.access.instanceToken(notice.handle);
       // A notice for an instance that is not there is the caller's mistake, not a delivery failure.
       if (!token) throw new HttpError(404, 'not_found', `no instance "${notice.handle}"`);
-      const endpoint = await deps.lifecycle.wake(notice.handle);
-      const res = await fetch(`http://${endpoint.host}:${endpoint.port}/api/message`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ from: 'Matrix OS', text: budgetNoticeText(notice) }),
-        signal: AbortSignal.timeout(10_000),
-      });
+      const post = async () => {
+        const endpoint = await deps.lifecycle.wake(notice.handle);
+        return fetch(`http://${endpoint.host}:${endpoint.port}/api/message`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ from: 'Matrix OS', text: budgetNoticeText(notice) }),
+          signal: AbortSignal.timeout(10_000),
+        });
+      };
+      // An instance stopped between its wake and the POST (the idle sweep, an admin) refuses
+      // the connection: wake it again, once (the schemathesis fuzz found this race).
+      const res = await post().catch(post);
       if (!res.ok) throw new Error(`the instance refused the notice (${res.status})`);
       deps.log.info(
         { handle: notice.handle, threshold: notice.threshold, period: notice.period },

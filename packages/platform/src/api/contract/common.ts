@@ -1,28 +1,18 @@
-import type { OpenAPIHono, RouteConfig } from '@hono/zod-openapi';
+import { failure } from '@matrixos/shared';
 import { z } from 'zod';
 import { HANDLE_RULES } from '../../handles/validateHandle.ts';
 
-/** `{"error": {"code", "message", ...details}}`: every 4xx and 5xx of every API here. */
-export const errorBody = z
-  .object({
-    error: z
-      .object({
-        code: z
-          .string()
-          .meta({ description: 'machine-readable, stable (`invalid_handle`, `rate_limited`, ...)' }),
-        message: z.string().meta({ description: 'for people; may change' }),
-      })
-      .loose(),
-  })
-  .meta({ id: 'Error' });
-
-/** A JSON response with this schema. */
-export function json<S extends z.ZodType>(description: string, schema: S) {
-  return { description, content: { 'application/json': { schema } } };
-}
-
-/** An error response (the shape above). */
-export const failure = (description: string) => json(description, errorBody);
+/** The shared pieces of every description (`@matrixos/shared`), and the platform's own below. */
+export {
+  badBody,
+  errorBody,
+  failure,
+  json,
+  jsonBody,
+  type OpenAPIRegistry,
+  type Responses,
+  type Security,
+} from '@matrixos/shared';
 
 /** A handle in a path: what the parameter should be, for documentation and generated requests. */
 export const handleParam = z.object({
@@ -57,23 +47,3 @@ export const instanceReply = z.object({ instance: instanceView });
 
 /** The answers every rate-limited step may give. */
 export const rateLimited = { 429: failure('too many attempts (`rate_limited`, with `Retry-After`)') };
-
-/** What any body-reading route answers to a bad or oversized body. */
-export const badBody = {
-  400: failure('not JSON (`invalid_json`) or not the expected shape (`invalid_body`, with `issues`)'),
-  413: failure('the body is larger than this route accepts (`body_too_large`)'),
-};
-
-/** A JSON request body with this schema. */
-export function jsonBody<S extends z.ZodType>(schema: S) {
-  return { required: true, content: { 'application/json': { schema } } };
-}
-
-/** Where the contract modules register their paths: the serving app's `openAPIRegistry`. */
-export type OpenAPIRegistry = OpenAPIHono['openAPIRegistry'];
-
-/** A route's answers, by status. */
-export type Responses = RouteConfig['responses'];
-
-/** Which of the document's security schemes a route takes (any one of them). */
-export type Security = Record<string, string[]>[];
