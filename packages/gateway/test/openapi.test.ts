@@ -92,5 +92,7 @@ describe('the gateway API description', () => {
     await conforms('GET', '/files/nope', '/files/{path}', 404, errorBody);
     await conforms('GET', `/files/${'n'.repeat(300)}`, '/files/{path}', 400, errorBody);
     await conforms('POST', '/api/message', '/api/message', 400, errorBody, '{"text":');
+    // Found by the fuzz: the name went into Location as it came, and an invalid header is a 500.
+    await conforms('GET', '/apps/1%C2%94%0F', '/apps/{name}', 404, errorBody);
   });
 });

@@ -1,0 +1,164 @@
+/**
+ * The live services `scripts/fuzz-api.sh` fuzzes, each on a free loopback port over temporary
+ * data: `platform` (its real main, RUNTIME=process), `gateway` (single-user), `proxy` (in front
+ * of the Anthropic stand-in). Prints one JSON line, `{name: {url, auth, headers}}`, once all
+ * answer, then holds them until SIGTERM or SIGINT, and removes everything it made
+ * (the platform's instances through its admin API first: they outlive the platform process).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startProxyProcess, startUpstreamStandIn } from '@matrixos/proxy/testing';
+import { freePort, newToken } from '@matrixos/shared';
+
+interface Service {
+  url: string;
+  /** What schemathesis sends as `Authorization`. */
+  auth: string;
+  /** Other headers every request carries. */
+  headers: Record<string, string>;
+}
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const names = process.argv.slice(2);
+const known = ['platform', 'gateway', 'proxy'];
+for (const n of names) {
+  if (known.includes(n)) continue;
+  process.stderr.write(`fuzz-services: unknown service "${n}" (known: ${known.join(', ')})\n`);
+  process.exit(2);
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+const children: ChildProcess[] = [];
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+async function tempDir(name: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `matrixos-fuzz-${name}-`));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A service's own main as a child process; its output goes to `log` for the report. */
+function start(entry: string, env: Record<string, string>, log: string): ChildProcess {
+  const child = spawn(process.execPath, [join(root, entry)], {
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr?.on('data', (d: Buffer) => process.stderr.write(`[${log}] ${d}`));
+  children.push(child);
+  return child;
+}
+
+async function waitUp(url: string, child: ChildProcess, name: string): Promise<void> {
+  for (let waited = 0; waited < 30_000; waited += 100) {
+    if (child.exitCode !== null) fail(`${name} exited (${child.exitCode}) before answering`);
+    const up = await fetch(`${url}/health`).then(
+      (r) => r.status < 500,
+      () => false,
+    );
+    if (up) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  fail(`${name} did not answer ${url}/health within 30 s`);
+}
+
+async function platform(): Promise<Service> {
+  const port = await freePort();
+  const token = newToken('mxa');
+  const url = `http://127.0.0.1:${port}`;
+  const child = start(
+    'packages/platform/src/main.ts',
+    {
+      PLATFORM_PORT: String(port),
+      PLATFORM_HOST: '127.0.0.1',
+      DATA_DIR: await tempDir('platform'),
+      PLATFORM_ID: `fz${randomBytes(4).toString('hex')}`,
+      RUNTIME: 'process',
+      PLATFORM_ADMIN_TOKEN: token,
+      PROXY_ADMIN_URL: 'none',
+    },
+    'platform',
+  );
+  await waitUp(url, child, 'platform');
+  cleanups.unshift(async () => {
+    // Instances are detached processes with their own data: remove them while the platform runs.
+    const admin = { authorization: `Bearer ${token}` };
+    const list = await fetch(`${url}/containers`, { headers: admin }).then(
+      (r) => r.json() as Promise<{ instances: { handle: string }[] }>,
+      () => ({ instances: [] }),
+    );
+    for (const { handle } of list.instances) {
+      await fetch(`${url}/containers/${handle}?deleteData=true`, { method: 'DELETE', headers: admin }).catch(
+        () => undefined,
+      );
+    }
+  });
+  // The control plane's writes must come from its own origin (PUBLIC_URL is http://localhost:PORT).
+  return { url, auth: `Bearer ${token}`, headers: { Origin: `http://localhost:${port}` } };
+}
+
+async function gateway(): Promise<Service> {
+  const port = await freePort();
+  const token = newToken('mxi');
+  const url = `http://127.0.0.1:${port}`;
+  const child = start(
+    'packages/gateway/src/main.ts',
+    {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      MATRIXOS_HOME: await tempDir('home'),
+      MATRIXOS_MODE: 'single',
+      MATRIX_AUTH_TOKEN: token,
+      MATRIX_HANDLE: 'fuzz',
+      // Nothing listens there: the settings' model list fails at once instead of going online.
+      ANTHROPIC_BASE_URL: `http://127.0.0.1:${await freePort()}`,
+    },
+    'gateway',
+  );
+  await waitUp(url, child, 'gateway');
+  return { url, auth: `Bearer ${token}`, headers: {} };
+}
+
+async function proxy(): Promise<Service> {
+  const upstream = await startUpstreamStandIn();
+  cleanups.push(() => upstream.close());
+  const p = await startProxyProcess({
+    upstreamUrl: upstream.url,
+    platformKey: 'sk-ant-fuzz-platform-key',
+    adminToken: newToken('mxa'),
+  });
+  cleanups.unshift(() => p.close());
+  return { url: p.url, auth: `Bearer ${await p.register('fuzz')}`, headers: {} };
+}
+
+const starters: Record<string, () => Promise<Service>> = { platform, gateway, proxy };
+
+let closing = false;
+async function close(code: number): Promise<void> {
+  if (closing) return;
+  closing = true;
+  for (const c of cleanups)
+    await c().catch((err: Error) => process.stderr.write(`cleanup: ${err.message}\n`));
+  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+  clearInterval(hold);
+  process.exit(code);
+}
+process.on('SIGTERM', () => void close(0));
+process.on('SIGINT', () => void close(0));
+// Held until fuzz-api.sh sends SIGTERM.
+const hold = setInterval(() => undefined, 1 << 30);
+
+try {
+  const services: Record<string, Service> = {};
+  for (const name of names) services[name] = await starters[name]!();
+  process.stdout.write(`${JSON.stringify(services)}\n`);
+} catch (err) {
+  process.stderr.write(`fuzz-services: ${(err as Error).message}\n`);
+  await close(2);
+}
