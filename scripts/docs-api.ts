@@ -49,16 +49,29 @@ export function routeTable(doc: Document, tag: string): string {
     throw new Error(`docs/api.md asks for the routes tagged "${tag}", and there are none`);
   const shared =
     rows.length < 2 ? [] : rows[0]!.answers.filter((a) => rows.every((r) => r.answers.includes(a)));
-  const lines = [
-    '| method and path | does | answers |',
-    '| --- | --- | --- |',
-    ...rows.map((r) => {
-      const own = r.answers.filter((a) => !shared.includes(a));
-      return `| \`${r.route}\` | ${cell(r.summary)} | ${cell(own.join('; '))} |`;
-    }),
+  const cells = [
+    ['method and path', 'does', 'answers'],
+    ...rows.map((r) => [
+      `\`${r.route}\``,
+      cell(r.summary),
+      cell(r.answers.filter((a) => !shared.includes(a)).join('; ')),
+    ]),
   ];
+  const lines = alignTable(cells);
   if (shared.length > 0) lines.push('', `Each of these may also answer: ${shared.join('; ')}.`);
   return `${lines.join('\n')}\n`;
+}
+
+/** A markdown table padded as the formatter (Biome) writes it: every column as wide as its widest cell. */
+function alignTable(cells: string[][]): string[] {
+  const widths = cells[0]!.map((_, i) => Math.max(3, ...cells.map((row) => [...row[i]!].length)));
+  const line = (row: string[]) =>
+    `| ${row.map((c, i) => c + ' '.repeat(widths[i]! - [...c].length)).join(' | ')} |`;
+  return [
+    line(cells[0]!),
+    `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`,
+    ...cells.slice(1).map(line),
+  ];
 }
 
 /** `docs/api.md` with every marked table written anew. */

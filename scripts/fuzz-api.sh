@@ -70,12 +70,13 @@ for name in "${services[@]}"; do
   seed=${FUZZ_SEED:-$RANDOM$RANDOM}
   echo "[fuzz] $name: schemathesis on $url/openapi.json (seed $seed, $examples examples per operation, $max_time s)" >&2
   set +e
-  "$venv/bin/schemathesis" run "$url/openapi.json" \
+  # From the work directory: schemathesis keeps its cache (.schemathesis/) in the current one.
+  (cd "$work" && "$venv/bin/schemathesis" run "$url/openapi.json" \
     --checks not_a_server_error,response_schema_conformance \
     --exclude-tag instance-traffic \
     --max-examples "$examples" --max-time "$max_time" --seed "$seed" \
     --workers 2 --request-timeout 30 --no-color --warnings off \
-    "${headers[@]}" >"$work/$name.out" 2>&1
+    "${headers[@]}") >"$work/$name.out" 2>&1
   rc=$?
   set -e
   cases=$(grep -oE '^  [0-9]+ generated' "$work/$name.out" | grep -oE '[0-9]+' || echo '?')

@@ -18,7 +18,7 @@ describe('docs/api.md', () => {
     }
   });
 
-  it('says once, under a table, what every row of it may answer', () => {
+  it('says once, under a table, what every row of it may answer, in columns as Biome aligns them', () => {
     const doc = {
       paths: {
         '/a': {
@@ -39,10 +39,10 @@ describe('docs/api.md', () => {
     };
     expect(routeTable(doc, 't')).toBe(
       [
-        '| method and path | does | answers |',
-        '| --- | --- | --- |',
-        '| `GET /a` | a | `200` ok |',
-        '| `POST /b` | b | `201` made |',
+        '| method and path | does | answers    |',
+        '| --------------- | ---- | ---------- |',
+        '| `GET /a`        | a    | `200` ok   |',
+        '| `POST /b`       | b    | `201` made |',
         '',
         'Each of these may also answer: `401` no.',
         '',
