@@ -7,7 +7,8 @@
 # Instance traffic routed by the platform (tag `instance-traffic`) is the gateway's, fuzzed there.
 #
 #   bash scripts/fuzz-api.sh [platform] [gateway] [proxy]
-#   FUZZ_EXAMPLES (per operation, 15), FUZZ_SEED (random), FUZZ_TIME (seconds per service, 45)
+#   FUZZ_EXAMPLES (per operation, 15), FUZZ_SEED (random), FUZZ_TIME (seconds per service, 45),
+#   FUZZ_CHECKS (schemathesis checks; the two above by default), FUZZ_REPORT_DIR (keeps the output)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -72,13 +73,14 @@ for name in "${services[@]}"; do
   set +e
   # From the work directory: schemathesis keeps its cache (.schemathesis/) in the current one.
   (cd "$work" && "$venv/bin/schemathesis" run "$url/openapi.json" \
-    --checks not_a_server_error,response_schema_conformance \
+    --checks "${FUZZ_CHECKS:-not_a_server_error,response_schema_conformance}" \
     --exclude-tag instance-traffic \
     --max-examples "$examples" --max-time "$max_time" --seed "$seed" \
-    --workers 2 --request-timeout 30 --no-color --warnings off \
+    --workers 2 --request-timeout 30 --no-color --warnings off ${FUZZ_REPORT_DIR:+--report ndjson --report-dir "$FUZZ_REPORT_DIR"} \
     "${headers[@]}") >"$work/$name.out" 2>&1
   rc=$?
   set -e
+  [ -z "${FUZZ_REPORT_DIR:-}" ] || { mkdir -p "$FUZZ_REPORT_DIR"; cp "$work/$name.out" "$FUZZ_REPORT_DIR/"; }
   cases=$(grep -oE '^  [0-9]+ generated' "$work/$name.out" | grep -oE '[0-9]+' || echo '?')
   if [ $rc -ne 0 ]; then
     failed+=("$name")

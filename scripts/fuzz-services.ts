@@ -1,12 +1,10 @@
 /**
  * The live services `scripts/fuzz-api.sh` fuzzes, each on a free loopback port over temporary
- * data: `platform` (its real main, RUNTIME=process), `gateway` (single-user), `proxy` (in front
+ * data: `platform` (RUNTIME=process), `gateway` (its real main, single-user), `proxy` (in front
  * of the Anthropic stand-in). Prints one JSON line, `{name: {url, auth, headers}}`, once all
- * answer, then holds them until SIGTERM or SIGINT, and removes everything it made
- * (the platform's instances through its admin API first: they outlive the platform process).
+ * answer, then holds them until SIGTERM or SIGINT, and removes everything it made.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,39 +66,23 @@ async function waitUp(url: string, child: ChildProcess, name: string): Promise<v
   fail(`${name} did not answer ${url}/health within 30 s`);
 }
 
+/**
+ * The platform with the process runtime, in this process (the tests' harness: temporary data,
+ * free port, everything it made removed on close). Its instances are the router tests' small
+ * stand-in, not the gateway: they start in a fraction of the time, so the fuzz spends its time
+ * on the control plane's API instead of waiting for instances (the gateway is fuzzed on its own).
+ */
 async function platform(): Promise<Service> {
-  const port = await freePort();
-  const token = newToken('mxa');
-  const url = `http://127.0.0.1:${port}`;
-  const child = start(
-    'packages/platform/src/main.ts',
-    {
-      PLATFORM_PORT: String(port),
-      PLATFORM_HOST: '127.0.0.1',
-      DATA_DIR: await tempDir('platform'),
-      PLATFORM_ID: `fz${randomBytes(4).toString('hex')}`,
-      RUNTIME: 'process',
-      PLATFORM_ADMIN_TOKEN: token,
-      PROXY_ADMIN_URL: 'none',
-    },
-    'platform',
-  );
-  await waitUp(url, child, 'platform');
-  cleanups.unshift(async () => {
-    // Instances are detached processes with their own data: remove them while the platform runs.
-    const admin = { authorization: `Bearer ${token}` };
-    const list = await fetch(`${url}/containers`, { headers: admin }).then(
-      (r) => r.json() as Promise<{ instances: { handle: string }[] }>,
-      () => ({ instances: [] }),
-    );
-    for (const { handle } of list.instances) {
-      await fetch(`${url}/containers/${handle}?deleteData=true`, { method: 'DELETE', headers: admin }).catch(
-        () => undefined,
-      );
-    }
-  });
+  const { startTestPlatform } = await import('../packages/platform/test/harness.ts');
+  const fixture = join(root, 'packages/platform/test/fixtures/streamingInstance.ts');
+  const t = await startTestPlatform({ runtime: 'process', command: [process.execPath, fixture] });
+  cleanups.unshift(() => t.destroy());
   // The control plane's writes must come from its own origin (PUBLIC_URL is http://localhost:PORT).
-  return { url, auth: `Bearer ${token}`, headers: { Origin: `http://localhost:${port}` } };
+  return {
+    url: `http://127.0.0.1:${t.port}`,
+    auth: `Bearer ${t.adminToken}`,
+    headers: { Origin: t.config.publicUrl.origin },
+  };
 }
 
 async function gateway(): Promise<Service> {

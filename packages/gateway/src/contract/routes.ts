@@ -385,6 +385,6 @@ export function registerGateway(registry: OpenAPIRegistry): void {
       description:
         'switching to the WebSocket (subprotocol `matrixos`; the token may ride as `matrixos.bearer.<token>`)',
     },
-    426: failure('not a WebSocket upgrade'),
+    404: failure('not a WebSocket upgrade: the route answers nothing else'),
   });
 }
