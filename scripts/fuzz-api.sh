@@ -8,7 +8,8 @@
 #
 #   bash scripts/fuzz-api.sh [platform] [gateway] [proxy]
 #   FUZZ_EXAMPLES (per operation, 15), FUZZ_SEED (random), FUZZ_TIME (seconds per service, 45),
-#   FUZZ_CHECKS (schemathesis checks; the two above by default), FUZZ_REPORT_DIR (keeps the output)
+#   FUZZ_CHECKS (schemathesis checks; the two above by default), FUZZ_REPORT_DIR (keeps the output),
+#   FUZZ_WARNINGS (schemathesis warnings to show: off), FUZZ_ARGS (more schemathesis options)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -74,9 +75,9 @@ for name in "${services[@]}"; do
   # From the work directory: schemathesis keeps its cache (.schemathesis/) in the current one.
   (cd "$work" && "$venv/bin/schemathesis" run "$url/openapi.json" \
     --checks "${FUZZ_CHECKS:-not_a_server_error,response_schema_conformance}" \
-    --exclude-tag instance-traffic \
+    --exclude-tag instance-traffic ${FUZZ_ARGS:-} \
     --max-examples "$examples" --max-time "$max_time" --seed "$seed" \
-    --workers 2 --request-timeout 30 --no-color --warnings off ${FUZZ_REPORT_DIR:+--report ndjson --report-dir "$FUZZ_REPORT_DIR"} \
+    --workers 2 --request-timeout 30 --no-color --warnings "${FUZZ_WARNINGS:-off}" ${FUZZ_REPORT_DIR:+--report ndjson --report-dir "$FUZZ_REPORT_DIR"} \
     "${headers[@]}") >"$work/$name.out" 2>&1
   rc=$?
   set -e

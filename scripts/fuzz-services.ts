@@ -78,11 +78,38 @@ async function platform(): Promise<Service> {
   const t = await startTestPlatform({ runtime: 'process', command: [process.execPath, fixture] });
   cleanups.unshift(() => t.destroy());
   // The control plane's writes must come from its own origin (PUBLIC_URL is http://localhost:PORT).
+  const origin = t.config.publicUrl.origin;
   return {
     url: `http://127.0.0.1:${t.port}`,
     auth: `Bearer ${t.adminToken}`,
-    headers: { Origin: t.config.publicUrl.origin },
+    headers: { Origin: origin, Cookie: await signedUp(t.port, origin) },
   };
+}
+
+/**
+ * A user's session for the `/me` routes (the admin token opens the rest): a sign-up with an
+ * authenticator app, as the page does it. Only the access cookie: without the refresh token the
+ * fuzz cannot rotate it, so the session lasts the run (unless the fuzz signs it out).
+ */
+async function signedUp(port: number, origin: string): Promise<string> {
+  const { totpCodeAt } = await import('../packages/platform/src/accounts/totp.ts');
+  const post = (path: string, body: object) =>
+    fetch(`http://127.0.0.1:${port}${path}`, {
+      method: 'POST',
+      headers: { origin, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  const options = await post('/auth/signup/totp/options', { handle: 'fuzzer' });
+  if (!options.ok) fail(`sign-up options: ${options.status} ${await options.text()}`);
+  const { flowId, secret } = (await options.json()) as { flowId: string; secret: string };
+  const verified = await post('/auth/signup/totp/verify', { flowId, code: totpCodeAt(secret, Date.now()) });
+  if (verified.status !== 201) fail(`sign-up: ${verified.status} ${await verified.text()}`);
+  const access = verified.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0]!)
+    .find((c) => c.startsWith('mx_access='));
+  if (!access) fail('sign-up set no access cookie');
+  return access;
 }
 
 async function gateway(): Promise<Service> {
