@@ -21,7 +21,13 @@ examples=${FUZZ_EXAMPLES:-15}
 
 if [ "$("$venv/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, version $SCHEMATHESIS_VERSION" ]; then
   echo "[fuzz] installing schemathesis $SCHEMATHESIS_VERSION into .tools/venv ..." >&2
-  [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
+  if [ ! -x "$venv/bin/pip" ] && ! python3 -m venv "$venv" >/dev/null 2>&1; then
+    # Debian's own python3 makes venvs only with python3-venv.
+    command -v apt-get >/dev/null || { echo "[fuzz] python3 cannot make a venv (install python3-venv)" >&2; exit 1; }
+    rm -rf "$venv"
+    apt-get install -y -q python3-venv >/dev/null
+    python3 -m venv "$venv"
+  fi
   "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" >&2
 fi
 
@@ -84,13 +90,20 @@ for name in "${services[@]}"; do
   rc=$?
   set -e
   [ -z "${FUZZ_REPORT_DIR:-}" ] || { mkdir -p "$FUZZ_REPORT_DIR"; cp "$work/$name.out" "$FUZZ_REPORT_DIR/"; }
-  cases=$(grep -oE '^  [0-9]+ generated' "$work/$name.out" | grep -oE '[0-9]+' || echo '?')
+  cases=$(grep -oE '[0-9]+ generated' "$work/$name.out" | grep -oE '[0-9]+' | tail -1 || true)
+  selected=$(sed -nE 's/^  Selected: ([0-9]+)\/.*/\1/p' "$work/$name.out" | head -1)
+  tested=$(sed -nE 's/^  Tested: ([0-9]+)$/\1/p' "$work/$name.out" | head -1)
+  # schemathesis passes an empty run: a fuzz that ran out of time before an operation proves nothing.
+  if [ $rc -eq 0 ] && { [ -z "$cases" ] || [ "${tested:-0}" != "${selected:-?}" ]; }; then
+    echo "[fuzz] $name: only ${tested:-0} of ${selected:-?} operations were tested within $max_time s" >&2
+    rc=1
+  fi
   if [ $rc -ne 0 ]; then
     failed+=("$name")
     cat "$work/$name.out" >&2
-    summary+=("$name: $cases cases, FAILED (seed $seed)")
+    summary+=("$name: ${cases:-0} cases, FAILED (seed $seed)")
   else
-    summary+=("$name: $cases cases, no 5xx, every answer matches its schema")
+    summary+=("$name: $cases cases over $tested operations, no 5xx, every answer matches its schema")
   fi
 done
 grep -h '5[0-9][0-9]\|unhandled' "$work/services.log" | head -20 >&2 || true
