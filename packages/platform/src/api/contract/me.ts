@@ -47,6 +47,9 @@ export const openReply = z.object({
 const signedOut = { 401: failure('not signed in (`signed_out`)') };
 const origin = { 403: failure("`Origin` missing or not the control plane's (`bad_origin`)") };
 
+/** Tag of the routes that answer with a stream that ends when something happens, not at once. */
+export const EVENT_STREAM = 'event-stream';
+
 /** The signed-in user's own account and instance (`meRoutes.ts`); session cookies. */
 export function registerMe(registry: OpenAPIRegistry): void {
   const tags = ['me'];
@@ -138,7 +141,8 @@ export function registerMe(registry: OpenAPIRegistry): void {
   registry.registerPath({
     method: 'get',
     path: '/me/instance/progress',
-    tags,
+    // An open-ended stream: described, not fuzzed (a request waits for a `ready` that may not come).
+    tags: [...tags, EVENT_STREAM],
     summary: 'live steps of the instance coming up, as server-sent `progress` events',
     security,
     responses: {
