@@ -6,6 +6,7 @@ import { appRoutes } from './apps/routes.ts';
 import { createAppStore } from './apps/store.ts';
 import { type AuthEnv, requireAuth } from './auth/require-auth.ts';
 import type { GatewayConfig } from './config.ts';
+import { openApiRoute } from './contract/openapi.ts';
 import { conversationRoutes } from './conversations/routes.ts';
 import { createConversationStore } from './conversations/store.ts';
 import { createEventBus, type EventBus } from './events/bus.ts';
@@ -48,7 +49,7 @@ export interface Gateway {
   closeSockets(): void;
 }
 
-const PUBLIC_PATHS = new Set(['/health']);
+const PUBLIC_PATHS = new Set(['/health', '/openapi.json']);
 
 /** Open to everyone, signed in or not: the page (shell or sign-in), its files, and signing in. */
 const isOpen = (method: string, path: string) =>
@@ -93,6 +94,7 @@ export async function createApp({ config, log, token, shellDir, now }: GatewayDe
   app.route('/', appRoutes({ home: config.home, apps }));
   app.route('/', conversationRoutes({ conversations, toolbox }));
   app.route('/', settingsRoutes({ config, log, ownKey, client: kernel.client }));
+  app.route('/', openApiRoute());
   app.route('/', socketRoutes({ bus, activity, handle: config.handle, log, kernel }));
 
   return {

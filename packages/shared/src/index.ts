@@ -9,6 +9,17 @@ export {
   validateHandle,
 } from './handles/validateHandle.ts';
 export { limitBody } from './http/limitBody.ts';
+export {
+  badBody,
+  errorBody,
+  failure,
+  json,
+  jsonBody,
+  type OpenAPIRegistry,
+  openApiPath,
+  type Responses,
+  type Security,
+} from './http/openapi.ts';
 export { readJson, validationError } from './json.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { createSealer, type Sealer } from './secrets/sealer.ts';

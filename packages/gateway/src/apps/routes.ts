@@ -34,7 +34,12 @@ export function appRoutes({ home, apps }: { home: string; apps: AppStore }): Hon
   app.get('/api/apps', async (c) => c.json({ apps: await apps.list() }));
 
   // Relative, so it also lands right behind the platform's /proxy/<handle>/ prefix.
-  app.get('/apps/:name{[^/]+}', (c) => c.redirect(`${c.req.param('name')}/`, 308));
+  app.get('/apps/:name{[^/]+}', (c) => {
+    // Only an app name goes into Location: anything else there is a 500 (the fuzz found it).
+    const name = c.req.param('name');
+    if (!APP_NAME_PATTERN.test(name)) throw new HttpError(404, 'not_found', 'no app by that name');
+    return c.redirect(`${name}/`, 308);
+  });
 
   app.get('/apps/:name{[^/]+}/*', async (c) => {
     const name = c.req.param('name');

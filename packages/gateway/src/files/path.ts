@@ -3,6 +3,9 @@ import { basename, dirname, join, relative, sep } from 'node:path';
 import { HttpError } from '@matrixos/shared';
 import { PRIVATE_DIR } from '../home/layout.ts';
 
+/** The longest file name Linux filesystems take (ext4, XFS, overlayfs: 255 bytes). */
+const NAME_MAX_BYTES = 255;
+
 export interface HomePath {
   /** Absolute path on disk. */
   abs: string;
@@ -51,6 +54,9 @@ function fromSegments(home: string, segments: string[]): HomePath {
     if (s === '.' || s === '..') throw invalid('the path must not contain . or .. segments');
     if (s.includes('/') || s.includes('\0'))
       throw invalid('the path must not contain encoded slashes or NUL bytes');
+    // Past NAME_MAX the filesystem says ENAMETOOLONG, from calls (realpath) no handler maps.
+    if (Buffer.byteLength(s) > NAME_MAX_BYTES)
+      throw new HttpError(400, 'name_too_long', `a name in the path is longer than ${NAME_MAX_BYTES} bytes`);
   }
   if (segments[0] === PRIVATE_DIR) throw privatePath();
   return { abs: join(home, ...segments), rel: segments.join('/') };

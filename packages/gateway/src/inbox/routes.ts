@@ -1,38 +1,11 @@
 import { limitBody, readJson, validationError } from '@matrixos/shared';
 import { Hono } from 'hono';
-import { z } from 'zod';
+import { listSchema, messageSchema } from '../contract/bodies.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { StorageGuard } from '../storage/guard.ts';
 import { type Inbox, MESSAGE_ID_PATTERN } from './store.ts';
 
-export const MAX_MESSAGE_CHARS = 10_000;
 const MAX_BODY_BYTES = 64 * 1024;
-
-const messageSchema = z.strictObject({
-  text: z
-    .string()
-    .max(MAX_MESSAGE_CHARS, `must be at most ${MAX_MESSAGE_CHARS} characters`)
-    .refine((t) => t.trim().length > 0, 'must not be empty'),
-  from: z
-    .string()
-    .trim()
-    .min(1, 'must not be empty')
-    .max(200, 'must be at most 200 characters')
-    // A name or an address, never something that could pose as a second line in a log or a UI.
-    .refine((f) => !/\p{Cc}/u.test(f), 'must not contain control characters')
-    .optional(),
-});
-
-const listSchema = z.object({
-  since: z
-    .string()
-    .refine(
-      (s) => MESSAGE_ID_PATTERN.test(s) || !Number.isNaN(Date.parse(s)),
-      'must be a message id or an ISO time',
-    )
-    .optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-});
 
 /** `POST /api/message` (anyone holding the token: the owner, or the platform for a sender) and the owner's reading of it. */
 export function inboxRoutes({

@@ -1,13 +1,11 @@
 import { HttpError, limitBody, readJson, safeEqual } from '@matrixos/shared';
 import { Hono } from 'hono';
-import { z } from 'zod';
 import type { AuthEnv } from '../auth/require-auth.ts';
 import type { GatewayConfig } from '../config.ts';
+import { signInSchema } from '../contract/bodies.ts';
 import { VERSION } from '../version.ts';
 import { clearSessionCookie, setSessionCookie } from './cookie.ts';
 import type { SessionStore } from './store.ts';
-
-const signInSchema = z.strictObject({ token: z.string().trim().min(1, 'paste the access token').max(1000) });
 
 /**
  * `POST /api/session` {token}: signs a browser in (a cookie holding a random session id, never

@@ -1,27 +1,13 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { type Logger, limitBody, readJson } from '@matrixos/shared';
 import { Hono } from 'hono';
-import { z } from 'zod';
 import type { GatewayConfig } from '../config.ts';
+import { changeSchema, keySchema } from '../contract/bodies.ts';
 import { budgetLine, fetchBudget } from '../kernel/budget.ts';
 import type { OwnKey, OwnKeyStatus } from '../kernel/own-key.ts';
-import { aiSettingsSchema, readAiSettings, writeAiSettings } from '../kernel/settings.ts';
+import { readAiSettings, writeAiSettings } from '../kernel/settings.ts';
 
 const MODELS_TIMEOUT_MS = 3_000;
-
-const changeSchema = z.strictObject({
-  model: aiSettingsSchema.shape.model.unwrap().optional(),
-  maxTokens: aiSettingsSchema.shape.maxTokens.unwrap().optional(),
-  maxTurns: aiSettingsSchema.shape.maxTurns.unwrap().optional(),
-});
-const keySchema = z.strictObject({
-  apiKey: z
-    .string()
-    .trim()
-    .min(10, 'is too short to be an API key')
-    .max(500)
-    .regex(/^\S+$/, 'must not contain spaces'),
-});
 
 /**
  * The shell's settings: the AI model and limits (`system/config.json`), the owner's own

@@ -2,16 +2,23 @@ import { randomUUID } from 'node:crypto';
 import { HANDLE_RULES, HttpError, type Logger, limitBody, readJson, validateHandle } from '@matrixos/shared';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { type Context, Hono } from 'hono';
-import { z } from 'zod';
 import type { AccountStore } from '../accounts/accountStore.ts';
 import { createFailureThrottle } from '../accounts/failureThrottle.ts';
 import type { RateLimiter } from '../accounts/rateLimiter.ts';
 import type { Sessions } from '../accounts/sessions.ts';
 import type { Factor } from '../accounts/signInThrottle.ts';
 import { newTotpSecret, totpSetup, verifyTotp } from '../accounts/totp.ts';
-import { credentialJson, type WebAuthn } from '../accounts/webauthn.ts';
+import type { WebAuthn } from '../accounts/webauthn.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 import { clientIp } from './clientIp.ts';
+import {
+  loginRecovery,
+  loginStart,
+  loginTotp,
+  passkeyVerify,
+  signupStart,
+  totpVerify,
+} from './contract/auth.ts';
 import { rateLimited } from './rateLimited.ts';
 import type { SessionCookies } from './sessionCookies.ts';
 
@@ -28,12 +35,6 @@ export interface AuthDeps {
 }
 
 const MINUTE = 60_000;
-const signupStart = z.object({ handle: z.string() });
-const passkeyVerify = z.object({ flowId: z.string(), response: credentialJson });
-const totpVerify = z.object({ flowId: z.string(), code: z.string() });
-const loginStart = z.object({ handle: z.string() });
-const loginTotp = z.object({ handle: z.string(), code: z.string() });
-const loginRecovery = z.object({ handle: z.string(), code: z.string() });
 
 /** Sign-up and sign-in: passkeys first, TOTP as the fallback, recovery codes for a lost device. */
 export function authRoutes(deps: AuthDeps) {

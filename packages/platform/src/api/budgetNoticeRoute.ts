@@ -13,6 +13,7 @@ export function budgetNoticeRoute(notices: BudgetNotices) {
     try {
       await notices.deliver(notice);
     } catch (err) {
+      if (err instanceof HttpError) throw err;
       throw new HttpError(
         502,
         'not_delivered',

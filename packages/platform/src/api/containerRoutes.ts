@@ -1,11 +1,10 @@
 import { HttpError, limitBody, readJson, validateHandle } from '@matrixos/shared';
 import { Hono } from 'hono';
-import { z } from 'zod';
 import type { RateLimiter } from '../accounts/rateLimiter.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
+import { provisionBody } from './contract/admin.ts';
 
-const provisionBody = z.object({ handle: z.unknown(), restoreData: z.boolean().optional() });
 /** Admin bodies are a handle and a flag: a kilobyte is plenty. */
 const ADMIN_BODY_LIMIT = 1024;
 /** Token rotations per handle and minute: each one re-creates the container. */

@@ -16,6 +16,7 @@ import { adminOverviewRoute } from './adminOverviewRoute.ts';
 import { authRoutes } from './authRoutes.ts';
 import { budgetNoticeRoute } from './budgetNoticeRoute.ts';
 import { containerRoutes } from './containerRoutes.ts';
+import { openApiRoute } from './contract/openapi.ts';
 import type { EngineStatus } from './engineStatus.ts';
 import { healthRoute } from './healthRoute.ts';
 import { meRoutes } from './meRoutes.ts';
@@ -76,6 +77,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/', authRoutes({ ...deps, trustProxy: config.trustProxy }));
   app.route('/', meRoutes(deps));
   app.route('/', oidcRoutes(deps));
+  app.route('/', openApiRoute());
   // Deny by default: every route not declared above needs the admin token or an admin's
   // session, so a route added later cannot be left open by forgetting a check.
   const admin = new Hono();

@@ -2,7 +2,6 @@ import { HttpError, limitBody, readJson } from '@matrixos/shared';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { z } from 'zod';
 import type { AccountStore } from '../accounts/accountStore.ts';
 import { createFailureThrottle } from '../accounts/failureThrottle.ts';
 import { BRIDGE_PATH, type InstanceAccess } from '../accounts/instanceAccess.ts';
@@ -10,13 +9,14 @@ import type { RateLimiter } from '../accounts/rateLimiter.ts';
 import type { Sessions } from '../accounts/sessions.ts';
 import type { Factor } from '../accounts/signInThrottle.ts';
 import { newTotpSecret, totpSetup, verifyTotp } from '../accounts/totp.ts';
-import { credentialJson, type WebAuthn } from '../accounts/webauthn.ts';
+import type { WebAuthn } from '../accounts/webauthn.ts';
 import { instanceUrl, type PlatformConfig } from '../config.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { LlmUsage } from '../llm/proxyClient.ts';
 import type { Orchestrator, Progress } from '../orchestrator/orchestrator.ts';
 import { clientIp } from './clientIp.ts';
 import { rotationLimit } from './containerRoutes.ts';
+import { addPasskey, addTotp, stepUpCode, stepUpPasskey } from './contract/me.ts';
 import { rateLimited } from './rateLimited.ts';
 import type { AppEnv, SessionCookies } from './sessionCookies.ts';
 
@@ -33,15 +33,6 @@ export interface MeDeps {
   llm?: LlmUsage;
   clock?: () => number;
 }
-
-const addPasskey = z.object({
-  flowId: z.string(),
-  response: credentialJson,
-  name: z.string().trim().min(1).max(60).optional(),
-});
-const addTotp = z.object({ flowId: z.string(), code: z.string() });
-const stepUpPasskey = z.object({ flowId: z.string(), response: credentialJson });
-const stepUpCode = z.object({ code: z.string().max(100) });
 
 /** Requires a signed-in user (cookies), and puts them in `c.var.user`. */
 export function requireUser(cookies: SessionCookies): MiddlewareHandler<AppEnv> {

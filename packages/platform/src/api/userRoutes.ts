@@ -1,10 +1,9 @@
 import { HttpError, limitBody, readJson } from '@matrixos/shared';
 import { Hono } from 'hono';
-import { z } from 'zod';
 import type { AccountStore } from '../accounts/accountStore.ts';
 import type { SessionEvents } from '../accounts/sessions.ts';
 
-const roleBody = z.object({ role: z.enum(['user', 'admin']) });
+import { roleBody } from './contract/admin.ts';
 
 /**
  * `PUT /admin/users/{handle}/role`: who is an admin is decided here, by whoever holds the admin

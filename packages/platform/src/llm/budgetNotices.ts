@@ -1,5 +1,5 @@
 import { type BudgetNoticeMessage, budgetNotice, formatUsd, usdToMicros } from '@matrixos/proxy/contract';
-import type { Logger } from '@matrixos/shared';
+import { HttpError, type Logger } from '@matrixos/shared';
 import type { InstanceAccess } from '../accounts/instanceAccess.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 
@@ -33,14 +33,20 @@ export function createBudgetNotices(deps: { lifecycle: Lifecycle; access: Instan
   return {
     async deliver(notice: BudgetNotice): Promise<void> {
       const token = deps.access.instanceToken(notice.handle);
-      if (!token) throw new Error(`no instance "${notice.handle}"`);
-      const endpoint = await deps.lifecycle.wake(notice.handle);
-      const res = await fetch(`http://${endpoint.host}:${endpoint.port}/api/message`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ from: 'Matrix OS', text: budgetNoticeText(notice) }),
-        signal: AbortSignal.timeout(10_000),
-      });
+      // A notice for an instance that is not there is the caller's mistake, not a delivery failure.
+      if (!token) throw new HttpError(404, 'not_found', `no instance "${notice.handle}"`);
+      const post = async () => {
+        const endpoint = await deps.lifecycle.wake(notice.handle);
+        return fetch(`http://${endpoint.host}:${endpoint.port}/api/message`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ from: 'Matrix OS', text: budgetNoticeText(notice) }),
+          signal: AbortSignal.timeout(10_000),
+        });
+      };
+      // An instance stopped between its wake and the POST (the idle sweep, an admin) refuses
+      // the connection: wake it again, once (the schemathesis fuzz found this race).
+      const res = await post().catch(post);
       if (!res.ok) throw new Error(`the instance refused the notice (${res.status})`);
       deps.log.info(
         {
