@@ -14,6 +14,8 @@ import { fileRoutes } from './files/routes.ts';
 import { homePaths } from './home/layout.ts';
 import { inboxRoutes } from './inbox/routes.ts';
 import { createInbox } from './inbox/store.ts';
+import { jobRoutes } from './jobs/routes.ts';
+import { createJobs, type Jobs } from './jobs/service.ts';
 import { createKernel, type Kernel } from './kernel/kernel.ts';
 import { createOwnKey } from './kernel/own-key.ts';
 import { profileRoutes } from './profile/routes.ts';
@@ -40,6 +42,8 @@ export interface Gateway {
   bus: EventBus;
   activity: Activity;
   kernel: Kernel;
+  /** The scheduler over `~/jobs` (started by `jobs.start()`; main.ts starts it after listening). */
+  jobs: Jobs;
   /** Closes every open WebSocket with 1001 (going away) and stops running AI turns, for shutdown. */
   closeSockets(): void;
 }
@@ -65,6 +69,7 @@ export async function createApp({ config, log, token, shellDir }: GatewayDeps): 
   const toolbox = createToolbox({ home: config.home, maxFileBytes: config.maxFileBytes, bus, apps, log });
   const ownKey = createOwnKey({ config, token, log });
   const kernel = createKernel({ config, log, bus, conversations, apps, toolbox, ownKey });
+  const jobs = await createJobs({ config, token, log, inbox, bus, activity });
 
   const app = new Hono<AuthEnv>();
   app.onError(errorHandler(log));
@@ -79,6 +84,7 @@ export async function createApp({ config, log, token, shellDir }: GatewayDeps): 
   app.route('/', appRoutes({ home: config.home, apps }));
   app.route('/', conversationRoutes({ conversations, toolbox }));
   app.route('/', settingsRoutes({ config, log, ownKey, client: kernel.client }));
+  app.route('/', jobRoutes({ jobs }));
   app.route('/', socketRoutes({ bus, activity, handle: config.handle, log, kernel }));
 
   return {
@@ -87,7 +93,9 @@ export async function createApp({ config, log, token, shellDir }: GatewayDeps): 
     bus,
     activity,
     kernel,
+    jobs,
     closeSockets() {
+      void jobs.close();
       kernel.cancelAll();
       for (const client of sockets.clients) client.close(1001, 'server shutting down');
     },

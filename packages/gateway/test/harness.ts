@@ -30,7 +30,7 @@ export interface TestGateway {
  */
 export async function startGateway(
   overrides: Partial<GatewayConfig> = {},
-  reuse: { home?: string; token?: string } = {},
+  reuse: { home?: string; token?: string; jobs?: boolean } = {},
 ): Promise<TestGateway> {
   const home = reuse.home ?? (await mkdtemp(join(tmpdir(), 'matrixos-home-')));
   if (!reuse.home) await seedHome(home, TEMPLATE_DIR);
@@ -38,6 +38,8 @@ export async function startGateway(
   const token = reuse.token ?? 'mxi_test-token-0123456789abcdef';
   const gateway = await createApp({ config, log: createLogger('gateway-test'), token, shellDir: SHELL_DIR });
   const running = await listen(gateway, config);
+  // Only the tests of jobs start the scheduler (it checks each job's module in a child process).
+  if (reuse.jobs) await gateway.jobs.start({ watch: false });
   return {
     url: running.url,
     home,
@@ -51,6 +53,7 @@ export async function startGateway(
       }),
     async close() {
       await running.shutdown(1_000);
+      await gateway.jobs.close();
       if (!reuse.home) await rm(home, { recursive: true, force: true });
     },
   };
