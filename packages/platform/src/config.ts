@@ -58,6 +58,8 @@ const schema = z.object({
   INSTANCE_PROXY_URL: z.url().optional(),
   /** Where the platform reaches the LLM proxy's admin API (key registry); `none`: no proxy. */
   PROXY_ADMIN_URL: z.union([z.url(), z.literal('none')]).optional(),
+  /** The instance-facing API (job due times), on the address instances reach the host at; 0: any free port. */
+  INSTANCE_API_PORT: port(9001),
 });
 
 export type PlatformConfig = ReturnType<typeof loadConfig>;
@@ -97,6 +99,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     proxyPort: c.PROXY_PORT,
     proxyAdminUrl:
       c.PROXY_ADMIN_URL === 'none' ? null : (c.PROXY_ADMIN_URL ?? `http://127.0.0.1:${c.PROXY_PORT}`),
+    instanceApiPort: c.INSTANCE_API_PORT,
   };
 }
 

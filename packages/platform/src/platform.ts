@@ -10,6 +10,10 @@ import { createApp } from './api/createApp.ts';
 import { createSessionCookies } from './api/sessionCookies.ts';
 import type { PlatformConfig } from './config.ts';
 import type { Db } from './db/openDb.ts';
+import { createInstanceApi } from './instanceApi/createInstanceApi.ts';
+import { instanceJobRoutes } from './instanceApi/jobRoutes.ts';
+import { createJobWakes, type JobWakes } from './instanceApi/jobWakes.ts';
+import { listenInstanceApi } from './instanceApi/listen.ts';
 import { createInstanceStore } from './instances/store.ts';
 import { createActivity } from './lifecycle/activity.ts';
 import { createLifecycle } from './lifecycle/lifecycle.ts';
@@ -50,7 +54,12 @@ export function createPlatform(deps: PlatformDeps) {
   const access = createInstanceAccess({ db: deps.db, sealer, clock });
   const limiter = createRateLimiter(clock);
   const activity = createActivity(deps.clock);
+  // Issue 9: the instance API (its URL is known once it listens) and the wakes for due jobs.
+  let instanceApiUrl: string | undefined;
+  let instanceApiServer: Awaited<ReturnType<typeof listenInstanceApi>> | undefined;
+  let wakes: JobWakes | undefined;
   const orchestrator = createOrchestrator({
+    platformUrl: () => instanceApiUrl,
     store,
     runtime,
     sealer,
@@ -67,7 +76,20 @@ export function createPlatform(deps: PlatformDeps) {
     config,
     log: log.child({ module: 'lifecycle' }),
     clock: deps.clock,
+    keepAwake: (handle) => wakes?.dueSoon(handle) ?? false,
   });
+  wakes = createJobWakes({
+    db: deps.db,
+    wake: lifecycle.wake,
+    sleeping: (handle) => {
+      const state = store.get(handle)?.state;
+      return state === 'stopped' || state === 'paused';
+    },
+    log: log.child({ module: 'job-wakes' }),
+    clock: deps.clock,
+  });
+  const jobWakes = wakes;
+  orchestrator.events.on('destroyed', (handle) => jobWakes.forget(handle));
   const router = createRouter({
     orchestrator,
     lifecycle,
@@ -97,6 +119,14 @@ export function createPlatform(deps: PlatformDeps) {
     clock,
   });
   const server = createServer({ app, router, domain: config.domain, log });
+  const instanceApi = createInstanceApi({
+    store,
+    sealer,
+    limiter,
+    log: log.child({ module: 'instance-api' }),
+    routes: [instanceJobRoutes({ wakes: jobWakes, activity })],
+    clock: deps.clock,
+  });
 
   /** The proxy may start a moment after the platform (npm start runs both): try a few times. */
   async function syncKeysUntilDone(): Promise<void> {
@@ -117,6 +147,10 @@ export function createPlatform(deps: PlatformDeps) {
     accounts,
     sessions,
     access,
+    wakes: jobWakes,
+    instanceApi,
+    /** Where instances reach the instance API (set once `listen` has bound it). */
+    instanceApiUrl: () => instanceApiUrl,
     /** Listens, then reconciles in the background; `reconciled` settles when that first pass ends. */
     async listen(
       port = config.port,
@@ -129,6 +163,10 @@ export function createPlatform(deps: PlatformDeps) {
           resolve();
         });
       });
+      // Before the reconcile starts instances: their environment carries this URL.
+      instanceApiServer = await listenInstanceApi(instanceApi, runtime.hostAddress(), config.instanceApiPort);
+      instanceApiUrl = instanceApiServer.url;
+      jobWakes.start();
       const reconciled = lifecycle.start();
       reconciled.catch((err) => log.error({ err }, 'startup reconcile failed'));
       if (deps.llm) void syncKeysUntilDone();
@@ -141,6 +179,8 @@ export function createPlatform(deps: PlatformDeps) {
       // Open WebSockets and streams would hold the close forever: give them a moment, then cut.
       const cut = setTimeout(() => server.closeAllConnections(), 3000);
       await lifecycle.close();
+      jobWakes.stop();
+      await instanceApiServer?.close();
       await closed;
       clearTimeout(cut);
       await router.close();

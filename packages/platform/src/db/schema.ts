@@ -158,3 +158,13 @@ export const instanceSessions = sqliteTable(
 
 export type UserRow = typeof users.$inferSelect;
 export type PasskeyRow = typeof passkeys.$inferSelect;
+
+/**
+ * When each instance's next job is due, as its gateway last reported it (issue 9): the
+ * lifecycle wakes a sleeping instance then. Kept in the database so a platform restart keeps it.
+ */
+export const instanceJobs = sqliteTable('instance_jobs', {
+  handle: text('handle').primaryKey(),
+  nextDueAt: integer('next_due_at'),
+  updatedAt: integer('updated_at').notNull(),
+});
