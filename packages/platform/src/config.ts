@@ -60,6 +60,8 @@ const schema = z.object({
   PROXY_ADMIN_URL: z.union([z.url(), z.literal('none')]).optional(),
   /** The instance-facing API (job due times), on the address instances reach the host at; 0: any free port. */
   INSTANCE_API_PORT: port(9001),
+  /** Wake a sleeping instance this long before its next job is due (a start takes seconds). */
+  JOB_WAKE_LEAD: duration('30s'),
 });
 
 export type PlatformConfig = ReturnType<typeof loadConfig>;
@@ -100,6 +102,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     proxyAdminUrl:
       c.PROXY_ADMIN_URL === 'none' ? null : (c.PROXY_ADMIN_URL ?? `http://127.0.0.1:${c.PROXY_PORT}`),
     instanceApiPort: c.INSTANCE_API_PORT,
+    jobWakeLeadMs: c.JOB_WAKE_LEAD,
   };
 }
 

@@ -87,6 +87,7 @@ export function createPlatform(deps: PlatformDeps) {
     },
     log: log.child({ module: 'job-wakes' }),
     clock: deps.clock,
+    leadMs: config.jobWakeLeadMs,
   });
   const jobWakes = wakes;
   orchestrator.events.on('destroyed', (handle) => jobWakes.forget(handle));

@@ -81,6 +81,10 @@ export function createJobHistory(file: string) {
       late INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX IF NOT EXISTS runs_job ON runs (job_id, id);
+    CREATE TABLE IF NOT EXISTS module_checks (
+      key TEXT PRIMARY KEY,
+      problem TEXT
+    );
     CREATE TABLE IF NOT EXISTS job_state (
       job_id TEXT PRIMARY KEY,
       enabled INTEGER,
@@ -108,7 +112,18 @@ export function createJobHistory(file: string) {
   const setDue = db.prepare(`INSERT INTO job_state (job_id, last_due_at) VALUES (?, ?)
                              ON CONFLICT (job_id) DO UPDATE SET last_due_at = excluded.last_due_at`);
 
+  const getCheck = db.prepare('SELECT problem FROM module_checks WHERE key = ?');
+  const putCheck = db.prepare('INSERT OR REPLACE INTO module_checks (key, problem) VALUES (?, ?)');
+
   return {
+    /** A module's check verdict by content hash (undefined: never checked; null: fine). */
+    moduleCheck(key: string): string | null | undefined {
+      const r = getCheck.get(key) as { problem: string | null } | undefined;
+      return r === undefined ? undefined : r.problem;
+    },
+    setModuleCheck(key: string, problem: string | null): void {
+      putCheck.run(key, problem);
+    },
     start(run: {
       jobId: string;
       trigger: RunTrigger;

@@ -53,6 +53,12 @@ export function jobRoutes({ jobs, sync }: { jobs: Jobs; sync?: RepoSync }): Hono
   const app = new Hono();
   const { scheduler, history } = jobs;
   const changes = windowLimit(120, 60_000);
+  const ready: MiddlewareHandler = async (_c, next) => {
+    await scheduler.started;
+    await next();
+  };
+  app.use('/api/jobs', ready);
+  app.use('/api/jobs/*', ready);
 
   app.get('/api/jobs', (c) => {
     const { manifestOk, problems } = scheduler.problems();

@@ -66,6 +66,10 @@ export function createScheduler(deps: SchedulerDeps) {
   let debounce: NodeJS.Timeout | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   const stopping = new AbortController();
+  let markStarted: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => {
+    markStarted = resolve;
+  });
 
   const isEnabled = (spec: JobSpec) => history.enabled(spec.id) ?? spec.enabled;
 
@@ -99,7 +103,17 @@ export function createScheduler(deps: SchedulerDeps) {
       };
     }
     const key = `${spec.module}:${createHash('sha256').update(text).digest('hex')}`;
-    if (moduleVerdicts.has(key)) return moduleVerdicts.get(key) ?? null;
+    if (moduleVerdicts.has(key)) {
+      const known = moduleVerdicts.get(key) ?? null;
+      return known && { ...known, id: spec.id };
+    }
+    // Checked on an earlier boot: a woken instance starts its due job without spawning checks.
+    const stored = history.moduleCheck(key);
+    if (stored !== undefined) {
+      const verdict = stored === null ? null : (JSON.parse(stored) as JobProblem);
+      moduleVerdicts.set(key, verdict);
+      return verdict && { ...verdict, id: spec.id };
+    }
     const syntax = await syntaxCheck(file);
     let verdict: JobProblem | null = syntax
       ? { id: spec.id, file: spec.module, line: syntax.line, message: syntax.message }
@@ -109,6 +123,7 @@ export function createScheduler(deps: SchedulerDeps) {
       if (problem) verdict = { id: spec.id, file: spec.module, line: null, message: problem };
     }
     moduleVerdicts.set(key, verdict);
+    history.setModuleCheck(key, verdict === null ? null : JSON.stringify(verdict));
     return verdict;
   }
 
@@ -312,8 +327,8 @@ export function createScheduler(deps: SchedulerDeps) {
   return {
     /** Loads the repo (creating it on first boot), catches up missed runs, and starts watching. */
     async start(opts: { watch?: boolean } = {}): Promise<void> {
-      await reload();
-      catchUp();
+      if (!(await isRepo(dir))) await initRepo(dir);
+      // Watching before the first load: a change made during it is loaded right after.
       if (opts.watch ?? true) {
         try {
           watcher = watch(dir, { recursive: true }, (_event, name) => {
@@ -326,8 +341,13 @@ export function createScheduler(deps: SchedulerDeps) {
           log.warn({ err }, 'jobs: cannot watch the repo; changes load on the next API change');
         }
       }
+      await reload();
+      catchUp();
+      markStarted();
       changed();
     },
+    /** Settles once the first load is done (the API waits for it: a boot answers /health first). */
+    started,
     reload,
     list(): JobView[] {
       return [...jobs.values()].map(({ spec, cron }) => view(spec, cron));

@@ -11,11 +11,13 @@ export interface JobWakesDeps {
   sleeping: (handle: string) => boolean;
   log: Logger;
   clock?: () => number;
-  /** Wake this long before the due time, so the job starts on time (a start takes ~1 s). */
+  /** Wake this long before the due time, so the job starts on time (a start takes seconds). */
   leadMs?: number;
 }
 
 const RETRY_MS = 30_000;
+/** After the due time, the run itself keeps the instance awake (its reports are activity). */
+const DUE_GRACE_MS = 5_000;
 /** Timers are re-armed at least this often, so an injected or adjusted clock is followed. */
 const MAX_TIMER_MS = 60_000;
 
@@ -27,7 +29,7 @@ const MAX_TIMER_MS = 60_000;
 export function createJobWakes(deps: JobWakesDeps) {
   const { db, log } = deps;
   const clock = deps.clock ?? Date.now;
-  const leadMs = deps.leadMs ?? 5_000;
+  const leadMs = deps.leadMs ?? 30_000;
   const due = new Map<string, number>();
   for (const row of db.select().from(instanceJobs).all())
     if (row.nextDueAt !== null) due.set(row.handle, row.nextDueAt);
@@ -95,10 +97,10 @@ export function createJobWakes(deps: JobWakesDeps) {
     /** Whether the instance has reported at all (its gateway's scheduler has started). */
     reported: (handle: string): boolean =>
       db.select().from(instanceJobs).where(eq(instanceJobs.handle, handle)).get() !== undefined,
-    /** An instance about to run a job (due within the lead) must not be put to sleep. */
+    /** An instance about to run a job (due within the lead, or just due) must not be put to sleep. */
     dueSoon(handle: string): boolean {
       const at = due.get(handle);
-      return at !== undefined && at - leadMs <= clock() && clock() <= at + leadMs;
+      return at !== undefined && at - leadMs <= clock() && clock() <= at + DUE_GRACE_MS;
     },
     forget(handle: string): void {
       due.delete(handle);
