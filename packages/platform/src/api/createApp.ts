@@ -17,6 +17,7 @@ import { authRoutes } from './authRoutes.ts';
 import { budgetNoticeRoute } from './budgetNoticeRoute.ts';
 import { containerRoutes } from './containerRoutes.ts';
 import { healthRoute } from './healthRoute.ts';
+import { instanceAliasRoutes } from './instanceAliasRoutes.ts';
 import { meRoutes } from './meRoutes.ts';
 import { originCheck } from './originCheck.ts';
 import { pageRoutes } from './pageRoutes.ts';
@@ -65,6 +66,7 @@ export function createApp(deps: AppDeps): Hono {
   admin.route('/', adminOverviewRoute(deps));
   admin.route('/', budgetNoticeRoute(deps.notices));
   admin.route('/', userRoutes(deps.accounts));
+  admin.route('/', instanceAliasRoutes(deps));
   app.route('/', admin);
   return app;
 }

@@ -51,7 +51,8 @@ export function meRoutes(deps: MeDeps) {
   const app = new Hono<AppEnv>();
   app.use('/me', requireUser(deps.cookies));
   app.use('/me/*', requireUser(deps.cookies));
-  app.use('/admin/instances/*', requireUser(deps.cookies));
+  // Only the `open` route is a signed-in user's; the rest of /admin/instances/* is the admin API.
+  app.use('/admin/instances/:handle/open', requireUser(deps.cookies));
 
   /** A URL that opens `handle`'s instance signed in, through a one-use bridge token. */
   function openUrl(c: { var: AppEnv['Variables'] }, handle: string): string {
