@@ -85,7 +85,7 @@ export async function createApp({ config, log, token, shellDir }: GatewayDeps): 
   app.route('/', appRoutes({ home: config.home, apps }));
   app.route('/', conversationRoutes({ conversations, toolbox }));
   app.route('/', settingsRoutes({ config, log, ownKey, client: kernel.client }));
-  app.route('/', jobRoutes({ jobs }));
+  app.route('/', jobRoutes({ jobs, sync: jobs.sync }));
   app.route('/', socketRoutes({ bus, activity, handle: config.handle, log, kernel }));
 
   return {

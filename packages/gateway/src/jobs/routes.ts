@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { JOB_ID_PATTERN } from './manifest.ts';
 import { JobBusy, JobNotFound } from './scheduler.ts';
 import type { Jobs } from './service.ts';
-import type { RepoSync } from './sync.ts';
+import { type RepoSync, SyncConflict, SyncFailed } from './sync.ts';
 
 const SMALL_BODY = 16 * 1024;
 const SECRET_NAME = /^[A-Z_][A-Z0-9_]{0,63}$/;
@@ -145,7 +145,16 @@ export function jobRoutes({ jobs, sync }: { jobs: Jobs; sync?: RepoSync }): Hono
 
   app.post('/api/jobs/repo/sync', windowLimit(10, 60_000), limitBody(SMALL_BODY), async (c) => {
     if (!sync) throw new HttpError(501, 'sync_unavailable', 'remote sync is not available');
-    return c.json(await sync.sync());
+    try {
+      return c.json(await sync.sync());
+    } catch (err) {
+      if (err instanceof SyncConflict)
+        throw new HttpError(409, 'sync_conflict', `${err.message}; the local repo is unchanged`, {
+          files: err.files,
+        });
+      if (err instanceof SyncFailed) throw new HttpError(502, 'sync_failed', err.message);
+      throw err;
+    }
   });
 
   app.put('/api/jobs/repo/remote', changes, limitBody(SMALL_BODY), async (c) => {

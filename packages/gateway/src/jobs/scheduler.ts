@@ -191,6 +191,14 @@ export function createScheduler(deps: SchedulerDeps) {
     if (problems.length) log.warn({ problems }, 'jobs: some jobs do not load');
   }
 
+  /** One repo operation at a time: loads, syncs and the tools' writes never interleave. */
+  let lock: Promise<unknown> = Promise.resolve();
+  function serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = lock.then(fn);
+    lock = run.catch(() => undefined);
+    return run;
+  }
+
   let reloading: Promise<void> | null = null;
   let again = false;
   /** Serialized: a reload asked for during one runs once after it, however many were asked. */
@@ -199,16 +207,25 @@ export function createScheduler(deps: SchedulerDeps) {
       again = true;
       return reloading.then(() => reloading ?? undefined);
     }
-    reloading = (async () => {
+    reloading = serial(async () => {
       do {
         again = false;
         await loadOnce().catch((err) => log.error({ err }, 'jobs: reload failed'));
       } while (again && !closed);
-    })().finally(() => {
+    }).finally(() => {
       reloading = null;
       changed();
     });
     return reloading;
+  }
+
+  /** Runs `fn` with the repo to itself (no reload meanwhile), then reloads what it changed. */
+  async function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await serial(fn);
+    } finally {
+      await reload();
+    }
   }
 
   function setBusy(id: string, on: boolean): void {
@@ -349,6 +366,7 @@ export function createScheduler(deps: SchedulerDeps) {
     /** Settles once the first load is done (the API waits for it: a boot answers /health first). */
     started,
     reload,
+    exclusive,
     list(): JobView[] {
       return [...jobs.values()].map(({ spec, cron }) => view(spec, cron));
     },

@@ -1,3 +1,4 @@
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@matrixos/shared';
 import type { Activity } from '../activity.ts';
@@ -10,17 +11,17 @@ import { createPlatformReporter } from './platformReport.ts';
 import { initRepo, repoStatus } from './repo.ts';
 import { createScheduler } from './scheduler.ts';
 import { createJobSecrets } from './secrets.ts';
+import { cloneRepo, createRepoSync } from './sync.ts';
 
 export const jobsPaths = (home: string) => ({
   repo: join(home, 'jobs'),
   history: join(homePaths(home).privateDir, 'jobs.db'),
   secrets: join(homePaths(home).privateDir, 'job-secrets.json'),
+  remote: join(homePaths(home).privateDir, 'jobs-remote.json'),
 });
 
 export interface JobsDeps {
-  config: Pick<GatewayConfig, 'home' | 'anthropicBaseUrl' | 'anthropicApiKey'> & {
-    platformUrl?: string | undefined;
-  };
+  config: Pick<GatewayConfig, 'home' | 'anthropicBaseUrl' | 'anthropicApiKey' | 'platformUrl' | 'jobsRepo'>;
   token: string;
   log: Logger;
   inbox: Inbox;
@@ -60,11 +61,19 @@ export async function createJobs(deps: JobsDeps) {
     onActivity: () => deps.activity.touch(),
     onChange: (state) => void reporter.report(state),
   });
+  const sync = createRepoSync({
+    dir: paths.repo,
+    file: paths.remote,
+    token: deps.token,
+    scheduler,
+    log: log.child({ module: 'jobs-sync' }),
+  });
   let closing: Promise<void> | undefined;
   return {
     scheduler,
     history,
     secrets,
+    sync,
     repoDir: paths.repo,
     async init() {
       const result = await initRepo(paths.repo);
@@ -72,7 +81,26 @@ export async function createJobs(deps: JobsDeps) {
       return result;
     },
     repoStatus: () => repoStatus(paths.repo),
-    start: (opts?: { watch?: boolean }) => scheduler.start(opts),
+    async start(opts?: { watch?: boolean }): Promise<void> {
+      // Only into a fresh ~/jobs (nothing but the template's README): a clone never replaces
+      // (or, failing, removes) anything of the owner's.
+      if (config.jobsRepo && (await onlyTemplate(paths.repo))) {
+        try {
+          await rm(paths.repo, { recursive: true, force: true });
+          await cloneRepo(paths.repo, config.jobsRepo);
+          await sync.setRemote({ url: config.jobsRepo });
+          log.info({ url: config.jobsRepo }, 'jobs: cloned the jobs repo this instance was provisioned with');
+        } catch (err) {
+          // The starter repo instead; the owner sees the error in the log and can sync later.
+          log.error(
+            { err: (err as Error).message, url: config.jobsRepo },
+            'jobs: could not clone the jobs repo',
+          );
+          await rm(paths.repo, { recursive: true, force: true });
+        }
+      }
+      await scheduler.start(opts);
+    },
     /** Stops scheduling, and tells the platform the next due time before the instance stops. */
     close(): Promise<void> {
       closing ??= (async () => {
@@ -88,3 +116,12 @@ export async function createJobs(deps: JobsDeps) {
 }
 
 export type Jobs = Awaited<ReturnType<typeof createJobs>>;
+
+/** `~/jobs` is absent, or holds only what the home template put there (no repo yet). */
+async function onlyTemplate(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).every((name) => name === 'README.md');
+  } catch {
+    return true;
+  }
+}
