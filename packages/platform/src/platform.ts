@@ -59,7 +59,13 @@ export function createPlatform(deps: PlatformDeps) {
   let instanceApiServer: Awaited<ReturnType<typeof listenInstanceApi>> | undefined;
   let wakes: JobWakes | undefined;
   const orchestrator = createOrchestrator({
-    platformUrl: () => instanceApiUrl,
+    instanceEnv: (handle) => {
+      const env: Record<string, string> = {};
+      if (instanceApiUrl) env.MATRIXOS_PLATFORM_URL = instanceApiUrl;
+      const repo = wakes?.jobsRepo(handle);
+      if (repo) env.MATRIXOS_JOBS_REPO = repo;
+      return env;
+    },
     store,
     runtime,
     sealer,
@@ -115,6 +121,7 @@ export function createPlatform(deps: PlatformDeps) {
     limiter,
     notices,
     activity,
+    jobWakes,
     llm: deps.llm,
     log,
     clock,

@@ -2,10 +2,16 @@ import { HttpError, readJson } from '@matrixos/shared';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { validateHandle } from '../handles/validateHandle.ts';
+import type { JobWakes } from '../instanceApi/jobWakes.ts';
+import { remoteUrl } from '../instanceApi/remoteUrl.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 
-const provisionBody = z.object({ handle: z.unknown() });
+const provisionBody = z.object({
+  handle: z.unknown(),
+  /** A git repo (http or https, no credentials in it) cloned into the new instance's ~/jobs. */
+  jobsRepo: remoteUrl.optional(),
+});
 
 function handleParam(value: string): string {
   const check = validateHandle(value);
@@ -14,14 +20,18 @@ function handleParam(value: string): string {
 }
 
 /** The admin container API of DESIGN.md (mounted behind `requireAdmin`). */
-export function containerRoutes(deps: { orchestrator: Orchestrator; lifecycle: Lifecycle }) {
+export function containerRoutes(deps: {
+  orchestrator: Orchestrator;
+  lifecycle: Lifecycle;
+  jobWakes?: JobWakes;
+}) {
   const { orchestrator, lifecycle } = deps;
   return new Hono()
     .post('/containers/provision', async (c) => {
       // The handle's own rules are the orchestrator's, with their clearer messages.
-      const { handle } = await readJson(c, provisionBody);
+      const { handle, jobsRepo } = await readJson(c, provisionBody);
       if (handle === undefined) throw new HttpError(400, 'invalid_body', 'expected {"handle": "<handle>"}');
-      const result = await orchestrator.provision(handle);
+      const result = await provisionWithRepo(deps, handle, jobsRepo);
       // The instance's API token is shown once, when it is made, like any API key.
       if (result.created) return c.json({ instance: result.instance, token: result.token }, 201);
       return c.json({ instance: result.instance }, 200);
@@ -66,4 +76,25 @@ export function containerRoutes(deps: { orchestrator: Orchestrator; lifecycle: L
       return c.json({ deleted: handle, dataDeleted: deleteData });
     })
     .post('/admin/sweep', async (c) => c.json(await lifecycle.sweep()));
+}
+
+/**
+ * Provision, first recording the jobs repo a new instance clones before its first boot (its
+ * environment carries it). An existing instance keeps its jobs; a failed provision forgets it.
+ */
+async function provisionWithRepo(
+  deps: { orchestrator: Orchestrator; jobWakes?: JobWakes },
+  handle: unknown,
+  jobsRepo: string | undefined,
+) {
+  const check = validateHandle(handle);
+  const record = jobsRepo && deps.jobWakes && check.ok && !deps.orchestrator.exists(check.handle);
+  if (record) deps.jobWakes?.setJobsRepo(check.handle, jobsRepo);
+  try {
+    return await deps.orchestrator.provision(handle);
+  } catch (err) {
+    if (record && check.ok && !deps.orchestrator.exists(check.handle))
+      deps.jobWakes?.setJobsRepo(check.handle, null);
+    throw err;
+  }
 }

@@ -6,6 +6,7 @@ import type { RateLimiter } from '../accounts/rateLimiter.ts';
 import type { Sessions } from '../accounts/sessions.ts';
 import type { WebAuthn } from '../accounts/webauthn.ts';
 import type { PlatformConfig } from '../config.ts';
+import type { JobWakes } from '../instanceApi/jobWakes.ts';
 import type { InstanceStore } from '../instances/store.ts';
 import type { Activity } from '../lifecycle/activity.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
@@ -40,6 +41,8 @@ export interface AppDeps {
   limiter: RateLimiter;
   notices: BudgetNotices;
   activity: Activity;
+  /** Due times and jobs repos of instances (issue 9); provision records `jobsRepo` there. */
+  jobWakes?: JobWakes;
   /** The LLM proxy's usage, for the dashboards; absent when no proxy runs. */
   llm?: LlmUsage;
   log: Logger;

@@ -166,5 +166,7 @@ export type PasskeyRow = typeof passkeys.$inferSelect;
 export const instanceJobs = sqliteTable('instance_jobs', {
   handle: text('handle').primaryKey(),
   nextDueAt: integer('next_due_at'),
+  /** A git URL cloned into the instance's `~/jobs` before its first boot (provision's `jobsRepo`). */
+  jobsRepo: text('jobs_repo'),
   updatedAt: integer('updated_at').notNull(),
 });

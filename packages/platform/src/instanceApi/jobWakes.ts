@@ -94,6 +94,16 @@ export function createJobWakes(deps: JobWakesDeps) {
       arm();
     },
     get: (handle: string): number | null => due.get(handle) ?? null,
+    /** The repo to clone into a new instance's `~/jobs` (its environment carries it). */
+    jobsRepo: (handle: string): string | null =>
+      db.select().from(instanceJobs).where(eq(instanceJobs.handle, handle)).get()?.jobsRepo ?? null,
+    setJobsRepo(handle: string, url: string | null): void {
+      const now = clock();
+      db.insert(instanceJobs)
+        .values({ handle, nextDueAt: null, jobsRepo: url, updatedAt: now })
+        .onConflictDoUpdate({ target: instanceJobs.handle, set: { jobsRepo: url, updatedAt: now } })
+        .run();
+    },
     /** Whether the instance has reported at all (its gateway's scheduler has started). */
     reported: (handle: string): boolean =>
       db.select().from(instanceJobs).where(eq(instanceJobs.handle, handle)).get() !== undefined,

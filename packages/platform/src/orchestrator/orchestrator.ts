@@ -44,8 +44,8 @@ export interface OrchestratorDeps {
   /** The LLM proxy's key registry; absent when no proxy runs (the instance's AI then has no budget). */
   llmKeys?: LlmKeys;
   clock?: () => number;
-  /** The platform's instance API as instances reach it (MATRIXOS_PLATFORM_URL), once it listens. */
-  platformUrl?: () => string | undefined;
+  /** More environment for an instance: the platform's instance API URL, its jobs repo (issue 9). */
+  instanceEnv?: (handle: string) => Record<string, string>;
 }
 
 /** What each sealed instance secret is bound to: moved to another row or column, it will not open. */
@@ -101,7 +101,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     };
     env.ANTHROPIC_BASE_URL =
       config.instance.proxyUrl ?? `http://${runtime.hostAddress()}:${config.proxyPort}`;
-    if (deps.platformUrl?.()) env.MATRIXOS_PLATFORM_URL = deps.platformUrl() as string;
+    Object.assign(env, deps.instanceEnv?.(row.handle));
     return { handle: row.handle, image: row.image, env, limits: config.instance.limits };
   }
 
