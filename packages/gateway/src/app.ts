@@ -67,10 +67,17 @@ export async function createApp({ config, log, token, shellDir }: GatewayDeps): 
   const sessions = await createSessionStore(paths.sessions, log);
   const apps = createAppStore({ home: config.home, bus, maxFileBytes: config.maxFileBytes });
   const conversations = createConversationStore(paths.conversations);
-  const toolbox = createToolbox({ home: config.home, maxFileBytes: config.maxFileBytes, bus, apps, log });
+  const jobs = await createJobs({ config, token, log, inbox, bus, activity });
+  const toolbox = createToolbox({
+    home: config.home,
+    maxFileBytes: config.maxFileBytes,
+    bus,
+    apps,
+    log,
+    jobs,
+  });
   const ownKey = createOwnKey({ config, token, log });
   const kernel = createKernel({ config, log, bus, conversations, apps, toolbox, ownKey });
-  const jobs = await createJobs({ config, token, log, inbox, bus, activity });
 
   const app = new Hono<AuthEnv>();
   app.onError(errorHandler(log));

@@ -229,7 +229,10 @@ describe('runs', () => {
     const run = await runNow(g, 'env');
     const detail = await (await g.api(`/api/jobs/env/runs/${run.id}`)).json();
     const printed = JSON.parse(detail.output.trim().split('\n').at(-1));
-    expect(printed).toEqual({ env: { API_TOKEN: 'tok-123' }, cwd: g.home });
+    expect(printed).toEqual({
+      env: { API_TOKEN: 'tok-123', MATRIXOS_JOB_MODEL: expect.any(String) },
+      cwd: g.home,
+    });
     const inbox = await (await g.api('/api/messages')).json();
     expect(inbox.messages).toEqual([expect.objectContaining({ text: 'done: 7', from: 'job:env' })]);
     // Sealed at rest: the value is not in the file.

@@ -6,6 +6,7 @@ import type { GatewayConfig } from '../config.ts';
 import type { EventBus } from '../events/bus.ts';
 import { homePaths } from '../home/layout.ts';
 import type { Inbox } from '../inbox/store.ts';
+import { DEFAULT_MODEL } from '../kernel/settings.ts';
 import { createJobHistory } from './history.ts';
 import { createPlatformReporter } from './platformReport.ts';
 import { initRepo, repoStatus } from './repo.ts';
@@ -44,7 +45,7 @@ export async function createJobs(deps: JobsDeps) {
     log: log.child({ module: 'jobs' }),
     clock: deps.clock,
     baseEnv: () => {
-      const env: Record<string, string> = {};
+      const env: Record<string, string> = { MATRIXOS_JOB_MODEL: DEFAULT_MODEL };
       if (config.anthropicApiKey) {
         env.ANTHROPIC_BASE_URL = config.anthropicBaseUrl;
         env.ANTHROPIC_API_KEY = config.anthropicApiKey;

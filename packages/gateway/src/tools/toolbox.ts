@@ -2,8 +2,10 @@ import type { Tool } from '@anthropic-ai/sdk/resources/messages';
 import { HttpError, type Logger } from '@matrixos/shared';
 import type { AppStore } from '../apps/store.ts';
 import type { EventBus } from '../events/bus.ts';
+import type { Jobs } from '../jobs/service.ts';
 import { appTool } from './apps.ts';
 import { fileTools } from './files.ts';
+import { jobTools } from './jobs.ts';
 import { memoryTool } from './memory.ts';
 import { type ToolResult, type ToolSpec, toolDefinition } from './tool.ts';
 
@@ -28,8 +30,11 @@ export function createToolbox(deps: {
   bus: EventBus;
   apps: AppStore;
   log: Logger;
+  /** The scheduler: save_job and list_jobs (absent: no job tools). */
+  jobs?: Jobs;
 }): Toolbox {
   const specs: ToolSpec[] = [...fileTools(deps), appTool(deps), memoryTool(deps)];
+  if (deps.jobs) specs.push(...jobTools({ jobs: deps.jobs }));
   const byName = new Map(specs.map((s) => [s.name, s]));
 
   return {
