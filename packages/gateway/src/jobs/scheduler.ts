@@ -143,6 +143,7 @@ export function createScheduler(deps: SchedulerDeps) {
   }
 
   async function loadOnce(): Promise<void> {
+    if (closed) return;
     if (!(await isRepo(dir))) await initRepo(dir);
     const dirty = await changedFiles(dir).catch(() => []);
     if (dirty.length) {
@@ -335,6 +336,31 @@ export function createScheduler(deps: SchedulerDeps) {
     };
   }
 
+  let starting: Promise<void> | undefined;
+  /** Each step checks `closed`: a shutdown during the first load must not touch a closed history. */
+  async function startOnce(opts: { watch?: boolean }): Promise<void> {
+    if (!(await isRepo(dir))) await initRepo(dir);
+    if (closed) return;
+    // Watching before the first load: a change made during it is loaded right after.
+    if (opts.watch ?? true) {
+      try {
+        watcher = watch(dir, { recursive: true }, (_event, name) => {
+          if (typeof name === 'string' && (name === '.git' || name.startsWith('.git/'))) return;
+          clearTimeout(debounce);
+          debounce = setTimeout(() => void reload(), deps.watchDebounceMs ?? 300);
+        });
+        watcher.on('error', (err) => log.warn({ err }, 'jobs: watching the repo failed'));
+      } catch (err) {
+        log.warn({ err }, 'jobs: cannot watch the repo; changes load on the next API change');
+      }
+    }
+    await reload();
+    if (closed) return;
+    catchUp();
+    markStarted();
+    changed();
+  }
+
   function mustGet(id: string): Loaded {
     const loaded = jobs.get(id);
     if (!loaded) throw new JobNotFound(`no job "${id}"`);
@@ -343,25 +369,9 @@ export function createScheduler(deps: SchedulerDeps) {
 
   return {
     /** Loads the repo (creating it on first boot), catches up missed runs, and starts watching. */
-    async start(opts: { watch?: boolean } = {}): Promise<void> {
-      if (!(await isRepo(dir))) await initRepo(dir);
-      // Watching before the first load: a change made during it is loaded right after.
-      if (opts.watch ?? true) {
-        try {
-          watcher = watch(dir, { recursive: true }, (_event, name) => {
-            if (typeof name === 'string' && (name === '.git' || name.startsWith('.git/'))) return;
-            clearTimeout(debounce);
-            debounce = setTimeout(() => void reload(), deps.watchDebounceMs ?? 300);
-          });
-          watcher.on('error', (err) => log.warn({ err }, 'jobs: watching the repo failed'));
-        } catch (err) {
-          log.warn({ err }, 'jobs: cannot watch the repo; changes load on the next API change');
-        }
-      }
-      await reload();
-      catchUp();
-      markStarted();
-      changed();
+    start(opts: { watch?: boolean } = {}): Promise<void> {
+      starting ??= startOnce(opts);
+      return starting;
     },
     /** Settles once the first load is done (the API waits for it: a boot answers /health first). */
     started,
@@ -403,6 +413,7 @@ export function createScheduler(deps: SchedulerDeps) {
       clearInterval(heartbeat);
       for (const t of retryTimers) clearTimeout(t);
       for (const { cron } of jobs.values()) cron.stop();
+      await starting?.catch(() => undefined);
       await reloading?.catch(() => undefined);
       // Runs in flight were killed above; their records are written before the history closes.
       await Promise.allSettled([...chains]);

@@ -39,7 +39,8 @@ describe.skipIf(!(await dockerAvailable()))('jobs on Docker', () => {
     const whileAsleep = runs.filter((r) => Date.parse(r.scheduledAt) > asleepAt);
     expect(whileAsleep.length).toBeGreaterThan(0);
     expect(whileAsleep.at(-1)).toMatchObject({ status: 'success', trigger: 'schedule', late: false });
-  });
+    // Sleep, wake and sleep again take up to two 30 s periods of the job.
+  }, 180_000);
 
   it('the repo of a fresh instance is a git repo with one commit (GET /api/jobs/repo)', async () => {
     t = await startTestPlatform({ runtime: 'docker' });
