@@ -114,13 +114,14 @@ export function createScheduler(deps: SchedulerDeps) {
       moduleVerdicts.set(key, verdict);
       return verdict && { ...verdict, id: spec.id };
     }
-    const syntax = await syntaxCheck(file);
-    let verdict: JobProblem | null = syntax
-      ? { id: spec.id, file: spec.module, line: syntax.line, message: syntax.message }
+    // One child for a good module; a second (`node --check`) only to find a syntax error's line.
+    const problem = await checkModule(file, dir);
+    let verdict: JobProblem | null = problem
+      ? { id: spec.id, file: spec.module, line: null, message: problem }
       : null;
-    if (!verdict) {
-      const problem = await checkModule(file, dir);
-      if (problem) verdict = { id: spec.id, file: spec.module, line: null, message: problem };
+    if (verdict) {
+      const syntax = await syntaxCheck(file);
+      if (syntax) verdict = { id: spec.id, file: spec.module, line: syntax.line, message: syntax.message };
     }
     moduleVerdicts.set(key, verdict);
     history.setModuleCheck(key, verdict === null ? null : JSON.stringify(verdict));

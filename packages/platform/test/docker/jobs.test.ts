@@ -23,7 +23,8 @@ describe.skipIf(!(await dockerAvailable()))('jobs on Docker', () => {
     const manifest = { jobs: [{ id: 'tick', module: 'tick.mjs', cron: '*/30 * * * * *' }] };
     expect((await put('/files/jobs/jobs.json', JSON.stringify(manifest))).status).toBe(200);
     // The gateway reloads on the change, and tells the platform when the job is next due.
-    await expect.poll(() => p.platform.wakes.get('alice'), { timeout: 15_000 }).not.toBeNull();
+    // (At 0.5 CPU the first load, which checks each module in a child process, takes seconds.)
+    await expect.poll(() => p.platform.wakes.get('alice'), { timeout: 60_000 }).not.toBeNull();
 
     const state = () => p.platform.store.get('alice')?.state;
     await expect.poll(state, { timeout: 30_000, interval: 100 }).toBe('stopped');
