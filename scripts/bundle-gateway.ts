@@ -1,5 +1,5 @@
 /**
- * Bundles the gateway into one ES module plus its home template, the shell's files and the
+ * Bundles the gateway into one ES module (and its job runner) plus its home template, the shell's files and the
  * browser helpers shared with the platform, the whole of what the instance image runs:
  * `<out>/bin/gateway.mjs`, `<out>/template/`, `<out>/shell/` and `<out>/browser/` (main.ts and
  * @matrixos/shared find them at `../template/`, `../shell/` and `../browser/` from themselves, in
@@ -30,9 +30,13 @@ const out = resolve(process.argv[2] ?? join(root, 'dist/gateway'));
 
 await rm(out, { recursive: true, force: true });
 const result = await build({
-  entryPoints: [join(root, 'packages/gateway/src/main.ts')],
+  // The job runner is its own entry: each job run is a child process that starts from it.
+  entryPoints: {
+    gateway: join(root, 'packages/gateway/src/main.ts'),
+    'job-runner': join(root, 'packages/gateway/src/jobs/runner.ts'),
+  },
   outdir: join(out, 'bin'),
-  entryNames: 'gateway',
+  entryNames: '[name]',
   outExtension: { '.js': '.mjs' },
   // Modules the gateway imports on demand (the Anthropic SDK) become chunks loaded when used.
   splitting: true,

@@ -5,7 +5,7 @@ import { getJson } from './lib/api.js';
 import { h, hueOf, icon } from './lib/dom.js';
 import { openWindow, windowOf } from './lib/windows.js';
 
-export function createLauncher({ el, openFiles, openSettings }) {
+export function createLauncher({ el, openFiles, openSettings, openJobs }) {
   let apps = [];
 
   /** @param {{ label: string, hue: number, glyph: Element, onOpen: () => void, name?: string }} spec */
@@ -30,6 +30,7 @@ export function createLauncher({ el, openFiles, openSettings }) {
     el.replaceChildren(
       tile({ label: 'Files', hue: 215, glyph: icon('folder'), onOpen: openFiles }),
       tile({ label: 'Settings', hue: 260, glyph: icon('gear'), onOpen: openSettings }),
+      ...(openJobs ? [tile({ label: 'Jobs', hue: 30, glyph: icon('history'), onOpen: openJobs })] : []),
       ...apps.map((app) =>
         tile({
           label: app.title,

@@ -4,6 +4,7 @@
 import { createChat } from './chat.js';
 import { createFileBrowser } from './files.js';
 import { createInbox } from './inbox.js';
+import { createJobsApp } from './jobs.js';
 import { createLauncher } from './launcher.js';
 import { connectSocket } from './lib/socket.js';
 import { openWindow } from './lib/windows.js';
@@ -38,7 +39,19 @@ function openSettings() {
   settings.open();
 }
 
-const launcher = createLauncher({ el: document.getElementById('launcher'), openFiles, openSettings });
+const jobs = createJobsApp();
+function openJobs() {
+  showView('desktop');
+  openWindow({ id: 'jobs', title: 'Jobs', hue: 30, content: jobs.element, width: 720, height: 560 });
+  jobs.open();
+}
+
+const launcher = createLauncher({
+  el: document.getElementById('launcher'),
+  openFiles,
+  openSettings,
+  openJobs,
+});
 
 const chat = createChat({
   el: document.getElementById('chat'),

@@ -16,6 +16,8 @@ import { fileRoutes } from './files/routes.ts';
 import { homePaths } from './home/layout.ts';
 import { inboxRoutes } from './inbox/routes.ts';
 import { createInbox } from './inbox/store.ts';
+import { jobRoutes } from './jobs/routes.ts';
+import { createJobs, type Jobs } from './jobs/service.ts';
 import { createKernel, type Kernel } from './kernel/kernel.ts';
 import { createOwnKey } from './kernel/own-key.ts';
 import { profileRoutes } from './profile/routes.ts';
@@ -45,11 +47,14 @@ export interface Gateway {
   bus: EventBus;
   activity: Activity;
   kernel: Kernel;
+  /** The scheduler over `~/jobs` (started by `jobs.start()`; main.ts starts it after listening). */
+  jobs: Jobs;
   /** Closes every open WebSocket with 1001 (going away) and stops running AI turns, for shutdown. */
   closeSockets(): void;
 }
 
-const PUBLIC_PATHS = new Set(['/health', '/openapi.json']);
+// `/api/health`: the seed's name for it (SDP-1's end-to-end script asks there).
+const PUBLIC_PATHS = new Set(['/health', '/api/health', '/openapi.json']);
 
 /** Open to everyone, signed in or not: the page (shell or sign-in), its files, and signing in. */
 const isOpen = (method: string, path: string) =>
@@ -68,6 +73,7 @@ export async function createApp({ config, log, token, shellDir, now }: GatewayDe
   const storage = createStorageGuard({ home: config.home, reserveBytes: config.storageReserveBytes });
   const apps = createAppStore({ home: config.home, bus, maxFileBytes: config.maxFileBytes, storage });
   const conversations = createConversationStore(paths.conversations);
+  const jobs = await createJobs({ config, token, log, inbox, bus, activity });
   const toolbox = createToolbox({
     home: config.home,
     maxFileBytes: config.maxFileBytes,
@@ -75,6 +81,7 @@ export async function createApp({ config, log, token, shellDir, now }: GatewayDe
     apps,
     log,
     storage,
+    jobs,
   });
   const ownKey = createOwnKey({ config, token, log });
   const kernel = createKernel({ config, log, bus, conversations, apps, toolbox, ownKey });
@@ -95,6 +102,7 @@ export async function createApp({ config, log, token, shellDir, now }: GatewayDe
   app.route('/', conversationRoutes({ conversations, toolbox }));
   app.route('/', settingsRoutes({ config, log, ownKey, client: kernel.client }));
   app.route('/', openApiRoute());
+  app.route('/', jobRoutes({ jobs, sync: jobs.sync }));
   app.route('/', socketRoutes({ bus, activity, handle: config.handle, log, kernel }));
 
   return {
@@ -103,7 +111,9 @@ export async function createApp({ config, log, token, shellDir, now }: GatewayDe
     bus,
     activity,
     kernel,
+    jobs,
     closeSockets() {
+      void jobs.close();
       kernel.cancelAll();
       for (const client of sockets.clients) client.close(1001, 'server shutting down');
     },

@@ -31,6 +31,10 @@ const schema = z
     ANTHROPIC_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://api.anthropic.com'),
     ANTHROPIC_API_KEY: z.string().regex(/^\S+$/, 'must not contain whitespace').optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    // Platform mode: the platform's instance-facing API (next job due time); unset: none.
+    MATRIXOS_PLATFORM_URL: z.url({ protocol: /^https?$/ }).optional(),
+    // A repo cloned into ~/jobs on the first boot (the platform sets it from provision's jobsRepo).
+    MATRIXOS_JOBS_REPO: z.url({ protocol: /^https?$/ }).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.MATRIXOS_MODE !== 'platform') return;
@@ -68,6 +72,10 @@ export interface GatewayConfig {
   anthropicBaseUrl: string;
   /** The key those calls carry: the proxy token in platform mode, the owner's own key otherwise. */
   anthropicApiKey: string | undefined;
+  /** The platform's instance API (`http://host:port`, no trailing slash), or undefined. */
+  platformUrl?: string | undefined;
+  /** Cloned into `~/jobs` on the first boot, if set. */
+  jobsRepo?: string | undefined;
 }
 
 /** Reads the gateway's environment; throws a ConfigError naming every bad variable. */
@@ -85,5 +93,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     anthropicBaseUrl: e.ANTHROPIC_BASE_URL.replace(/\/+$/, ''),
     anthropicApiKey: e.ANTHROPIC_API_KEY,
+    platformUrl: e.MATRIXOS_PLATFORM_URL?.replace(/\/+$/, ''),
+    jobsRepo: e.MATRIXOS_JOBS_REPO,
   };
 }

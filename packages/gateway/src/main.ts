@@ -59,6 +59,9 @@ log.info(
   { url: running.url, handle: config.handle, mode: config.mode, home: config.home, version: VERSION },
   'gateway listening',
 );
+// After listening (the platform may be waiting for /health), and not awaited: a SIGTERM during
+// the first load must find the handlers below in place.
+void gateway.jobs.start().catch((err) => log.error({ err }, 'jobs did not start'));
 
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -68,9 +71,17 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     log.info({ signal }, 'shutting down');
     // Whatever happens below, the process is gone in time.
     setTimeout(() => process.exit(1), SHUTDOWN_DEADLINE_MS).unref();
-    void running.shutdown(SHUTDOWN_GRACE_MS).then((how) => {
-      log.info({ how }, 'stopped');
-      process.exit(how === 'drained' ? 0 : 1);
-    });
+    // Beside the drain: the platform learns the next due time before the process exits.
+    const jobsClosed = gateway.jobs.close().catch((err) => log.error({ err }, 'jobs did not close cleanly'));
+    void running
+      .shutdown(SHUTDOWN_GRACE_MS)
+      .then(async (how) => {
+        await jobsClosed;
+        return how;
+      })
+      .then((how) => {
+        log.info({ how }, 'stopped');
+        process.exit(how === 'drained' ? 0 : 1);
+      });
   });
 }

@@ -31,7 +31,7 @@ export interface TestGateway {
  */
 export async function startGateway(
   overrides: Partial<GatewayConfig> = {},
-  reuse: { home?: string; token?: string; limits?: ServerLimits; now?: () => number } = {},
+  reuse: { home?: string; token?: string; limits?: ServerLimits; now?: () => number; jobs?: boolean } = {},
 ): Promise<TestGateway> {
   const limits = reuse.limits ?? SERVER_LIMITS;
   const home = reuse.home ?? (await mkdtemp(join(tmpdir(), 'matrixos-home-')));
@@ -46,6 +46,8 @@ export async function startGateway(
     ...(reuse.now ? { now: reuse.now } : {}),
   });
   const running = await listen(gateway, config, limits);
+  // Only the tests of jobs start the scheduler (it checks each job's module in a child process).
+  if (reuse.jobs) await gateway.jobs.start({ watch: false });
   return {
     url: running.url,
     home,
@@ -59,6 +61,7 @@ export async function startGateway(
       }),
     async close() {
       await running.shutdown(1_000);
+      await gateway.jobs.close();
       if (!reuse.home) await rm(home, { recursive: true, force: true });
     },
   };

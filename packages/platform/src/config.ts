@@ -74,6 +74,10 @@ const schema = z.object({
   INSTANCE_DISK: bytes('1g'),
   /** Where those filesystems (sparse files) live: in production, not the filesystem of DATA_DIR. */
   INSTANCE_DISK_DIR: z.string().optional(),
+  /** The instance-facing API (job due times), on the address instances reach the host at; 0: any free port. */
+  INSTANCE_API_PORT: port(9001),
+  /** Wake a sleeping instance this long before its next job is due (a start takes seconds). */
+  JOB_WAKE_LEAD: duration('30s'),
 });
 
 export type PlatformConfig = ReturnType<typeof loadConfig>;
@@ -127,6 +131,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       sizeBytes: c.INSTANCE_DISK,
       dir: path.resolve(c.INSTANCE_DISK_DIR ?? path.join(dataDir, 'disks')),
     },
+    instanceApiPort: c.INSTANCE_API_PORT,
+    jobWakeLeadMs: c.JOB_WAKE_LEAD,
   };
 }
 

@@ -13,6 +13,10 @@ import { createEngineStatus } from './api/engineStatus.ts';
 import { createSessionCookies } from './api/sessionCookies.ts';
 import type { PlatformConfig } from './config.ts';
 import type { Db } from './db/openDb.ts';
+import { createInstanceApi } from './instanceApi/createInstanceApi.ts';
+import { instanceJobRoutes } from './instanceApi/jobRoutes.ts';
+import { createJobWakes, type JobWakes } from './instanceApi/jobWakes.ts';
+import { listenInstanceApi } from './instanceApi/listen.ts';
 import { createInstanceStore } from './instances/store.ts';
 import { createActivity } from './lifecycle/activity.ts';
 import { createLifecycle } from './lifecycle/lifecycle.ts';
@@ -60,7 +64,18 @@ export function createPlatform(deps: PlatformDeps) {
     identities: createIdentityStore({ db: deps.db, sealer, clock }),
   };
   const activity = createActivity(deps.clock);
+  // Issue 9: the instance API (its URL is known once it listens) and the wakes for due jobs.
+  let instanceApiUrl: string | undefined;
+  let instanceApiServer: Awaited<ReturnType<typeof listenInstanceApi>> | undefined;
+  let wakes: JobWakes | undefined;
   const orchestrator = createOrchestrator({
+    instanceEnv: (handle) => {
+      const env: Record<string, string> = {};
+      if (instanceApiUrl) env.MATRIXOS_PLATFORM_URL = instanceApiUrl;
+      const repo = wakes?.jobsRepo(handle);
+      if (repo) env.MATRIXOS_JOBS_REPO = repo;
+      return env;
+    },
     store,
     runtime,
     sealer,
@@ -77,7 +92,21 @@ export function createPlatform(deps: PlatformDeps) {
     config,
     log: log.child({ module: 'lifecycle' }),
     clock: deps.clock,
+    keepAwake: (handle) => wakes?.dueSoon(handle) ?? false,
   });
+  wakes = createJobWakes({
+    db: deps.db,
+    wake: lifecycle.wake,
+    sleeping: (handle) => {
+      const state = store.get(handle)?.state;
+      return state === 'stopped' || state === 'paused';
+    },
+    log: log.child({ module: 'job-wakes' }),
+    clock: deps.clock,
+    leadMs: config.jobWakeLeadMs,
+  });
+  const jobWakes = wakes;
+  orchestrator.events.on('destroyed', (handle) => jobWakes.forget(handle));
   const router = createRouter({
     orchestrator,
     lifecycle,
@@ -107,6 +136,7 @@ export function createPlatform(deps: PlatformDeps) {
     limiter,
     notices,
     activity,
+    jobWakes,
     llm: deps.llm,
     oidc,
     log,
@@ -114,6 +144,14 @@ export function createPlatform(deps: PlatformDeps) {
     engineStatus,
   });
   const server = createServer({ app, router, domain: config.domain, log, limits: config.limits });
+  const instanceApi = createInstanceApi({
+    store,
+    sealer,
+    limiter,
+    log: log.child({ module: 'instance-api' }),
+    routes: [instanceJobRoutes({ wakes: jobWakes, activity })],
+    clock: deps.clock,
+  });
 
   /** The proxy may start a moment after the platform (npm start runs both): try a few times. */
   async function syncKeysUntilDone(): Promise<void> {
@@ -137,6 +175,10 @@ export function createPlatform(deps: PlatformDeps) {
     /** The engine's last known health; `refresh()` it when the engine reports a change. */
     engineStatus,
     router,
+    wakes: jobWakes,
+    instanceApi,
+    /** Where instances reach the instance API (set once `listen` has bound it). */
+    instanceApiUrl: () => instanceApiUrl,
     /** Listens, then reconciles in the background; `reconciled` settles when that first pass ends. */
     async listen(
       port = config.port,
@@ -150,6 +192,10 @@ export function createPlatform(deps: PlatformDeps) {
         });
       });
       await engineStatus.start();
+      // Before the reconcile starts instances: their environment carries this URL.
+      instanceApiServer = await listenInstanceApi(instanceApi, runtime.hostAddress(), config.instanceApiPort);
+      instanceApiUrl = instanceApiServer.url;
+      jobWakes.start();
       const reconciled = lifecycle.start();
       reconciled.catch((err) => log.error({ err }, 'startup reconcile failed'));
       if (deps.llm) void syncKeysUntilDone();
@@ -163,6 +209,8 @@ export function createPlatform(deps: PlatformDeps) {
       const cut = setTimeout(() => server.closeAllConnections(), 3000);
       engineStatus.stop();
       await lifecycle.close();
+      jobWakes.stop();
+      await instanceApiServer?.close();
       await closed;
       clearTimeout(cut);
       await router.close();

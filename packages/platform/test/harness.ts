@@ -105,6 +105,8 @@ export async function startTestPlatform(opts: TestPlatformOptions) {
     WAKE_TIMEOUT: '30s',
     // The image the global setup built for this run (parallel checkouts each build their own tag).
     INSTANCE_IMAGE: TEST_INSTANCE_IMAGE,
+    // Any free port: parallel test platforms each have their own instance API.
+    INSTANCE_API_PORT: '0',
     ...opts.env,
   });
   const log = createLogger(`test-${platformId}`, process.env.LOG_LEVEL ?? 'silent');
@@ -212,7 +214,14 @@ export async function spawnPlatform(
 ): Promise<{ port: number; child: ChildProcess; output: () => string }> {
   const child = spawn(process.execPath, [MAIN], {
     // No LLM proxy runs beside these: provisioning must not wait for one.
-    env: { ...process.env, PLATFORM_PORT: '0', LOG_LEVEL: 'info', PROXY_ADMIN_URL: 'none', ...env },
+    env: {
+      ...process.env,
+      PLATFORM_PORT: '0',
+      INSTANCE_API_PORT: '0',
+      LOG_LEVEL: 'info',
+      PROXY_ADMIN_URL: 'none',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

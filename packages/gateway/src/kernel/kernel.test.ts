@@ -86,8 +86,10 @@ describe('the kernel over /ws', () => {
     expect(body.tools.map((t) => t.name).sort()).toEqual([
       'create_app',
       'list_directory',
+      'list_jobs',
       'read_file',
       'remember',
+      'save_job',
       'write_file',
     ]);
     expect(body.system).toContain('@alice');

@@ -19,7 +19,7 @@ export function systemRoutes({ config, log, activity, startedAt }: SystemRoutesD
   const disk = diskUsage(config.home);
   const uptime = () => Math.round((Date.now() - startedAt.getTime()) / 1000);
 
-  app.get('/health', (c) =>
+  app.on('GET', ['/health', '/api/health'], (c) =>
     c.json({
       status: 'ok',
       handle: config.handle,

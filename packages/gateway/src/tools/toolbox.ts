@@ -3,9 +3,11 @@ import { HttpError, type Logger } from '@matrixos/shared';
 import type { AppStore } from '../apps/store.ts';
 import type { EventBus } from '../events/bus.ts';
 import { fsErrorToHttp } from '../files/fs-errors.ts';
+import type { Jobs } from '../jobs/service.ts';
 import type { StorageGuard } from '../storage/guard.ts';
 import { appTool } from './apps.ts';
 import { fileTools } from './files.ts';
+import { jobTools } from './jobs.ts';
 import { memoryTool } from './memory.ts';
 import { type ToolResult, type ToolSpec, toolDefinition } from './tool.ts';
 
@@ -31,8 +33,11 @@ export function createToolbox(deps: {
   apps: AppStore;
   log: Logger;
   storage?: StorageGuard;
+  /** The scheduler: save_job and list_jobs (absent: no job tools). */
+  jobs?: Jobs;
 }): Toolbox {
   const specs: ToolSpec[] = [...fileTools(deps), appTool(deps), memoryTool(deps)];
+  if (deps.jobs) specs.push(...jobTools({ jobs: deps.jobs }));
   const byName = new Map(specs.map((s) => [s.name, s]));
 
   return {

@@ -1,6 +1,7 @@
 import { HttpError, limitBody, readJson, validateHandle } from '@matrixos/shared';
 import { Hono } from 'hono';
 import type { RateLimiter } from '../accounts/rateLimiter.ts';
+import type { JobWakes } from '../instanceApi/jobWakes.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 import { provisionBody } from './contract/admin.ts';
@@ -21,6 +22,7 @@ export function containerRoutes(deps: {
   orchestrator: Orchestrator;
   lifecycle: Lifecycle;
   limiter: RateLimiter;
+  jobWakes?: JobWakes;
 }) {
   const { orchestrator, lifecycle, limiter } = deps;
   return (
@@ -29,9 +31,9 @@ export function containerRoutes(deps: {
       .use('/admin/sweep', limitBody(ADMIN_BODY_LIMIT))
       .post('/containers/provision', async (c) => {
         // The handle's own rules are the orchestrator's, with their clearer messages.
-        const { handle, restoreData } = await readJson(c, provisionBody);
+        const { handle, restoreData, jobsRepo } = await readJson(c, provisionBody);
         if (handle === undefined) throw new HttpError(400, 'invalid_body', 'expected {"handle": "<handle>"}');
-        const result = await orchestrator.provision(handle, { restoreData });
+        const result = await provisionWithRepo(deps, handle, jobsRepo, { restoreData });
         // The instance's API token is shown once, when it is made, like any API key.
         if (result.created) return c.json({ instance: result.instance, token: result.token }, 201);
         return c.json({ instance: result.instance }, 200);
@@ -106,5 +108,27 @@ export function rotationLimit(limiter: RateLimiter, key: string): void {
         'Retry-After': String(seconds),
       },
     );
+  }
+}
+
+/**
+ * Provision, first recording the jobs repo a new instance clones before its first boot (its
+ * environment carries it). An existing instance keeps its jobs; a failed provision forgets it.
+ */
+async function provisionWithRepo(
+  deps: { orchestrator: Orchestrator; jobWakes?: JobWakes },
+  handle: unknown,
+  jobsRepo: string | undefined,
+  opts: { restoreData?: boolean },
+) {
+  const check = validateHandle(handle);
+  const record = jobsRepo && deps.jobWakes && check.ok && !deps.orchestrator.exists(check.handle);
+  if (record) deps.jobWakes?.setJobsRepo(check.handle, jobsRepo);
+  try {
+    return await deps.orchestrator.provision(handle, opts);
+  } catch (err) {
+    if (record && check.ok && !deps.orchestrator.exists(check.handle))
+      deps.jobWakes?.setJobsRepo(check.handle, null);
+    throw err;
   }
 }

@@ -6,6 +6,7 @@ import type { RateLimiter } from '../accounts/rateLimiter.ts';
 import type { Sessions } from '../accounts/sessions.ts';
 import type { WebAuthn } from '../accounts/webauthn.ts';
 import type { PlatformConfig } from '../config.ts';
+import type { JobWakes } from '../instanceApi/jobWakes.ts';
 import type { InstanceStore } from '../instances/store.ts';
 import type { Activity } from '../lifecycle/activity.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
@@ -19,6 +20,7 @@ import { containerRoutes } from './containerRoutes.ts';
 import { openApiRoute } from './contract/openapi.ts';
 import type { EngineStatus } from './engineStatus.ts';
 import { healthRoute } from './healthRoute.ts';
+import { instanceAliasRoutes } from './instanceAliasRoutes.ts';
 import { meRoutes } from './meRoutes.ts';
 import { type OidcDeps, oidcRoutes } from './oidcRoutes.ts';
 import { originCheck } from './originCheck.ts';
@@ -42,6 +44,8 @@ export interface AppDeps {
   limiter: RateLimiter;
   notices: BudgetNotices;
   activity: Activity;
+  /** Due times and jobs repos of instances (issue 9); provision records `jobsRepo` there. */
+  jobWakes?: JobWakes;
   /** The LLM proxy's usage, for the dashboards; absent when no proxy runs. */
   llm?: LlmUsage;
   /** Sign-in with OpenID Connect providers (none configured: the routes say so). */
@@ -86,6 +90,7 @@ export function createApp(deps: AppDeps): Hono {
   admin.route('/', adminOverviewRoute(deps));
   admin.route('/', budgetNoticeRoute(deps.notices));
   admin.route('/', userRoutes(deps.accounts, deps.sessions.events));
+  admin.route('/', instanceAliasRoutes(deps));
   app.route('/', admin);
   return app;
 }

@@ -76,7 +76,8 @@ export function meRoutes(deps: MeDeps) {
   app.use('/admin/instances/*', limitBody(1024));
   app.use('/me', requireUser(deps.cookies));
   app.use('/me/*', requireUser(deps.cookies));
-  app.use('/admin/instances/*', requireUser(deps.cookies));
+  // Only the `open` route is a signed-in user's; the rest of /admin/instances/* is the admin API.
+  app.use('/admin/instances/:handle/open', requireUser(deps.cookies));
   const fresh = requireFreshProof(sessions);
   // A step-up is a sign-in's sibling: the same small bodies, a flood guard per session, and the
   // sign-in's failure limits (it guesses the same secrets).

@@ -227,3 +227,15 @@ export const keptVolumes = sqliteTable('kept_volumes', {
 });
 
 export type KeptVolumeRow = typeof keptVolumes.$inferSelect;
+
+/**
+ * When each instance's next job is due, as its gateway last reported it (issue 9): the
+ * lifecycle wakes a sleeping instance then. Kept in the database so a platform restart keeps it.
+ */
+export const instanceJobs = sqliteTable('instance_jobs', {
+  handle: text('handle').primaryKey(),
+  nextDueAt: integer('next_due_at'),
+  /** A git URL cloned into the instance's `~/jobs` before its first boot (provision's `jobsRepo`). */
+  jobsRepo: text('jobs_repo'),
+  updatedAt: integer('updated_at').notNull(),
+});

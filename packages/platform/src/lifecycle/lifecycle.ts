@@ -18,6 +18,8 @@ export interface LifecycleDeps {
   config: Pick<PlatformConfig, 'lifecycle'>;
   log: Logger;
   clock?: () => number;
+  /** An instance that must stay up for now whatever its idleness (a job is about to run). */
+  keepAwake?: (handle: string) => boolean;
 }
 
 /**
@@ -59,7 +61,10 @@ export function createLifecycle(deps: LifecycleDeps) {
 
   function idleFor(handle: string, limitMs: number): () => boolean {
     return () =>
-      activity.openCount(handle) === 0 && !waking.has(handle) && clock() - lastActive(handle) >= limitMs;
+      activity.openCount(handle) === 0 &&
+      !waking.has(handle) &&
+      clock() - lastActive(handle) >= limitMs &&
+      !deps.keepAwake?.(handle);
   }
 
   /** Writes what this process saw to the row, so a restart knows how long each has been idle. */

@@ -66,6 +66,8 @@ export interface OrchestratorDeps {
   /** The LLM proxy's key registry; absent when no proxy runs (the instance's AI then has no budget). */
   llmKeys?: LlmKeys;
   clock?: () => number;
+  /** More environment for an instance: the platform's instance API URL, its jobs repo (issue 9). */
+  instanceEnv?: (handle: string) => Record<string, string>;
 }
 
 /** What each sealed instance secret is bound to: moved to another row or column, it will not open. */
@@ -134,6 +136,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     };
     env.ANTHROPIC_BASE_URL =
       config.instance.proxyUrl ?? `http://${runtime.hostAddress()}:${config.proxyPort}`;
+    Object.assign(env, deps.instanceEnv?.(row.handle));
     return {
       handle: row.handle,
       volume: volumeOf(row),

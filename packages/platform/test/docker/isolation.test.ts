@@ -81,4 +81,23 @@ describe.skipIf(!(await dockerAvailable()))('tenant isolation on Docker', () => 
     const host = t.runtime.hostAddress();
     expect(await execNode(ids.alice!, tryConnect(host, t.port))).not.toBe('connected');
   });
+
+  it('reaches the instance API with its own token, which serves no admin or other route', async () => {
+    const script = `
+      const url = process.env.MATRIXOS_PLATFORM_URL;
+      const auth = { authorization: 'Bearer ' + process.env.MATRIX_AUTH_TOKEN };
+      (async () => {
+        const own = await fetch(url + '/instance/v1/jobs/next-due', {
+          method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ at: null }) });
+        const admin = await fetch(url + '/containers', { headers: auth });
+        const health = await fetch(url + '/health', { headers: auth });
+        console.log(JSON.stringify({ own: own.status, handle: (await own.json()).handle, admin: admin.status, health: health.status }));
+      })().catch((e) => console.log(JSON.stringify({ error: String(e) })));`;
+    expect(JSON.parse(await execNode(ids.alice!, script))).toEqual({
+      own: 200,
+      handle: 'alice',
+      admin: 404,
+      health: 404,
+    });
+  });
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { remoteUrl } from '../../instanceApi/remoteUrl.ts';
 import { budgetNoticeSchema } from '../../llm/budgetNotices.ts';
 import {
   badBody,
@@ -20,6 +21,8 @@ export const provisionBody = z.object({
   handle: z.unknown().meta({ type: 'string', description: 'the new handle', example: 'alice' }),
   /** Re-provision a handle whose data was kept, with that data (DELETE /containers/:handle kept it). */
   restoreData: z.boolean().optional(),
+  /** A git repo (http or https, no credentials in it) cloned into the new instance's ~/jobs. */
+  jobsRepo: remoteUrl.optional(),
 });
 export const roleBody = z.object({ role: z.enum(['user', 'admin']) });
 export { budgetNoticeSchema };

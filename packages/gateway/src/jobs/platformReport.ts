@@ -1,0 +1,65 @@
+import type { Logger } from '@matrixos/shared';
+
+/** What the gateway tells the platform (`PUT {platform}/instance/v1/jobs/next-due`). */
+export interface NextDueReport {
+  at: string | null;
+  /** Runs in progress: each report with one counts as activity, so the idle timer waits. */
+  running: number;
+}
+
+// Short: the last report is sent during shutdown, which has about 4 s in all.
+const TIMEOUT_MS = 2_000;
+
+/**
+ * Tells the platform the next time one of this instance's jobs is due (so that it wakes the
+ * instance then if it sleeps), whenever that changes. One report in flight at a time; the
+ * newest wins; a failed one is retried with the next change or heartbeat. No platform URL
+ * (single-user mode): nothing to tell.
+ */
+export function createPlatformReporter(opts: { url: string | undefined; token: string; log: Logger }) {
+  let sent: string | null = null;
+  let pending: NextDueReport | null = null;
+  let inFlight: Promise<void> | null = null;
+
+  async function send(report: NextDueReport): Promise<void> {
+    const body = JSON.stringify(report);
+    // An unchanged due time is sent again only while runs keep the instance busy (a heartbeat).
+    if (body === sent && report.running === 0) return;
+    try {
+      const res = await fetch(`${opts.url}/instance/v1/jobs/next-due`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json' },
+        body,
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+      if (res.ok) sent = body;
+      else opts.log.warn({ status: res.status }, 'jobs: the platform refused the next due time');
+    } catch (err) {
+      opts.log.warn({ err: (err as Error).message }, 'jobs: could not tell the platform the next due time');
+    }
+  }
+
+  function pump(): Promise<void> {
+    if (inFlight) return inFlight;
+    inFlight = (async () => {
+      while (pending) {
+        const next = pending;
+        pending = null;
+        await send(next);
+      }
+    })().finally(() => {
+      inFlight = null;
+    });
+    return inFlight;
+  }
+
+  return {
+    report(state: { nextDue: Date | null; running: number }): Promise<void> {
+      if (!opts.url) return Promise.resolve();
+      pending = { at: state.nextDue?.toISOString() ?? null, running: state.running };
+      return pump();
+    },
+    /** Waits for the reports already asked for (shutdown: the platform must know before the stop). */
+    flush: (): Promise<void> => inFlight ?? Promise.resolve(),
+  };
+}
