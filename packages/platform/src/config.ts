@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { bytes, duration, parseEnv, parseSecretKey, port } from '@matrixos/shared';
 import { z } from 'zod';
+import { billingConfig, billingSettings } from './billing/config.ts';
 
 /**
  * Every setting of the platform, from the environment (twelve-factor). `docs/configuration.md`
@@ -58,6 +59,8 @@ const schema = z.object({
   INSTANCE_PROXY_URL: z.url().optional(),
   /** Where the platform reaches the LLM proxy's admin API (key registry); `none`: no proxy. */
   PROXY_ADMIN_URL: z.union([z.url(), z.literal('none')]).optional(),
+  /** Billing (docs/billing.md): off unless STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET and BILLING_PLANS are set. */
+  ...billingSettings,
 });
 
 export type PlatformConfig = ReturnType<typeof loadConfig>;
@@ -97,6 +100,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     proxyPort: c.PROXY_PORT,
     proxyAdminUrl:
       c.PROXY_ADMIN_URL === 'none' ? null : (c.PROXY_ADMIN_URL ?? `http://127.0.0.1:${c.PROXY_PORT}`),
+    billing: billingConfig(c),
   };
 }
 

@@ -15,7 +15,14 @@ export interface LlmUsage {
   summary(): Promise<{ users: { handle: string; today: number; month: number; total: number }[] }>;
 }
 
-export type LlmProxy = LlmKeys & LlmUsage;
+/** Dollars; null removes a limit; an omitted one is kept (the proxy's `POST /quotas/:handle`). */
+export type QuotaPatch = { totalUsd?: number | null; dailyUsd?: number | null; monthlyUsd?: number | null };
+
+export interface LlmQuotas {
+  setQuota(handle: string, patch: QuotaPatch): Promise<void>;
+}
+
+export type LlmProxy = LlmKeys & LlmUsage & LlmQuotas;
 
 export function createProxyClient(opts: {
   baseUrl: string;
@@ -24,7 +31,7 @@ export function createProxyClient(opts: {
 }): LlmProxy {
   const timeoutMs = opts.timeoutMs ?? 5000;
 
-  async function call(method: 'GET' | 'PUT' | 'DELETE', path: string, body?: object): Promise<Response> {
+  async function call(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, body?: object): Promise<Response> {
     try {
       return await fetch(`${opts.baseUrl}${path}`, {
         method,
@@ -64,6 +71,11 @@ export function createProxyClient(opts: {
       if (!res.ok)
         throw new Error(`the LLM proxy has no usage for "${handle}" (${res.status}: ${await explain(res)})`);
       return (await res.json()) as Record<string, unknown>;
+    },
+    async setQuota(handle, patch) {
+      const res = await call('POST', `/quotas/${encodeURIComponent(handle)}`, patch);
+      if (!res.ok)
+        throw new Error(`the LLM proxy did not set the budget of "${handle}" (${res.status}: ${await explain(res)})`);
     },
     async summary() {
       const res = await call('GET', '/usage/summary');
