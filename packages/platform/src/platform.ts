@@ -7,6 +7,8 @@ import { createRateLimiter } from './accounts/rateLimiter.ts';
 import { createSessions } from './accounts/sessions.ts';
 import { createWebAuthn } from './accounts/webauthn.ts';
 import { createApp } from './api/createApp.ts';
+import { createBilling } from './billing/billing.ts';
+import { createTellUser } from './billing/tellUser.ts';
 import { createSessionCookies } from './api/sessionCookies.ts';
 import type { PlatformConfig } from './config.ts';
 import type { Db } from './db/openDb.ts';
@@ -78,6 +80,19 @@ export function createPlatform(deps: PlatformDeps) {
   });
   orchestrator.events.on('destroyed', access.forget);
   const notices = createBudgetNotices({ lifecycle, access, log: log.child({ module: 'budget' }) });
+  const billing = config.billing
+    ? createBilling({
+        config: config.billing,
+        publicUrl: config.publicUrl,
+        db: deps.db,
+        accounts,
+        llm: deps.llm,
+        orchestrator,
+        tellUser: createTellUser({ lifecycle, access }),
+        log: log.child({ module: 'billing' }),
+        clock: deps.clock,
+      })
+    : null;
   const app = createApp({
     config,
     orchestrator,
@@ -95,6 +110,7 @@ export function createPlatform(deps: PlatformDeps) {
     llm: deps.llm,
     log,
     clock,
+    billing,
   });
   const server = createServer({ app, router, domain: config.domain, log });
 
@@ -117,6 +133,7 @@ export function createPlatform(deps: PlatformDeps) {
     accounts,
     sessions,
     access,
+    billing,
     /** Listens, then reconciles in the background; `reconciled` settles when that first pass ends. */
     async listen(
       port = config.port,
@@ -132,6 +149,7 @@ export function createPlatform(deps: PlatformDeps) {
       const reconciled = lifecycle.start();
       reconciled.catch((err) => log.error({ err }, 'startup reconcile failed'));
       if (deps.llm) void syncKeysUntilDone();
+      billing?.start();
       return { port: (server.address() as AddressInfo).port, reconciled };
     },
     /** Stops taking requests and sweeping; the instances themselves keep running. */
@@ -141,6 +159,7 @@ export function createPlatform(deps: PlatformDeps) {
       // Open WebSockets and streams would hold the close forever: give them a moment, then cut.
       const cut = setTimeout(() => server.closeAllConnections(), 3000);
       await lifecycle.close();
+      billing?.stop();
       await closed;
       clearTimeout(cut);
       await router.close();

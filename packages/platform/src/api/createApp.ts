@@ -5,6 +5,7 @@ import type { InstanceAccess } from '../accounts/instanceAccess.ts';
 import type { RateLimiter } from '../accounts/rateLimiter.ts';
 import type { Sessions } from '../accounts/sessions.ts';
 import type { WebAuthn } from '../accounts/webauthn.ts';
+import type { Billing } from '../billing/billing.ts';
 import type { PlatformConfig } from '../config.ts';
 import type { InstanceStore } from '../instances/store.ts';
 import type { Activity } from '../lifecycle/activity.ts';
@@ -14,6 +15,7 @@ import type { LlmUsage } from '../llm/proxyClient.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 import { adminOverviewRoute } from './adminOverviewRoute.ts';
 import { authRoutes } from './authRoutes.ts';
+import { billingRoutes } from './billingRoutes.ts';
 import { budgetNoticeRoute } from './budgetNoticeRoute.ts';
 import { containerRoutes } from './containerRoutes.ts';
 import { healthRoute } from './healthRoute.ts';
@@ -43,6 +45,8 @@ export interface AppDeps {
   llm?: LlmUsage;
   log: Logger;
   clock?: () => number;
+  /** Stripe billing (docs/billing.md); null or absent: billing is off. */
+  billing?: Billing | null;
 }
 
 /** The control plane's HTTP API and pages (everything that is not an instance's traffic). */
@@ -57,6 +61,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/', pageRoutes(deps));
   app.route('/', authRoutes({ ...deps, trustProxy: config.trustProxy }));
   app.route('/', meRoutes(deps));
+  app.route('/', billingRoutes(deps));
   // Deny by default: every route not declared above needs the admin token or an admin's
   // session, so a route added later cannot be left open by forgetting a check.
   const admin = new Hono();

@@ -65,7 +65,8 @@ export const billingSettings = {
   BILLING_SWEEP_INTERVAL: duration('10m'),
 };
 
-type Settings = { [K in keyof typeof billingSettings]: z.output<(typeof billingSettings)[K]> };
+const settingsObject = z.object(billingSettings);
+type Settings = z.output<typeof settingsObject>;
 
 export type BillingConfig = NonNullable<ReturnType<typeof billingConfig>>;
 
