@@ -73,8 +73,11 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
   }
   const userId = (handle: string) => t.platform.accounts.userByHandle(handle)!.id;
   const quota = async (handle: string) =>
-    (await fetch(`${proxy.url}/quotas/${handle}`, { headers: { authorization: `Bearer ${t.adminToken}` } })).json();
-  const status = async (handle: string) => (await clients.get(handle)!.cp('/me/billing')).json<Record<string, unknown>>();
+    (
+      await fetch(`${proxy.url}/quotas/${handle}`, { headers: { authorization: `Bearer ${t.adminToken}` } })
+    ).json();
+  const status = async (handle: string) =>
+    (await clients.get(handle)!.cp('/me/billing')).json<Record<string, unknown>>();
   const inbox = async (handle: string) => {
     const authorization = `Bearer ${t.platform.access.instanceToken(handle)}`;
     return (await t.instance(handle, { path: '/api/messages', headers: { authorization } }))
@@ -95,7 +98,10 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
       data: { object },
     });
   }
-  const deliver = (payload: string, signature = signer.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET })) =>
+  const deliver = (
+    payload: string,
+    signature = signer.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }),
+  ) =>
     t.request({
       method: 'POST',
       path: '/webhooks/stripe',
@@ -112,12 +118,22 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
       subscription: `sub_${handle}`,
     });
   const subscriptionEvent = (type: string, handle: string, staleStatus = 'active') =>
-    event(type, { id: `sub_${handle}`, object: 'subscription', customer: `cus_${handle}`, status: staleStatus });
+    event(type, {
+      id: `sub_${handle}`,
+      object: 'subscription',
+      customer: `cus_${handle}`,
+      status: staleStatus,
+    });
 
   it('sends a signed-in user to Stripe Checkout for a plan, and refuses what it should', async () => {
     const alice = await signUp('alice');
     const before = (await status('alice')) as { enabled: boolean; plan: { id: string }; plans: unknown[] };
-    expect(before).toMatchObject({ enabled: true, plan: { id: 'free' }, hasCustomer: false, nextInvoice: null });
+    expect(before).toMatchObject({
+      enabled: true,
+      plan: { id: 'free' },
+      hasCustomer: false,
+      nextInvoice: null,
+    });
     expect(before.plans).toHaveLength(2);
     const r = await alice.cp('/me/billing/checkout', { method: 'POST', body: { plan: 'pro' } });
     expect(r.status).toBe(200);
@@ -130,11 +146,21 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
     expect(form.get('success_url')).toBe(`http://localhost:${t.port}/dashboard?billing=done`);
 
     const unknown = await alice.cp('/me/billing/checkout', { method: 'POST', body: { plan: 'gold' } });
-    expect([unknown.status, unknown.json<{ error: { code: string } }>().error.code]).toEqual([400, 'unknown_plan']);
+    expect([unknown.status, unknown.json<{ error: { code: string } }>().error.code]).toEqual([
+      400,
+      'unknown_plan',
+    ]);
     expect((await alice.cp('/me/billing/portal', { method: 'POST' })).status).toBe(404);
-    const signedOut = await t.request({ method: 'POST', path: '/me/billing/checkout', body: { plan: 'pro' } });
+    const signedOut = await t.request({
+      method: 'POST',
+      path: '/me/billing/checkout',
+      body: { plan: 'pro' },
+    });
     expect(signedOut.status).toBe(401);
-    const big = await alice.cp('/me/billing/checkout', { method: 'POST', body: { plan: 'x'.repeat(10_000) } });
+    const big = await alice.cp('/me/billing/checkout', {
+      method: 'POST',
+      body: { plan: 'x'.repeat(10_000) },
+    });
     expect(big.status).toBe(413);
   });
 
@@ -147,15 +173,23 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
     // Paid: no lifetime cap; the plan's $50 a month plus the metered headroom ($100).
     expect(await quota('alice')).toMatchObject({ totalUsd: null, monthlyUsd: 150 });
     const s = await status('alice');
-    expect(s).toMatchObject({ plan: { id: 'pro', name: 'Pro', monthlyUsd: 50 }, status: 'active', hasCustomer: true });
+    expect(s).toMatchObject({
+      plan: { id: 'pro', name: 'Pro', monthlyUsd: 50 },
+      status: 'active',
+      hasCustomer: true,
+    });
     expect(s.nextInvoice).toMatchObject({ amount: expect.any(Number), currency: expect.any(String) });
     const portal = await clients.get('alice')!.cp('/me/billing/portal', { method: 'POST' });
     expect(portal.status).toBe(200);
     const sent = stripe.requests.findLast((q) => q.path === '/v1/billing_portal/sessions');
     expect(new URLSearchParams(sent!.body).get('customer')).toBe('cus_alice');
-    const again = await clients.get('alice')!.cp('/me/billing/checkout', { method: 'POST', body: { plan: 'pro' } });
+    const again = await clients
+      .get('alice')!
+      .cp('/me/billing/checkout', { method: 'POST', body: { plan: 'pro' } });
     expect(again.status).toBe(409);
-    await expect.poll(() => inbox('alice'), { timeout: 10_000 }).toContain('Your plan is now Pro: $50 of AI a month.');
+    await expect
+      .poll(() => inbox('alice'), { timeout: 10_000 })
+      .toContain('Your plan is now Pro: $50 of AI a month.');
   });
 
   it('handles a duplicated or replayed event once', async () => {
@@ -181,8 +215,15 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
     stripe.setSubscription('sub_alice', { status: 'canceled', priceId: 'price_pro', customer: 'cus_alice' });
     const payload = subscriptionEvent('customer.subscription.deleted', 'alice', 'canceled');
     const forged = signer.webhooks.generateTestHeaderString({ payload, secret: 'whsec_not_the_secret' });
-    const tampered = signer.webhooks.generateTestHeaderString({ payload: payload.replace('canceled', 'active'), secret: WEBHOOK_SECRET });
-    for (const r of [await deliver(payload, forged), await deliver(payload, tampered), await deliver(payload, '')]) {
+    const tampered = signer.webhooks.generateTestHeaderString({
+      payload: payload.replace('canceled', 'active'),
+      secret: WEBHOOK_SECRET,
+    });
+    for (const r of [
+      await deliver(payload, forged),
+      await deliver(payload, tampered),
+      await deliver(payload, ''),
+    ]) {
       expect(r.status).toBe(400);
       expect(r.json<{ error: { code: string } }>().error.code).toBe('bad_signature');
     }
@@ -222,7 +263,9 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
     expect(await quota('alice')).toMatchObject({ totalUsd: null, monthlyUsd: 150 });
     await expect
       .poll(() => inbox('alice'), { timeout: 10_000 })
-      .toContainEqual(expect.stringMatching(/^Your payment did not go through\. Your plan keeps running until /));
+      .toContainEqual(
+        expect.stringMatching(/^Your payment did not go through\. Your plan keeps running until /),
+      );
     // Within the grace period nothing changes; past it the plan falls back to free.
     await t.platform.billing!.sweep(Date.now() + DAY / 2);
     expect(await status('alice')).toMatchObject({ plan: { id: 'pro' } });
@@ -252,8 +295,15 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
     });
     expect(await quota('bob')).toMatchObject({ totalUsd: null, monthlyUsd: 150 });
     // At the period's end Stripe deletes the subscription and says so.
-    stripe.setSubscription('sub_bob', { status: 'canceled', priceId: 'price_pro', customer: 'cus_bob', periodEnd });
-    expect((await deliver(subscriptionEvent('customer.subscription.deleted', 'bob', 'canceled'))).status).toBe(200);
+    stripe.setSubscription('sub_bob', {
+      status: 'canceled',
+      priceId: 'price_pro',
+      customer: 'cus_bob',
+      periodEnd,
+    });
+    expect(
+      (await deliver(subscriptionEvent('customer.subscription.deleted', 'bob', 'canceled'))).status,
+    ).toBe(200);
     expect(await status('bob')).toMatchObject({ plan: { id: 'free' } });
     expect(await quota('bob')).toMatchObject({ totalUsd: 5, monthlyUsd: null });
   });
@@ -264,13 +314,19 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
     expect((await deliver(checkoutCompleted('dora'))).status).toBe(200);
     expect(await quota('dora')).toMatchObject({ totalUsd: null, monthlyUsd: 100.01 });
     const authorization = `Bearer ${t.platform.access.instanceToken('dora')}`;
-    const { apiKey } = (await t.instance('dora', { path: '/env', headers: { authorization } })).json<{ apiKey: string }>();
+    const { apiKey } = (await t.instance('dora', { path: '/env', headers: { authorization } })).json<{
+      apiKey: string;
+    }>();
     // 100k input + 10k output tokens of Sonnet: some tens of cents, nearly all past the plan's $0.01.
     upstream.enqueue(reply('a long answer', { usage: { input_tokens: 100_000, output_tokens: 10_000 } }));
     const asked = await fetch(`${proxy.url}/v1/messages`, {
       method: 'POST',
       headers: { 'x-api-key': apiKey, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'claude-sonnet-5-5', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] }),
+      body: JSON.stringify({
+        model: 'claude-sonnet-5-5',
+        max_tokens: 100,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
     });
     expect(asked.status).toBe(200);
     const meterCalls = () => stripe.requests.filter((q) => q.path === '/v1/billing/meter_events');
@@ -279,7 +335,9 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
     const form = new URLSearchParams(meterCalls()[0]!.body);
     expect(form.get('event_name')).toBe('ai_overage');
     expect(form.get('payload[stripe_customer_id]')).toBe('cus_dora');
-    const usage = await fetch(`${proxy.url}/usage/dora`, { headers: { authorization: `Bearer ${t.adminToken}` } });
+    const usage = await fetch(`${proxy.url}/usage/dora`, {
+      headers: { authorization: `Bearer ${t.adminToken}` },
+    });
     const spent = (await usage.json()).month.spent as number;
     expect(spent).toBeGreaterThan(0.2);
     expect(Number(form.get('payload[value]'))).toBe(Math.floor((spent - 0.01) * 100));
@@ -295,7 +353,9 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
     expect(await inbox('alice')).not.toContainEqual(expect.stringMatching(/will be deleted/));
     await t.platform.billing!.sweep(base + 17 * DAY);
     expect(t.platform.orchestrator.exists('alice')).toBe(true);
-    expect(await inbox('alice')).toContainEqual(expect.stringMatching(/Your instance and its files will be deleted on /));
+    expect(await inbox('alice')).toContainEqual(
+      expect.stringMatching(/Your instance and its files will be deleted on /),
+    );
     await t.platform.billing!.sweep(base + 29 * DAY);
     expect(t.platform.orchestrator.exists('alice')).toBe(true);
     await t.platform.billing!.sweep(base + 31 * DAY);
@@ -315,7 +375,9 @@ describe('billing off (no Stripe settings)', () => {
   it('changes nothing for users: no plan section, no checkout, no webhook', async () => {
     expect(t.platform.billing).toBeNull();
     const client = createCookieClient(t.port);
-    const start = (await client.cp('/auth/signup/totp/options', { method: 'POST', body: { handle: 'erin' } })).json<{
+    const start = (
+      await client.cp('/auth/signup/totp/options', { method: 'POST', body: { handle: 'erin' } })
+    ).json<{
       flowId: string;
       secret: string;
     }>();
@@ -325,7 +387,10 @@ describe('billing off (no Stripe settings)', () => {
     });
     expect((await client.cp('/me/billing')).json()).toEqual({ enabled: false });
     const checkout = await client.cp('/me/billing/checkout', { method: 'POST', body: { plan: 'pro' } });
-    expect([checkout.status, checkout.json<{ error: { code: string } }>().error.code]).toEqual([404, 'billing_off']);
+    expect([checkout.status, checkout.json<{ error: { code: string } }>().error.code]).toEqual([
+      404,
+      'billing_off',
+    ]);
     const hook = await t.request({ method: 'POST', path: '/webhooks/stripe', body: { id: 'evt_1' } });
     expect(hook.status).toBe(404);
   });

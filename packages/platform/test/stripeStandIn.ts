@@ -28,14 +28,24 @@ export type StripeStandIn = Awaited<ReturnType<typeof startStripeStandIn>>;
 export async function startStripeStandIn() {
   let bin: string;
   try {
-    bin = execFileSync('bash', [SCRIPT, 'install'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    bin = execFileSync('bash', [SCRIPT, 'install'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }).trim();
   } catch (err) {
-    if (process.env.REQUIRE_TOOLS === '1') throw new Error(`REQUIRE_TOOLS=1 but stripe-mock did not install: ${err}`);
-    console.warn('[tests] stripe-mock is not installed: the billing tests are skipped (set REQUIRE_TOOLS=1 to fail)');
+    if (process.env.REQUIRE_TOOLS === '1')
+      throw new Error(`REQUIRE_TOOLS=1 but stripe-mock did not install: ${err}`);
+    console.warn(
+      '[tests] stripe-mock is not installed: the billing tests are skipped (set REQUIRE_TOOLS=1 to fail)',
+    );
     return null;
   }
   const mockPort = await freePort();
-  const child: ChildProcess = spawn(bin, ['-http-addr', `127.0.0.1:${mockPort}`, '-https-addr', '127.0.0.1:'], { stdio: 'ignore' });
+  const child: ChildProcess = spawn(
+    bin,
+    ['-http-addr', `127.0.0.1:${mockPort}`, '-https-addr', '127.0.0.1:'],
+    { stdio: 'ignore' },
+  );
   const mockUrl = `http://127.0.0.1:${mockPort}`;
   for (let i = 0; ; i++) {
     try {

@@ -4,8 +4,8 @@ import type { AccountStore } from '../accounts/accountStore.ts';
 import type { Db } from '../db/openDb.ts';
 import type { BillingAccountRow } from '../db/schema.ts';
 import type { LlmProxy, QuotaPatch } from '../llm/proxyClient.ts';
-import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 import { createKeyedMutex } from '../orchestrator/keyedMutex.ts';
+import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 import { BillingError } from './billingError.ts';
 import type { BillingConfig, Plan } from './config.ts';
 import type { BillingStatus } from './contract.ts';
@@ -111,8 +111,13 @@ export function createBilling(deps: BillingDeps) {
   }
 
   /** Applies the subscription as Stripe has it now to the row (the event only says which one). */
-  async function withSubscription(row: BillingAccountRow, subscriptionId: string): Promise<BillingAccountRow> {
-    const sub = await stripeCall('return the subscription', () => stripe.subscriptions.retrieve(subscriptionId));
+  async function withSubscription(
+    row: BillingAccountRow,
+    subscriptionId: string,
+  ): Promise<BillingAccountRow> {
+    const sub = await stripeCall('return the subscription', () =>
+      stripe.subscriptions.retrieve(subscriptionId),
+    );
     const item = sub.items.data[0];
     const plan = item ? planByPrice.get(item.price.id) : undefined;
     // An older subscription of the user's ending (say, after they subscribed again) is not theirs any more.
@@ -172,7 +177,10 @@ export function createBilling(deps: BillingDeps) {
     if (subject && after) {
       const text = explain(subject.row, after);
       if (text) tell(after.userId, text);
-      log.info({ event: event.type, userId: after.userId, plan: after.plan, status: after.status }, 'billing event');
+      log.info(
+        { event: event.type, userId: after.userId, plan: after.plan, status: after.status },
+        'billing event',
+      );
     }
     return { duplicate: false };
   }
@@ -261,7 +269,10 @@ export function createBilling(deps: BillingDeps) {
       if (!plan) throw new BillingError('unknown_plan', `there is no plan "${planId}"`);
       const row = store.of(user.userId);
       if (row.plan !== 'free')
-        throw new BillingError('already_subscribed', 'you have a plan already: change it from "Manage billing"');
+        throw new BillingError(
+          'already_subscribed',
+          'you have a plan already: change it from "Manage billing"',
+        );
       const back = new URL('/dashboard', deps.publicUrl);
       const session = await stripeCall('start Checkout', () =>
         stripe.checkout.sessions.create({

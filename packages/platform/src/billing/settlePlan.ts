@@ -24,7 +24,12 @@ const OWING = new Set(['past_due', 'unpaid']);
  * payment failed never was paid. Anything else (canceled, incomplete, paused, a price not in
  * our plans): free. `endedAt` marks when a paid plan stopped, for the retention rule.
  */
-export function settlePlan(prev: PlanState, sub: SubscriptionSnapshot, now: number, graceMs: number): PlanState {
+export function settlePlan(
+  prev: PlanState,
+  sub: SubscriptionSnapshot,
+  now: number,
+  graceMs: number,
+): PlanState {
   const wasPaid = prev.plan !== 'free';
   const free: PlanState = { plan: 'free', graceUntil: null, endedAt: wasPaid ? now : prev.endedAt };
   if (sub.planId === null) return free;

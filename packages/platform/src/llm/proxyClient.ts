@@ -31,7 +31,11 @@ export function createProxyClient(opts: {
 }): LlmProxy {
   const timeoutMs = opts.timeoutMs ?? 5000;
 
-  async function call(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, body?: object): Promise<Response> {
+  async function call(
+    method: 'GET' | 'PUT' | 'POST' | 'DELETE',
+    path: string,
+    body?: object,
+  ): Promise<Response> {
     try {
       return await fetch(`${opts.baseUrl}${path}`, {
         method,
@@ -75,7 +79,9 @@ export function createProxyClient(opts: {
     async setQuota(handle, patch) {
       const res = await call('POST', `/quotas/${encodeURIComponent(handle)}`, patch);
       if (!res.ok)
-        throw new Error(`the LLM proxy did not set the budget of "${handle}" (${res.status}: ${await explain(res)})`);
+        throw new Error(
+          `the LLM proxy did not set the budget of "${handle}" (${res.status}: ${await explain(res)})`,
+        );
     },
     async summary() {
       const res = await call('GET', '/usage/summary');

@@ -81,8 +81,16 @@ describe.skipIf(!chromium || !stripeMock)('dashboard plan section in Chromium', 
         },
       },
     });
-    const signature = new Stripe('sk_test_123').webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET });
-    const r = await t.request({ method: 'POST', path: '/webhooks/stripe', headers: { 'stripe-signature': signature }, body: payload });
+    const signature = new Stripe('sk_test_123').webhooks.generateTestHeaderString({
+      payload,
+      secret: WEBHOOK_SECRET,
+    });
+    const r = await t.request({
+      method: 'POST',
+      path: '/webhooks/stripe',
+      headers: { 'stripe-signature': signature },
+      body: payload,
+    });
     expect(r.status).toBe(200);
     await page.goto(controlUrl(t.port, '/dashboard?billing=done'));
     await page.locator('#plan-name', { hasText: 'Pro' }).waitFor();

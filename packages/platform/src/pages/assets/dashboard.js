@@ -262,7 +262,11 @@ async function loadBilling() {
               el(
                 'div',
                 { class: 'meta' },
-                [p.priceLabel, `${usd(p.monthlyUsd)} of AI a month`, b.trialDays ? `${b.trialDays} days free` : null]
+                [
+                  p.priceLabel,
+                  `${usd(p.monthlyUsd)} of AI a month`,
+                  b.trialDays ? `${b.trialDays} days free` : null,
+                ]
                   .filter(Boolean)
                   .join(' · '),
               ),
