@@ -157,6 +157,18 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
       body: { plan: 'pro' },
     });
     expect(signedOut.status).toBe(401);
+    // A page on another site (a tenant's host) riding alice's cookies: refused before Stripe is called.
+    const calls = stripe.requests.length;
+    const forged = await alice.cp('/me/billing/checkout', {
+      method: 'POST',
+      body: { plan: 'pro' },
+      headers: { origin: `http://mallory.localhost:${t.port}` },
+    });
+    expect([forged.status, forged.json<{ error: { code: string } }>().error.code]).toEqual([
+      403,
+      'bad_origin',
+    ]);
+    expect(stripe.requests.length).toBe(calls);
     const big = await alice.cp('/me/billing/checkout', {
       method: 'POST',
       body: { plan: 'x'.repeat(10_000) },
@@ -344,6 +356,24 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
     await t.platform.billing!.sweep();
     expect(meterCalls()).toHaveLength(1);
     expect((await status('dora')).meteredUsd).toBe(Number(form.get('payload[value]')) / 100);
+  });
+
+  it('limits Checkout sessions per user and webhook deliveries per address', async () => {
+    const erin = await signUp('erin');
+    const codes: number[] = [];
+    for (let i = 0; i < 21; i++)
+      codes.push((await erin.cp('/me/billing/checkout', { method: 'POST', body: { plan: 'pro' } })).status);
+    expect(codes.slice(0, 20).every((c) => c === 200)).toBe(true);
+    expect(codes[20]).toBe(429);
+    // A flood of unsigned deliveries from one address is cut off; Stripe's own (another address) still gets in.
+    const flood = { 'x-forwarded-for': '203.0.113.9', 'stripe-signature': 't=1,v1=00' };
+    let last = 0;
+    for (let i = 0; i < 601; i++)
+      last = (await t.request({ method: 'POST', path: '/webhooks/stripe', headers: flood, body: '{}' }))
+        .status;
+    expect(last).toBe(429);
+    const ok = await deliver(subscriptionEvent('customer.subscription.updated', 'bob', 'canceled'));
+    expect(ok.status).toBe(200);
   });
 
   it('tells a user who left before their data is deleted, and deletes it only after', async () => {
