@@ -187,16 +187,16 @@ export function createBilling(deps: BillingDeps) {
 
   /** Grace periods and cancelled periods that ran out: back to free (no event needed). */
   async function expire(now: number): Promise<void> {
-    for (const row of store.all()) {
+    await eachRow('expiry', async (row) => {
       const next = expirePlan(row, now);
-      if (!next) continue;
+      if (!next) return;
       const h = handleOf(row.userId);
       if (h) await applyQuota(h, next.plan);
       const after = { ...row, ...next, deletionNoticeAt: null };
       store.save(after);
       const text = explain(row, after);
       if (text) tell(row.userId, text);
-    }
+    });
   }
 
   /**
@@ -206,49 +206,62 @@ export function createBilling(deps: BillingDeps) {
    */
   async function retain(now: number): Promise<void> {
     if (config.retentionMs === 0) return;
-    for (const row of store.all()) {
-      if (row.plan !== 'free' || row.endedAt === null) continue;
+    await eachRow('retention', async (row) => {
+      if (row.plan !== 'free' || row.endedAt === null) return;
       const h = handleOf(row.userId);
-      if (!h || !deps.orchestrator.exists(h)) continue;
+      if (!h || !deps.orchestrator.exists(h)) return;
       const deleteAt = row.endedAt + config.retentionMs;
       if (row.deletionNoticeAt === null) {
-        if (now < deleteAt - config.retentionNoticeMs) continue;
+        if (now < deleteAt - config.retentionNoticeMs) return;
         const when = date(Math.max(deleteAt, now + config.retentionNoticeMs));
         const ok = await deps.tellUser(
           h,
           `Your paid plan ended on ${date(row.endedAt)}. Your instance and its files will be deleted on ${when} unless you subscribe again from the dashboard. Download anything you want to keep before then.`,
         );
         if (ok) store.save({ ...row, deletionNoticeAt: now });
-        continue;
+        return;
       }
-      if (now < Math.max(deleteAt, row.deletionNoticeAt + config.retentionNoticeMs)) continue;
+      if (now < Math.max(deleteAt, row.deletionNoticeAt + config.retentionNoticeMs)) return;
       await deps.orchestrator.destroy(h, { deleteData: true });
       store.save({ ...row, endedAt: null, deletionNoticeAt: null });
       log.info({ handle: h }, 'instance deleted: paid plan ended past the retention period');
-    }
+    });
   }
 
   /** Usage-based billing: this month's AI spend above the plan, in cents, as meter events. */
   async function meter(now: number): Promise<void> {
-    if (!config.meterEvent || !deps.llm) return;
+    const llm = deps.llm;
+    const event = config.meterEvent;
+    if (!event || !llm) return;
     const month = new Date(now).toISOString().slice(0, 7);
-    for (const row of store.all()) {
+    await eachRow('metering', async (row) => {
       const plan = planById.get(row.plan);
       const h = handleOf(row.userId);
-      if (!plan || !row.customerId || !h) continue;
-      const usage = (await deps.llm.usageOf(h)) as { month?: { spent?: number } };
+      if (!plan || !row.customerId || !h) return;
+      const usage = (await llm.usageOf(h)) as { month?: { spent?: number } };
       const overCents = Math.floor(Math.max(0, (usage.month?.spent ?? 0) - plan.monthlyUsd) * 100);
       const reported = row.meteredMonth === month ? row.meteredCents : 0;
-      if (overCents <= reported) continue;
+      if (overCents <= reported) return;
       await stripeCall('take the meter event', () =>
         stripe.billing.meterEvents.create({
-          event_name: config.meterEvent as string,
+          event_name: event,
           // The identifier makes a retry of the same report count once at Stripe.
           identifier: `${row.userId}:${month}:${overCents}`,
           payload: { stripe_customer_id: row.customerId as string, value: String(overCents - reported) },
         }),
       );
       store.save({ ...store.of(row.userId), meteredMonth: month, meteredCents: overCents });
+    });
+  }
+
+  /** Runs `fn` for each row; one user's failure is logged and does not stop the others. */
+  async function eachRow(what: string, fn: (row: BillingAccountRow) => Promise<void>): Promise<void> {
+    for (const row of store.all()) {
+      try {
+        await fn(row);
+      } catch (err) {
+        log.error({ err, userId: row.userId }, `billing ${what} failed; the next sweep tries again`);
+      }
     }
   }
 
@@ -257,6 +270,8 @@ export function createBilling(deps: BillingDeps) {
       await expire(now);
       await retain(now);
       await meter(now);
+      // Stripe retries a delivery for up to 3 days: ids older than a month cannot come back.
+      store.pruneEvents(now - 30 * 86_400_000);
     });
   }
 

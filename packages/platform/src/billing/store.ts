@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, lt } from 'drizzle-orm';
 import type { Db } from '../db/openDb.ts';
 import { type BillingAccountRow, billingAccounts, billingEvents } from '../db/schema.ts';
 
@@ -28,6 +28,9 @@ export function createBillingStore(db: Db, clock: () => number) {
     all: (): BillingAccountRow[] => db.select().from(billingAccounts).all(),
     seen: (eventId: string): boolean =>
       db.select().from(billingEvents).where(eq(billingEvents.id, eventId)).get() !== undefined,
+    pruneEvents(before: number): void {
+      db.delete(billingEvents).where(lt(billingEvents.receivedAt, before)).run();
+    },
     save(row: BillingAccountRow): void {
       const next = { ...row, updatedAt: clock() };
       db.insert(billingAccounts)
