@@ -4,7 +4,7 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPlatform, type TestPlatform } from '../harness.ts';
 import { startStripeStandIn } from '../stripeStandIn.ts';
-import { controlUrl, saveRecoveryCodes, startTotpSignup } from './flows.ts';
+import { controlUrl, startTotpSignup } from './flows.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/streamingInstance.ts', import.meta.url));
 const WEBHOOK_SECRET = 'whsec_test_browser_billing';
@@ -44,8 +44,8 @@ describe.skipIf(!chromium || !stripeMock)('dashboard plan section in Chromium', 
 
   it('shows the free tier, sends the user to Checkout for a plan, and shows the plan once paid', async () => {
     const page = await browser.newPage();
+    // The account exists (and this browser is signed in) once the recovery codes are shown.
     await startTotpSignup(page, t.port, 'penny');
-    await saveRecoveryCodes(page);
     await page.goto(controlUrl(t.port, '/dashboard'));
     const card = page.locator('#plan-card');
     await card.waitFor();
