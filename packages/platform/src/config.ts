@@ -2,6 +2,7 @@ import path from 'node:path';
 import { bytes, duration, parseEnv, parseSecretKey, port } from '@matrixos/shared';
 import { z } from 'zod';
 import { providerList, providerSpecs } from './accounts/oidc/providerSpecs.ts';
+import { billingConfig, billingSettings } from './billing/config.ts';
 
 /**
  * Every setting of the platform, from the environment (twelve-factor). `docs/configuration.md`
@@ -78,6 +79,8 @@ const schema = z.object({
   INSTANCE_API_PORT: port(9001),
   /** Wake a sleeping instance this long before its next job is due (a start takes seconds). */
   JOB_WAKE_LEAD: duration('30s'),
+  /** Billing (docs/billing.md): off unless STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET and BILLING_PLANS are set. */
+  ...billingSettings,
 });
 
 export type PlatformConfig = ReturnType<typeof loadConfig>;
@@ -133,6 +136,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     instanceApiPort: c.INSTANCE_API_PORT,
     jobWakeLeadMs: c.JOB_WAKE_LEAD,
+    billing: billingConfig(c),
   };
 }
 

@@ -11,6 +11,8 @@ import { createWebAuthn } from './accounts/webauthn.ts';
 import { createApp } from './api/createApp.ts';
 import { createEngineStatus } from './api/engineStatus.ts';
 import { createSessionCookies } from './api/sessionCookies.ts';
+import { createBilling } from './billing/billing.ts';
+import { createTellUser } from './billing/tellUser.ts';
 import type { PlatformConfig } from './config.ts';
 import type { Db } from './db/openDb.ts';
 import { createInstanceApi } from './instanceApi/createInstanceApi.ts';
@@ -122,6 +124,19 @@ export function createPlatform(deps: PlatformDeps) {
   orchestrator.events.on('engineChanged', () => void engineStatus.refresh());
   orchestrator.events.on('tokenRotated', access.forget);
   const notices = createBudgetNotices({ lifecycle, access, log: log.child({ module: 'budget' }) });
+  const billing = config.billing
+    ? createBilling({
+        config: config.billing,
+        publicUrl: config.publicUrl,
+        db: deps.db,
+        accounts,
+        llm: deps.llm,
+        orchestrator,
+        tellUser: createTellUser({ lifecycle, access }),
+        log: log.child({ module: 'billing' }),
+        clock: deps.clock,
+      })
+    : null;
   const app = createApp({
     config,
     orchestrator,
@@ -142,6 +157,7 @@ export function createPlatform(deps: PlatformDeps) {
     log,
     clock,
     engineStatus,
+    billing,
   });
   const server = createServer({ app, router, domain: config.domain, log, limits: config.limits });
   const instanceApi = createInstanceApi({
@@ -179,6 +195,7 @@ export function createPlatform(deps: PlatformDeps) {
     instanceApi,
     /** Where instances reach the instance API (set once `listen` has bound it). */
     instanceApiUrl: () => instanceApiUrl,
+    billing,
     /** Listens, then reconciles in the background; `reconciled` settles when that first pass ends. */
     async listen(
       port = config.port,
@@ -199,6 +216,7 @@ export function createPlatform(deps: PlatformDeps) {
       const reconciled = lifecycle.start();
       reconciled.catch((err) => log.error({ err }, 'startup reconcile failed'));
       if (deps.llm) void syncKeysUntilDone();
+      billing?.start();
       return { port: (server.address() as AddressInfo).port, reconciled };
     },
     /** Stops taking requests and sweeping; the instances themselves keep running. */
@@ -211,6 +229,7 @@ export function createPlatform(deps: PlatformDeps) {
       await lifecycle.close();
       jobWakes.stop();
       await instanceApiServer?.close();
+      billing?.stop();
       await closed;
       clearTimeout(cut);
       await router.close();

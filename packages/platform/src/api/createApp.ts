@@ -5,6 +5,7 @@ import type { InstanceAccess } from '../accounts/instanceAccess.ts';
 import type { RateLimiter } from '../accounts/rateLimiter.ts';
 import type { Sessions } from '../accounts/sessions.ts';
 import type { WebAuthn } from '../accounts/webauthn.ts';
+import type { Billing } from '../billing/billing.ts';
 import type { PlatformConfig } from '../config.ts';
 import type { JobWakes } from '../instanceApi/jobWakes.ts';
 import type { InstanceStore } from '../instances/store.ts';
@@ -15,6 +16,7 @@ import type { LlmUsage } from '../llm/proxyClient.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 import { adminOverviewRoute } from './adminOverviewRoute.ts';
 import { authRoutes } from './authRoutes.ts';
+import { billingRoutes } from './billingRoutes.ts';
 import { budgetNoticeRoute } from './budgetNoticeRoute.ts';
 import { containerRoutes } from './containerRoutes.ts';
 import { openApiRoute } from './contract/openapi.ts';
@@ -54,6 +56,8 @@ export interface AppDeps {
   clock?: () => number;
   /** The engine's last known health, for `GET /health` (never an engine call per request). */
   engineStatus: EngineStatus;
+  /** Stripe billing (docs/billing.md); null or absent: billing is off. */
+  billing?: Billing | null;
 }
 
 /** The largest body any control-plane route takes (routes set smaller limits of their own). */
@@ -82,6 +86,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/', meRoutes(deps));
   app.route('/', oidcRoutes(deps));
   app.route('/', openApiRoute());
+  app.route('/', billingRoutes(deps));
   // Deny by default: every route not declared above needs the admin token or an admin's
   // session, so a route added later cannot be left open by forgetting a check.
   const admin = new Hono();

@@ -239,3 +239,39 @@ export const instanceJobs = sqliteTable('instance_jobs', {
   jobsRepo: text('jobs_repo'),
   updatedAt: integer('updated_at').notNull(),
 });
+
+/**
+ * A user's Stripe customer and what their subscription was, last we read it from Stripe
+ * (docs/billing.md). `plan` is what the platform applies: a paid plan id, or `free`.
+ */
+export const billingAccounts = sqliteTable('billing_accounts', {
+  userId: text('user_id')
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  customerId: text('customer_id').unique(),
+  subscriptionId: text('subscription_id'),
+  plan: text('plan').notNull(),
+  /** Stripe's subscription status (active, trialing, past_due, canceled...). */
+  status: text('status'),
+  periodEnd: integer('period_end'),
+  cancelAtPeriodEnd: integer('cancel_at_period_end', { mode: 'boolean' }).notNull(),
+  /** After a failed payment: the paid plan stays until then, then falls back to free. */
+  graceUntil: integer('grace_until'),
+  /** When a paid plan last ended (retention counts from here); null while paid or never paid. */
+  endedAt: integer('ended_at'),
+  /** When the user was told their data will be deleted (retention), for this ending. */
+  deletionNoticeAt: integer('deletion_notice_at'),
+  /** Usage-based billing: the month (YYYY-MM) and the overage, in cents, reported to Stripe so far. */
+  meteredMonth: text('metered_month'),
+  meteredCents: integer('metered_cents').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+/** Stripe events already handled, by id: a replay or a duplicate delivery changes nothing. */
+export const billingEvents = sqliteTable('billing_events', {
+  id: text('id').primaryKey(),
+  type: text('type').notNull(),
+  receivedAt: integer('received_at').notNull(),
+});
+
+export type BillingAccountRow = typeof billingAccounts.$inferSelect;

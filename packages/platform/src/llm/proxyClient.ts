@@ -1,4 +1,8 @@
-import { createProxyClient as createClient, type ProxyClient } from '@matrixos/proxy/contract';
+import {
+  createProxyClient as createClient,
+  type ProxyClient,
+  type QuotaBody,
+} from '@matrixos/proxy/contract';
 
 /**
  * The LLM proxy as the platform uses it (docs/proxy.md, "The platform's side"): the proxy's own
@@ -9,6 +13,8 @@ import { createProxyClient as createClient, type ProxyClient } from '@matrixos/p
 export type LlmProxy = ProxyClient;
 export type LlmKeys = Pick<ProxyClient, 'register' | 'revoke'>;
 export type LlmUsage = Pick<ProxyClient, 'usageOf' | 'summary'>;
+/** Dollars; null removes a limit; an omitted one is kept (the proxy's `POST /quotas/:handle`). */
+export type QuotaPatch = QuotaBody;
 
 export function createProxyClient(opts: {
   baseUrl: string;

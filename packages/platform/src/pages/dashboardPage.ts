@@ -4,7 +4,7 @@ import { type Html, layout, type Viewer } from './layout.ts';
 
 /**
  * `/dashboard`: the signed-in person's instance (open, start, stop), what its AI costs (budget
- * and a 30-day chart), their ways of signing in (passkeys, authenticator app, recovery codes) and
+ * and a 30-day chart), their plan (when billing is on: Stripe Checkout, the portal), their ways of signing in (passkeys, authenticator app, recovery codes) and
  * their sessions. `dashboard.js` fills it from
  * `GET /me` and keeps it current. Changing a way of signing in asks first for a fresh proof of
  * one (the `step-up` dialog) when the session's last one is more than a few minutes old.
@@ -36,6 +36,15 @@ export function dashboardPage(d: { viewer: Viewer; instanceHost: string }): Html
     <figcaption class="muted">What your AI cost per day, the last 30 days</figcaption>
   </figure>
   <p class="msg" id="ai-msg" role="status"></p>
+</section>
+
+<section class="card" aria-labelledby="plan-title" id="plan-card" hidden>
+  <div class="section-head"><h2 id="plan-title">Your plan</h2><span class="badge plain" id="plan-name"></span></div>
+  <p class="muted" id="plan-detail"></p>
+  <p class="muted" id="plan-invoice" hidden></p>
+  <ul class="list" id="plans" aria-label="Plans you can subscribe to"></ul>
+  <div class="actions"><button type="button" class="btn secondary" id="plan-manage" hidden>Manage billing</button></div>
+  <p class="msg" id="plan-msg" role="status"></p>
 </section>
 
 <section class="card" aria-labelledby="passkeys-title">

@@ -221,6 +221,92 @@ async function loadUsage() {
   chart.prepend(spendChart(usage.daily, usage.today.period));
 }
 
+/** The plan card (billing on only): the plan, what happens next, Checkout for a plan, the portal. */
+async function loadBilling() {
+  let b;
+  try {
+    b = await api('GET', '/me/billing');
+  } catch (err) {
+    if (signedOut(err)) return;
+    byId('plan-card').hidden = false;
+    say(byId('plan-msg'), friendly(err), 'error');
+    return;
+  }
+  if (!b.enabled) return;
+  byId('plan-card').hidden = false;
+  const day = (iso) => new Date(iso).toLocaleDateString('en', { dateStyle: 'medium' });
+  const paid = b.plan.id !== 'free';
+  byId('plan-name').textContent = b.plan.name;
+  byId('plan-detail').textContent = !paid
+    ? `The free tier: ${usd(b.freeUsd)} of AI in total.`
+    : `${usd(b.plan.monthlyUsd)} of AI a month.${
+        b.graceUntil
+          ? ` Your last payment did not go through: update your card by ${day(b.graceUntil)}, or the plan falls back to free then.`
+          : b.cancelAtPeriodEnd && b.periodEnd
+            ? ` Cancelled: it runs until ${day(b.periodEnd)}, then you are on the free tier.`
+            : ''
+      }${b.meteredUsd ? ` AI beyond the plan this month: ${usd(b.meteredUsd)}, billed with your next invoice.` : ''}`;
+  const invoice = byId('plan-invoice');
+  invoice.hidden = !b.nextInvoice;
+  if (b.nextInvoice)
+    invoice.textContent = `Next invoice: ${new Intl.NumberFormat('en', { style: 'currency', currency: b.nextInvoice.currency }).format(b.nextInvoice.amount)}${b.nextInvoice.at ? ` on ${day(b.nextInvoice.at)}` : ''}.`;
+  byId('plan-manage').hidden = !b.hasCustomer;
+  byId('plans').replaceChildren(
+    ...(paid
+      ? []
+      : b.plans.map((p) =>
+          el(
+            'li',
+            {},
+            el(
+              'div',
+              {},
+              el('div', { class: 'name' }, p.name),
+              el(
+                'div',
+                { class: 'meta' },
+                [
+                  p.priceLabel,
+                  `${usd(p.monthlyUsd)} of AI a month`,
+                  b.trialDays ? `${b.trialDays} days free` : null,
+                ]
+                  .filter(Boolean)
+                  .join(' · '),
+              ),
+            ),
+            el(
+              'button',
+              {
+                type: 'button',
+                class: 'btn primary small',
+                onclick: (e) =>
+                  busy(e.currentTarget, async () => {
+                    try {
+                      const { url } = await api('POST', '/me/billing/checkout', { plan: p.id });
+                      location.assign(url);
+                    } catch (err) {
+                      failed(byId('plan-msg'), err);
+                    }
+                  }),
+              },
+              `Subscribe to ${p.name}`,
+            ),
+          ),
+        )),
+  );
+}
+
+byId('plan-manage').addEventListener('click', (e) =>
+  busy(e.currentTarget, async () => {
+    try {
+      const { url } = await api('POST', '/me/billing/portal');
+      location.assign(url);
+    } catch (err) {
+      failed(byId('plan-msg'), err);
+    }
+  }),
+);
+
 async function load() {
   try {
     me = await api('GET', '/me');
@@ -481,7 +567,18 @@ if (recovered !== null) {
   history.replaceState(null, '', '/dashboard');
 }
 
-await Promise.all([load(), loadUsage()]);
+const billingBack = new URLSearchParams(location.search).get('billing');
+if (billingBack === 'done' || billingBack === 'cancelled') {
+  const notice = byId('notice');
+  notice.textContent =
+    billingBack === 'done'
+      ? 'Thank you: your plan starts as soon as Stripe confirms the payment (usually within seconds).'
+      : 'Checkout was cancelled: nothing was charged.';
+  notice.hidden = false;
+  history.replaceState(null, '', '/dashboard');
+}
+
+await Promise.all([load(), loadUsage(), loadBilling()]);
 setInterval(() => {
   if (document.hidden) return;
   load();
