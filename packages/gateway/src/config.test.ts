@@ -14,7 +14,7 @@ describe('loadConfig', () => {
       authToken: undefined,
       handle: 'owner',
       maxFileBytes: 10 * 1024 * 1024,
-      storageReserveBytes: 64 * 1024 * 1024,
+      storageReserveBytes: 'auto',
       logLevel: 'info',
       anthropicBaseUrl: 'https://api.anthropic.com',
       anthropicApiKey: undefined,

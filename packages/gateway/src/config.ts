@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { bytes, parseEnv, port, validateHandle } from '@matrixos/shared';
+import { bytes, parseBytes, parseEnv, port, validateHandle } from '@matrixos/shared';
 import { z } from 'zod';
 
 const schema = z
@@ -25,7 +25,19 @@ const schema = z
       .optional(),
     MAX_FILE_BYTES: bytes('10m'),
     // Free space the home's filesystem keeps: writes are refused (507) before it is all used.
-    STORAGE_RESERVE_BYTES: bytes('64m'),
+    /** Unset: 64 MiB, or a tenth of the home's filesystem when that is smaller (a small quota). */
+    STORAGE_RESERVE_BYTES: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined) return 'auto' as const;
+        const n = parseBytes(v);
+        if (n === null) {
+          ctx.addIssue({ code: 'custom', message: `expected a size like 64m or 0 (got "${v}")` });
+          return z.NEVER;
+        }
+        return n;
+      }),
     // Platform mode: the LLM proxy and this instance's own proxy token. Single-user: Anthropic
     // itself and the owner's key (or none here, and the key set in the shell's settings).
     ANTHROPIC_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://api.anthropic.com'),
@@ -66,7 +78,7 @@ export interface GatewayConfig {
   handle: string;
   maxFileBytes: number;
   /** Writes that would leave less free space than this on the home's filesystem get a 507. */
-  storageReserveBytes: number;
+  storageReserveBytes: number | 'auto';
   logLevel: string;
   /** Where the kernel's Messages API calls go (no trailing slash). */
   anthropicBaseUrl: string;

@@ -56,7 +56,11 @@ function fromSegments(home: string, segments: string[]): HomePath {
       throw invalid('the path must not contain encoded slashes or NUL bytes');
     // Past NAME_MAX the filesystem says ENAMETOOLONG, from calls (realpath) no handler maps.
     if (Buffer.byteLength(s) > NAME_MAX_BYTES)
-      throw new HttpError(400, 'name_too_long', `a name in the path is longer than ${NAME_MAX_BYTES} bytes`);
+      throw new HttpError(
+        400,
+        'name_too_long',
+        `a name in the path is too long (${NAME_MAX_BYTES} bytes at most)`,
+      );
   }
   if (segments[0] === PRIVATE_DIR) throw privatePath();
   return { abs: join(home, ...segments), rel: segments.join('/') };

@@ -13,11 +13,11 @@ import { createStorageGuard } from './guard.ts';
 const MiB = 1024 * 1024;
 
 describe('createStorageGuard', () => {
-  const guard = (availableBytes: number, reserveBytes: number) =>
+  const guard = (availableBytes: number, reserveBytes: number | 'auto', totalBytes = 40 * MiB) =>
     createStorageGuard({
       home: '/nowhere',
       reserveBytes,
-      statfs: async () => ({ bavail: availableBytes / 4096, bsize: 4096 }),
+      statfs: async () => ({ bavail: availableBytes / 4096, bsize: 4096, blocks: totalBytes / 4096 }),
     });
 
   it.each([
@@ -26,8 +26,12 @@ describe('createStorageGuard', () => {
     ['would eat into the reserve', 10 * MiB, 2 * MiB, 9 * MiB, 507],
     ['already inside the reserve', 1 * MiB, 2 * MiB, 0, 507],
     ['no reserve configured', 0, 0, 5 * MiB, 'ok'],
-  ] as const)('%s', async (_label, available, reserve, incoming, expected) => {
-    const result = await guard(available, reserve)
+    // Unset: 64 MiB, but a tenth of a small filesystem (the guard below is given 40 MiB in all).
+    ['default reserve on a small disk: room', 10 * MiB, 'auto', 5 * MiB, 'ok'],
+    ['default reserve on a small disk: full', 10 * MiB, 'auto', 7 * MiB, 507],
+    ['default reserve on a large disk is 64 MiB', 100 * MiB, 'auto', 50 * MiB, 507, 10_240 * MiB],
+  ] as const)('%s', async (_label, available, reserve, incoming, expected, total?: number) => {
+    const result = await guard(available, reserve, total)
       .ensureRoom(incoming)
       .then(
         () => 'ok' as const,
