@@ -92,6 +92,7 @@ describe('the platform API description', () => {
       handle: 'nobody',
       threshold: 80,
       period: 'day',
+      periodKey: '2026-12-01',
       spent: 1,
       limit: 2,
     });
