@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes the live HTTP APIs from their own descriptions: starts the services named (default:
-# platform gateway; `proxy` too once it serves /openapi.json) on free loopback ports over
+# platform gateway proxy) on free loopback ports over
 # temporary data (scripts/fuzz-services.ts), runs schemathesis against each `/openapi.json` with
 # that service's credential (admin token / instance token / proxy token), and fails on any 5xx
 # (`not_a_server_error`) or any answer its schema does not allow (`response_schema_conformance`).

@@ -51,7 +51,7 @@ const redirect = (description: string) => ({
 
 /** Sign-in with OpenID Connect providers (`oidcRoutes.ts`). */
 export function registerOidc(registry: OpenAPIRegistry): void {
-  const tags = ['accounts'];
+  const tags = ['oidc'];
   const route = (
     method: 'get' | 'post' | 'delete',
     path: string,
@@ -92,7 +92,7 @@ export function registerOidc(registry: OpenAPIRegistry): void {
     "the provider's redirect back: signs in, links, or holds a sign-up for its handle step",
     {
       302: redirect(
-        'to the instance (signed in), `/dashboard`, `/signup/provider`, or back to the page it came from with `?oidc_error=<code>`',
+        'to the instance (signed in), `/signup/provider` (sign-up), `/dashboard?oidc_linked=<provider>` (link), or back to the page it came from with `?oidc_error=<code>`',
       ),
       ...unknownProvider,
     },
