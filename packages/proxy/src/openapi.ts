@@ -161,7 +161,7 @@ export function proxyOpenApi(serverUrl?: string) {
   });
   // Statuses the Anthropic API uses too: its own answer (no `code`) is passed through unchanged.
   const refusalOrUpstream = (description: string) => {
-    const own = refusal(`${description}; or the Anthropic API's own error, passed through`);
+    const own = refusal(`${description} (or the API's own)`);
     return { ...own, content: { 'application/json': { schema: z.union([Refusal, anthropicError]) } } };
   };
   const passthrough = {
