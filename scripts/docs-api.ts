@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gatewayOpenApi } from '../packages/gateway/src/contract/openapi.ts';
 import { platformOpenApi } from '../packages/platform/src/api/contract/openapi.ts';
+import { proxyOpenApi } from '../packages/proxy/src/openapi.ts';
 
 export const API_DOC = fileURLToPath(new URL('../docs/api.md', import.meta.url));
 
@@ -21,6 +22,7 @@ type Document = { paths?: Record<string, Record<string, Operation>> };
 const DOCUMENTS: Record<string, () => Document> = {
   platform: platformOpenApi as () => Document,
   gateway: gatewayOpenApi as () => Document,
+  proxy: () => proxyOpenApi() as Document,
 };
 const METHODS = ['get', 'head', 'post', 'put', 'delete'];
 const BLOCK = /(<!-- routes: (\w+) ([\w-]+) -->\n)[\s\S]*?(<!-- \/routes -->)/g;

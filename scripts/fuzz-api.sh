@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes the live HTTP APIs from their own descriptions: starts the services named (default:
-# platform gateway; `proxy` too once it serves /openapi.json) on free loopback ports over
+# platform gateway proxy) on free loopback ports over
 # temporary data (scripts/fuzz-services.ts), runs schemathesis against each `/openapi.json` with
 # that service's credential (admin token / instance token / proxy token), and fails on any 5xx
 # (`not_a_server_error`) or any answer its schema does not allow (`response_schema_conformance`).
@@ -9,7 +9,7 @@
 #
 #   bash scripts/fuzz-api.sh [platform] [gateway] [proxy]
 #   FUZZ_EXAMPLES (per operation, 15), FUZZ_SEED (random), FUZZ_TIME (seconds per service: 60 platform, 40 others),
-#   FUZZ_CHECKS (schemathesis checks; the two above by default), FUZZ_REPORT_DIR (keeps the output),
+#   FUZZ_WORKERS (1), FUZZ_CHECKS (schemathesis checks; the two above by default), FUZZ_REPORT_DIR (keeps the output),
 #   FUZZ_WARNINGS (schemathesis warnings to show: off), FUZZ_ARGS (more schemathesis options)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -82,11 +82,13 @@ for name in "${services[@]}"; do
   echo "[fuzz] $name: schemathesis on $url/openapi.json (seed $seed, $examples examples per operation, $max_time s)" >&2
   set +e
   # From the work directory: schemathesis keeps its cache (.schemathesis/) in the current one.
+  # One worker by default: with two, hypothesis's concurrent `ast.parse` hits CPython 3.11's
+  # "AST constructor recursion depth mismatch" (a SystemError in the fuzzer, not in our services).
   (cd "$work" && "$venv/bin/schemathesis" run "$url/openapi.json" \
     --checks "${FUZZ_CHECKS:-not_a_server_error,response_schema_conformance}" \
     --exclude-tag instance-traffic --exclude-tag event-stream ${FUZZ_ARGS:-} \
     --max-examples "$examples" --max-time "$max_time" --seed "$seed" \
-    --workers 2 --request-timeout 30 --no-color --warnings "${FUZZ_WARNINGS:-off}" ${FUZZ_REPORT_DIR:+--report ndjson --report-dir "$FUZZ_REPORT_DIR"} \
+    --workers "${FUZZ_WORKERS:-1}" --request-timeout 30 --no-color --warnings "${FUZZ_WARNINGS:-off}" ${FUZZ_REPORT_DIR:+--report ndjson --report-dir "$FUZZ_REPORT_DIR"} \
     "${headers[@]}") >"$work/$name.out" 2>&1
   rc=$?
   set -e

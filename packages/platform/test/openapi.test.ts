@@ -3,7 +3,7 @@ import { openApiPath } from '@matrixos/shared';
 import { inspectRoutes } from 'hono/dev';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { containerReply, overviewReply, sweepReply } from '../src/api/contract/admin.ts';
+import { containerReply, keptDataReply, overviewReply, sweepReply } from '../src/api/contract/admin.ts';
 import { availabilityReply } from '../src/api/contract/auth.ts';
 import { errorBody, instanceReply } from '../src/api/contract/common.ts';
 import { INSTANCE_TRAFFIC } from '../src/api/contract/instances.ts';
@@ -88,10 +88,13 @@ describe('the platform API description', () => {
     await conforms('POST', '/containers/alice/pause', 200, instanceReply);
     await conforms('POST', '/containers/alice/pause', 409, errorBody);
     await conforms('GET', '/containers/Alice', 400, errorBody);
+    await conforms('GET', '/admin/kept-data', 200, keptDataReply);
+    await conforms('DELETE', '/containers/alice/data', 409, errorBody);
     await conforms('POST', '/internal/budget-notices', 404, errorBody, {
       handle: 'nobody',
       threshold: 80,
       period: 'day',
+      periodKey: '2026-12-01',
       spent: 1,
       limit: 2,
     });

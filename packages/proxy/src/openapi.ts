@@ -62,18 +62,21 @@ export function proxyOpenApi(serverUrl?: string) {
   r.registerPath({
     method: 'get',
     path: '/health',
+    tags: ['public'],
     summary: 'Health (no authentication)',
     responses: { 200: json(proxyHealth, 'healthy'), 503: json(proxyHealth, 'the database does not answer') },
   });
   r.registerPath({
     method: 'get',
     path: '/openapi.json',
+    tags: ['public'],
     summary: 'This description (no authentication)',
     responses: { 200: json(z.looseObject({ openapi: z.string() }), 'OpenAPI 3.1') },
   });
   r.registerPath({
     method: 'put',
     path: '/keys/{handle}',
+    tags: ['keys'],
     summary: "Register (or rotate) an instance's proxy token",
     security: admin,
     request: { params: handleParams, body: { content: { 'application/json': { schema: registerKeyBody } } } },
@@ -82,6 +85,7 @@ export function proxyOpenApi(serverUrl?: string) {
   r.registerPath({
     method: 'delete',
     path: '/keys/{handle}',
+    tags: ['keys'],
     summary: "Revoke an instance's token and delete its user's own Anthropic key",
     security: admin,
     request: { params: handleParams },
@@ -90,6 +94,7 @@ export function proxyOpenApi(serverUrl?: string) {
   r.registerPath({
     method: 'put',
     path: '/keys/self/anthropic',
+    tags: ['own-key'],
     summary: "Set the calling instance's user's own Anthropic key",
     security: instance,
     request: { body: { content: { 'application/json': { schema: ownKeyBody } } } },
@@ -98,6 +103,7 @@ export function proxyOpenApi(serverUrl?: string) {
   r.registerPath({
     method: 'get',
     path: '/keys/self/anthropic',
+    tags: ['own-key'],
     summary: 'Whether the user has a key of their own (never the key)',
     security: instance,
     responses: { 200: json(ownKeyInfo, 'the key hint'), ...errors(401, 403) },
@@ -105,6 +111,7 @@ export function proxyOpenApi(serverUrl?: string) {
   r.registerPath({
     method: 'delete',
     path: '/keys/self/anthropic',
+    tags: ['own-key'],
     summary: "Remove the user's own key",
     security: instance,
     responses: { 200: json(ownKeyInfo, 'removed'), ...errors(401, 403) },
@@ -112,6 +119,7 @@ export function proxyOpenApi(serverUrl?: string) {
   r.registerPath({
     method: 'get',
     path: '/usage/summary',
+    tags: ['budgets'],
     summary: "Every user's spend today, this month and in total",
     security: admin,
     responses: { 200: json(usageSummary, 'the summary'), ...errors(401) },
@@ -119,6 +127,7 @@ export function proxyOpenApi(serverUrl?: string) {
   r.registerPath({
     method: 'get',
     path: '/usage/{handle}',
+    tags: ['budgets'],
     summary: "One user's budgets and spend (its own instance, or the admin)",
     security: [...admin, ...instance],
     request: { params: handleParams },
@@ -127,6 +136,7 @@ export function proxyOpenApi(serverUrl?: string) {
   r.registerPath({
     method: 'get',
     path: '/quotas/{handle}',
+    tags: ['budgets'],
     summary: "A user's limits in dollars",
     security: admin,
     request: { params: handleParams },
@@ -135,6 +145,7 @@ export function proxyOpenApi(serverUrl?: string) {
   r.registerPath({
     method: 'post',
     path: '/quotas/{handle}',
+    tags: ['budgets'],
     summary: "Set some of a user's limits (null removes one, omitted keeps it)",
     security: admin,
     request: { params: handleParams, body: { content: { 'application/json': { schema: quotaBody } } } },
@@ -148,6 +159,11 @@ export function proxyOpenApi(serverUrl?: string) {
     },
     content: { 'application/json': { schema: Refusal } },
   });
+  // Statuses the Anthropic API uses too: its own answer (no `code`) is passed through unchanged.
+  const refusalOrUpstream = (description: string) => {
+    const own = refusal(`${description} (or the API's own)`);
+    return { ...own, content: { 'application/json': { schema: z.union([Refusal, anthropicError]) } } };
+  };
   const passthrough = {
     default: {
       description: "the Anthropic API's own answer, passed through",
@@ -166,6 +182,7 @@ export function proxyOpenApi(serverUrl?: string) {
     r.registerPath({
       method: v.method === 'POST' ? 'post' : 'get',
       path: v.path,
+      tags: ['anthropic'],
       summary: metered
         ? 'The Messages API (JSON or SSE), metered: passed through to Anthropic with the platform key'
         : 'Passed through to the Anthropic API, not metered',
@@ -204,14 +221,14 @@ export function proxyOpenApi(serverUrl?: string) {
             ...(metered ? { 'text/event-stream': { schema: z.string() } } : {}),
           },
         },
-        400: refusal('invalid body, unpriced model, or a server tool the proxy cannot bound'),
-        401: refusal('no key, or not an instance token'),
+        400: refusalOrUpstream('invalid body, unpriced model, or a server tool the proxy cannot bound'),
+        401: refusalOrUpstream('no key, or not an instance token'),
         405: refusal('a method this path does not serve'),
         408: refusal('the body did not arrive within BODY_TIMEOUT'),
-        413: refusal('body over MAX_REQUEST_BYTES'),
-        429: refusal('a budget, or the requests in flight'),
-        502: refusal('the upstream could not be reached'),
-        503: refusal('no platform key and no key of the user’s own'),
+        413: refusalOrUpstream('body over MAX_REQUEST_BYTES'),
+        429: refusalOrUpstream('a budget, or the requests in flight'),
+        502: refusalOrUpstream('the upstream could not be reached'),
+        503: refusalOrUpstream('no platform key and no key of the user’s own'),
         ...passthrough,
       },
     });

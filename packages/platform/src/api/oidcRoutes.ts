@@ -1,7 +1,6 @@
 import { HANDLE_RULES, HttpError, type Logger, limitBody, readJson, validateHandle } from '@matrixos/shared';
 import { type Context, Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { z } from 'zod';
 import type { AccountStore } from '../accounts/accountStore.ts';
 import { BRIDGE_PATH, type InstanceAccess } from '../accounts/instanceAccess.ts';
 import type { IdentityStore, OidcIntent } from '../accounts/oidc/identityStore.ts';
@@ -15,6 +14,7 @@ import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 import { PAGE_HEADERS } from '../pages/layout.ts';
 import { providerSignupPage } from '../pages/providerSignupPage.ts';
 import { clientIp } from './clientIp.ts';
+import { oidcSignupBody, oidcStartBody } from './contract/oidc.ts';
 import { requireUser } from './meRoutes.ts';
 import { parseNext } from './pageRoutes.ts';
 import type { AppEnv, SessionCookies } from './sessionCookies.ts';
@@ -33,12 +33,6 @@ export interface OidcDeps {
 }
 
 const MINUTE = 60_000;
-const startBody = z.object({
-  intent: z.enum(['login', 'signup', 'link']),
-  /** The sign-in page's `?next=`: kept only if it is a handle or a path of this site. */
-  next: z.string().max(200).optional(),
-});
-const signupBody = z.object({ handle: z.string().max(64) });
 
 /** Where a refused round trip lands, by what it was for: the page shows `oidc_error`'s message. */
 const RETURN_TO: Record<OidcIntent, string> = { login: '/login', signup: '/signup', link: '/dashboard' };
@@ -119,7 +113,7 @@ export function oidcRoutes(deps: OidcDeps) {
     .post('/auth/oidc/:provider/start', limitBody(1024), async (c) => {
       limit([[`oidc-start:${ip(c)}`, 20, 10 * MINUTE]]);
       const id = provider(c);
-      const { intent, next } = await readJson(c, startBody);
+      const { intent, next } = await readJson(c, oidcStartBody);
       // Linking adds a way into an account: only its signed-in owner may start one.
       const user = intent === 'link' ? await cookies.resolve(c) : null;
       if (intent === 'link' && !user) throw new HttpError(401, 'signed_out', 'please sign in');
@@ -204,7 +198,7 @@ export function oidcRoutes(deps: OidcDeps) {
       const held = identities.peekSignup(getCookie(c, FLOW_COOKIE));
       if (!held?.issuer || !held.subject)
         throw new HttpError(400, 'flow_expired', 'this sign-up has expired; start again');
-      const check = validateHandle((await readJson(c, signupBody)).handle);
+      const check = validateHandle((await readJson(c, oidcSignupBody)).handle);
       if (!check.ok) throw new HttpError(400, 'invalid_handle', check.reason, { rules: HANDLE_RULES });
       const handle = check.handle;
       limit([[`signup-handle:${handle}`, 10, 10 * MINUTE]]);

@@ -12,6 +12,7 @@ import {
   jsonBody,
   type OpenAPIRegistry,
   type Responses,
+  rotatedReply,
   type Security,
 } from './common.ts';
 
@@ -20,7 +21,9 @@ import {
 export const provisionBody = z.object({
   handle: z.unknown().meta({ type: 'string', description: 'the new handle', example: 'alice' }),
   /** Re-provision a handle whose data was kept, with that data (DELETE /containers/:handle kept it). */
-  restoreData: z.boolean().optional(),
+  restoreData: z.boolean().optional().meta({
+    description: 'give a handle whose data was kept (`DELETE /containers/{handle}`) its data back',
+  }),
   /** A git repo (http or https, no credentials in it) cloned into the new instance's ~/jobs. */
   jobsRepo: remoteUrl.optional(),
 });
@@ -47,6 +50,10 @@ export const containerReply = z.object({
   engine: z
     .object({ id: z.string(), state: z.enum(['running', 'paused', 'stopped']), stats: stats.nullable() })
     .nullable(),
+});
+/** `GET /admin/kept-data`: data kept after a destroy, and so a reserved handle. */
+export const keptDataReply = z.object({
+  kept: z.array(z.object({ handle: z.string(), keptAt: z.iso.datetime() })),
 });
 const spend = z.object({ today: z.number(), month: z.number(), total: z.number() });
 /** `GET /admin/overview` (`adminOverviewRoute.ts`). */
@@ -117,7 +124,9 @@ export function registerAdmin(registry: OpenAPIRegistry): void {
       200: json('it existed already', instanceReply),
       ...badBody,
       400: failure('a bad handle (`invalid_handle`) or body (`invalid_json`, `invalid_body`)'),
-      409: failure('the handle is taken'),
+      409: failure(
+        "the handle is taken, or a former instance's data is kept under it (`handle_reserved`: delete it, or provision with `restoreData: true`)",
+      ),
       503: failure('the engine failed; nothing is left behind (`provision_failed`)'),
     },
     { body: jsonBody(provisionBody) },
@@ -174,6 +183,38 @@ export function registerAdmin(registry: OpenAPIRegistry): void {
     },
     { ...one, query: z.object({ deleteData: z.enum(['true', 'false']).optional() }) },
   );
+  route(
+    'post',
+    '/containers/{handle}/token',
+    'a new instance API token, shown once (the old one is refused from now on)',
+    {
+      201: json('the new token; the instance is re-created with it (data kept)', rotatedReply),
+      ...invalidHandle,
+      ...missing,
+      409: failure('it is still being provisioned (`provisioning`)'),
+      429: failure('too many rotations (`rate_limited`, with `Retry-After`)'),
+      503: failure('the engine could not replace the instance (`rotate_failed`)'),
+    },
+    one,
+  );
+  route(
+    'delete',
+    '/containers/{handle}/data',
+    'delete the data a destroyed instance left (kept by `DELETE /containers/{handle}`): the handle is free again',
+    {
+      200: json(
+        'deleted',
+        z.object({ handle: z.string(), dataDeleted: z.literal(true), available: z.literal(true) }),
+      ),
+      ...invalidHandle,
+      404: failure('no data is kept under that handle (`no_kept_data`)'),
+      409: failure('the handle has an instance: delete it with `deleteData=true` (`instance_exists`)'),
+    },
+    one,
+  );
+  route('get', '/admin/kept-data', 'handles reserved by the data of a destroyed instance', {
+    200: json('the kept data', keptDataReply),
+  });
   route('post', '/admin/sweep', 'an idle sweep and a reconcile, now', {
     200: json('what it did', sweepReply),
   });

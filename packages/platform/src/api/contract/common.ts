@@ -43,6 +43,8 @@ export const instanceView = z
   .meta({ id: 'Instance' });
 
 export const instanceReply = z.object({ instance: instanceView });
+/** A rotated instance API token, shown only here (the old one is refused at once). */
+export const rotatedReply = instanceReply.extend({ token: z.string() });
 
 /** The answers every rate-limited step may give. */
 export const rateLimited = { 429: failure('too many attempts (`rate_limited`, with `Retry-After`)') };

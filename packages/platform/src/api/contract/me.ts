@@ -11,6 +11,8 @@ import {
   jsonBody,
   type OpenAPIRegistry,
   type Responses,
+  rateLimited,
+  rotatedReply,
   type Security,
 } from './common.ts';
 
@@ -41,6 +43,16 @@ export const meReply = z.object({
   }),
   recoveryCodesLeft: z.number().int(),
 });
+/** A step-up's answer: this session may change its factors until then. */
+export const freshReply = z.object({ freshUntil: z.iso.datetime() });
+export const stepUpOptionsReply = z.object({
+  methods: z.object({ passkey: z.boolean(), totp: z.boolean(), recovery: z.boolean() }),
+  flowId: z.string().optional(),
+  options: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .meta({ description: 'WebAuthn request options (when the account has passkeys)' }),
+});
 export const openReply = z.object({
   url: z
     .string()
@@ -49,6 +61,12 @@ export const openReply = z.object({
 
 const signedOut = { 401: failure('not signed in (`signed_out`)') };
 const origin = { 403: failure("`Origin` missing or not the control plane's (`bad_origin`)") };
+/** Routes behind `requireFreshProof`: a sign-in or a step-up in this session, minutes ago. */
+const stepUp = {
+  403: failure(
+    'no fresh proof of a factor in this session (`step_up_required`: step up at `/me/step-up/*`), or `bad_origin`',
+  ),
+};
 
 /** Tag of the routes that answer with a stream that ends when something happens, not at once. */
 export const EVENT_STREAM = 'event-stream';
@@ -77,6 +95,7 @@ export function registerMe(registry: OpenAPIRegistry): void {
   route('get', '/me', 'the account, its factors, its instance', { 200: json('the account', meReply) });
   route('post', '/me/passkeys/options', 'start adding a passkey', {
     200: json('a flow and the WebAuthn creation options', passkeyOptionsReply),
+    ...stepUp,
   });
   route(
     'post',
@@ -95,6 +114,7 @@ export function registerMe(registry: OpenAPIRegistry): void {
     'remove a passkey',
     {
       200: json('removed', z.object({ removed: z.string() })),
+      ...stepUp,
       404: failure('no such passkey'),
       409: failure('it is the only way to sign in (`last_factor`)'),
     },
@@ -102,6 +122,7 @@ export function registerMe(registry: OpenAPIRegistry): void {
   );
   route('post', '/me/totp/options', 'start setting up an authenticator app', {
     200: json('a flow, the secret and its QR code', totpOptionsReply),
+    ...stepUp,
   });
   route(
     'post',
@@ -116,6 +137,7 @@ export function registerMe(registry: OpenAPIRegistry): void {
   );
   route('delete', '/me/totp', 'remove the authenticator app', {
     200: json('removed', z.object({ totp: z.literal(false) })),
+    ...stepUp,
     404: failure('none is set up'),
     409: failure('it is the only way to sign in (`last_factor`)'),
   });
@@ -126,6 +148,7 @@ export function registerMe(registry: OpenAPIRegistry): void {
   });
   route('post', '/me/recovery-codes', 'new recovery codes (the old ones stop working)', {
     201: json('shown only here', z.object({ recoveryCodes: z.array(z.string()) })),
+    ...stepUp,
   });
   route('post', '/me/instance/provision', "provision the user's instance if it is not there", {
     202: json('on its way', z.object({ handle: z.string(), provisioning: z.literal(true) })),
@@ -156,6 +179,56 @@ export function registerMe(registry: OpenAPIRegistry): void {
       },
     },
   });
+  route(
+    'post',
+    '/me/instance/token',
+    "a new API token for the user's instance, shown once (it restarts with it)",
+    {
+      201: json('the new token; the old one is refused from now on', rotatedReply),
+      409: failure('there is no instance yet (`no_instance`), or it is still `provisioning`'),
+      429: failure('too many rotations (`rate_limited`, with `Retry-After`)'),
+      503: failure('the engine could not replace the instance (`rotate_failed`)'),
+    },
+  );
+  // Step-up: a fresh proof of a factor before the factors themselves change (docs/accounts.md).
+  const stepUpLimits = {
+    ...rateLimited,
+    413: failure('the body is larger than this route accepts (`body_too_large`)'),
+  };
+  route('post', '/me/step-up/options', 'what this account can step up with (a passkey challenge if any)', {
+    200: json('the methods; a flow and WebAuthn options when it has passkeys', stepUpOptionsReply),
+    ...stepUpLimits,
+  });
+  route(
+    'post',
+    '/me/step-up/passkey',
+    'step up with a passkey (the flow from `/me/step-up/options`)',
+    {
+      200: json('this session is fresh until', freshReply),
+      ...badBody,
+      400: failure('expired flow (`flow_expired`) or a bad body'),
+      401: failure('not signed in (`signed_out`), or the passkey was not accepted (`passkey_not_verified`)'),
+      ...stepUpLimits,
+    },
+    { body: jsonBody(stepUpPasskey) },
+  );
+  for (const [factor, what] of [
+    ['totp', 'a code from the authenticator app (each code once)'],
+    ['recovery', 'a recovery code (spent by it)'],
+  ] as const) {
+    route(
+      'post',
+      `/me/step-up/${factor}`,
+      `step up with ${what}`,
+      {
+        200: json('this session is fresh until', freshReply),
+        ...badBody,
+        401: failure('not signed in (`signed_out`), or the code was not accepted (`wrong_code`)'),
+        ...stepUpLimits,
+      },
+      { body: jsonBody(stepUpCode) },
+    );
+  }
   route(
     'post',
     '/admin/instances/{handle}/open',

@@ -6,6 +6,7 @@ import { registerAdmin } from './admin.ts';
 import { registerAuth } from './auth.ts';
 import { registerInstances } from './instances.ts';
 import { registerMe } from './me.ts';
+import { registerOidc } from './oidc.ts';
 import { registerPublic } from './public.ts';
 
 const DESCRIPTION = `The Matrix OS control plane: accounts, instances, the admin API.
@@ -44,6 +45,7 @@ function described(): OpenAPIHono {
   registerMe(registry);
   registerAdmin(registry);
   registerInstances(registry);
+  registerOidc(registry);
   return app;
 }
 
