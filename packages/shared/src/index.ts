@@ -7,3 +7,8 @@ export { createLogger, type Logger } from './logger.ts';
 export { createSealer, type Sealer } from './secrets/sealer.ts';
 export { loadSecretKey, parseSecretKey, readOrCreateSecret } from './secrets/secretFile.ts';
 export { bearerToken, newToken, safeEqual } from './tokens.ts';
+export {
+  TELEGRAM_SECRET_HEADER,
+  TELEGRAM_WEBHOOK_PATH,
+  telegramWebhookSecret,
+} from './channels/telegramWebhook.ts';
