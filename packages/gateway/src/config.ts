@@ -28,6 +28,10 @@ const schema = z
     ANTHROPIC_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://api.anthropic.com'),
     ANTHROPIC_API_KEY: z.string().regex(/^\S+$/, 'must not contain whitespace').optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    // Channels: the Bot API's root (a stand-in in tests), and the URL the instance is reached at
+    // from outside (Telegram's webhook goes there; without one, single-user mode long-polls).
+    TELEGRAM_API_ROOT: z.url({ protocol: /^https?$/ }).default('https://api.telegram.org'),
+    MATRIXOS_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.MATRIXOS_MODE !== 'platform') return;
@@ -63,6 +67,10 @@ export interface GatewayConfig {
   anthropicBaseUrl: string;
   /** The key those calls carry: the proxy token in platform mode, the owner's own key otherwise. */
   anthropicApiKey: string | undefined;
+  /** The Telegram Bot API's root URL (no trailing slash). */
+  telegramApiRoot: string;
+  /** The instance's public origin (no trailing slash), when it has one. */
+  publicUrl: string | undefined;
 }
 
 /** Reads the gateway's environment; throws a ConfigError naming every bad variable. */
@@ -79,5 +87,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     anthropicBaseUrl: e.ANTHROPIC_BASE_URL.replace(/\/+$/, ''),
     anthropicApiKey: e.ANTHROPIC_API_KEY,
+    telegramApiRoot: e.TELEGRAM_API_ROOT.replace(/\/+$/, ''),
+    publicUrl: e.MATRIXOS_PUBLIC_URL?.replace(/\/+$/, ''),
   };
 }
