@@ -64,6 +64,8 @@ const schema = z.object({
   HEADERS_TIMEOUT: duration('10s'),
   /** A control-plane request body must arrive within this; instance traffic is not bounded by it. */
   BODY_TIMEOUT: duration('30s'),
+  /** The Telegram Bot API root instances use (unset: Telegram's own; a stand-in in tests). */
+  INSTANCE_TELEGRAM_API_ROOT: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 export type PlatformConfig = ReturnType<typeof loadConfig>;
@@ -91,6 +93,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         pids: c.INSTANCE_PIDS,
       },
       proxyUrl: c.INSTANCE_PROXY_URL,
+      telegramApiRoot: c.INSTANCE_TELEGRAM_API_ROOT,
     },
     dockerNetwork: c.DOCKER_NETWORK,
     lifecycle: {

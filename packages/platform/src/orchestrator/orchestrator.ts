@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { HttpError, type Logger, newToken, type Sealer } from '@matrixos/shared';
-import type { PlatformConfig } from '../config.ts';
+import { instanceUrl, type PlatformConfig } from '../config.ts';
 import type { InstanceRow, InstanceState } from '../db/schema.ts';
 import { HANDLE_RULES, validateHandle } from '../handles/validateHandle.ts';
 import type { InstanceStore } from '../instances/store.ts';
@@ -99,6 +99,9 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     };
     env.ANTHROPIC_BASE_URL =
       config.instance.proxyUrl ?? `http://${runtime.hostAddress()}:${config.proxyPort}`;
+    // Channels: where Telegram's webhook reaches this instance (through the router).
+    env.MATRIXOS_PUBLIC_URL = instanceUrl(config, row.handle);
+    if (config.instance.telegramApiRoot) env.TELEGRAM_API_ROOT = config.instance.telegramApiRoot;
     return { handle: row.handle, image: row.image, env, limits: config.instance.limits };
   }
 
