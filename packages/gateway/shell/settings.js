@@ -195,9 +195,17 @@ export function createSettings() {
       'form',
       { class: 'row' },
       token,
-      h('button', { type: 'submit', class: 'button primary' }, telegram.configured ? 'Change token' : 'Connect bot'),
+      h(
+        'button',
+        { type: 'submit', class: 'button primary' },
+        telegram.configured ? 'Change token' : 'Connect bot',
+      ),
       telegram.configured
-        ? h('button', { type: 'button', class: 'button danger', onclick: act('api/settings/telegram', 'DELETE') }, 'Disconnect')
+        ? h(
+            'button',
+            { type: 'button', class: 'button danger', onclick: act('api/settings/telegram', 'DELETE') },
+            'Disconnect',
+          )
         : null,
     );
     form.addEventListener('submit', async (e) => {
@@ -221,7 +229,11 @@ export function createSettings() {
         'div',
         { class: 'row' },
         h('span', { class: 'badge ok', id: 'telegram-owner' }, `Linked to ${telegram.owner.name}`),
-        h('button', { type: 'button', class: 'button', onclick: act('api/settings/telegram/owner', 'DELETE') }, 'Unlink'),
+        h(
+          'button',
+          { type: 'button', class: 'button', onclick: act('api/settings/telegram/owner', 'DELETE') },
+          'Unlink',
+        ),
       );
     } else if (telegram.configured) {
       link = telegram.linkCode
@@ -236,7 +248,11 @@ export function createSettings() {
             'div',
             { class: 'row' },
             h('span', {}, 'The link code has expired or was guessed wrong too often.'),
-            h('button', { type: 'button', class: 'button', onclick: act('api/settings/telegram/link-code', 'POST') }, 'New code'),
+            h(
+              'button',
+              { type: 'button', class: 'button', onclick: act('api/settings/telegram/link-code', 'POST') },
+              'New code',
+            ),
           );
     }
     return h(

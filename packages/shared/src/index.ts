@@ -1,3 +1,8 @@
+export {
+  TELEGRAM_SECRET_HEADER,
+  TELEGRAM_WEBHOOK_PATH,
+  telegramWebhookSecret,
+} from './channels/telegramWebhook.ts';
 export { bytes, ConfigError, duration, parseBytes, parseDuration, parseEnv, port } from './env.ts';
 export { errorHandler, HttpError, notFoundHandler } from './errors.ts';
 export { freePort } from './freePort.ts';
@@ -7,8 +12,3 @@ export { createLogger, type Logger } from './logger.ts';
 export { createSealer, type Sealer } from './secrets/sealer.ts';
 export { loadSecretKey, parseSecretKey, readOrCreateSecret } from './secrets/secretFile.ts';
 export { bearerToken, newToken, safeEqual } from './tokens.ts';
-export {
-  TELEGRAM_SECRET_HEADER,
-  TELEGRAM_WEBHOOK_PATH,
-  telegramWebhookSecret,
-} from './channels/telegramWebhook.ts';

@@ -30,7 +30,12 @@ export const telegramUpdate = z.looseObject({ update_id: z.number().int().nonneg
 
 export const channelRoutes = [
   { method: 'get', path: '/api/settings/telegram', response: telegramSettingsResponse },
-  { method: 'put', path: '/api/settings/telegram', request: telegramTokenRequest, response: telegramSettingsResponse },
+  {
+    method: 'put',
+    path: '/api/settings/telegram',
+    request: telegramTokenRequest,
+    response: telegramSettingsResponse,
+  },
   { method: 'delete', path: '/api/settings/telegram', response: null },
   { method: 'post', path: '/api/settings/telegram/link-code', response: telegramSettingsResponse },
   { method: 'delete', path: '/api/settings/telegram/owner', response: telegramSettingsResponse },

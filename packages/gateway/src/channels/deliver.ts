@@ -50,7 +50,11 @@ export async function deliver(
     await done;
     const answer = text.trim();
     if (error !== null) {
-      return { conversationId: started.conversationId, text: answer ? `${answer}\n\n${error}` : error, ok: false };
+      return {
+        conversationId: started.conversationId,
+        text: answer ? `${answer}\n\n${error}` : error,
+        ok: false,
+      };
     }
     return { conversationId: started.conversationId, text: answer || '(no answer)', ok: true };
   } finally {

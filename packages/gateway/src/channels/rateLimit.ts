@@ -8,7 +8,7 @@ import type { MiddlewareHandler } from 'hono';
 export function rateLimit(max: number, windowMs: number, clock: () => number = Date.now): MiddlewareHandler {
   let windowStart = 0;
   let count = 0;
-  return async (c, next) => {
+  return async (_c, next) => {
     const now = clock();
     if (now - windowStart >= windowMs) {
       windowStart = now;

@@ -32,7 +32,9 @@ export function channelRoutes({ telegram }: { telegram: TelegramChannel }): Hono
     return c.body(null, 204);
   });
 
-  app.post('/api/settings/telegram/link-code', settingsLimit, async (c) => c.json(await telegram.newLinkCode()));
+  app.post('/api/settings/telegram/link-code', settingsLimit, async (c) =>
+    c.json(await telegram.newLinkCode()),
+  );
 
   app.delete('/api/settings/telegram/owner', settingsLimit, async (c) => c.json(await telegram.unlink()));
 

@@ -27,7 +27,10 @@ export interface BotApiStandIn {
  * checked for balanced tags), sendChatAction, getFile and `/file/bot<token>/<path>` downloads.
  * One bot, with the token given; any other token gets Telegram's 401.
  */
-export async function startBotApiStandIn(botToken: string, bot = { id: 777, username: 'alice_os_bot' }): Promise<BotApiStandIn> {
+export async function startBotApiStandIn(
+  botToken: string,
+  bot = { id: 777, username: 'alice_os_bot' },
+): Promise<BotApiStandIn> {
   const calls: BotCall[] = [];
   const updates: Record<string, unknown>[] = [];
   const files = new Map<string, { bytes: Buffer; path: string }>();
@@ -45,7 +48,15 @@ export async function startBotApiStandIn(botToken: string, bot = { id: 777, user
   async function answer(method: string, params: Record<string, unknown>, req: IncomingMessage) {
     switch (method) {
       case 'getMe':
-        return ok({ id: bot.id, is_bot: true, first_name: 'Alice OS', username: bot.username, can_join_groups: false, can_read_all_group_messages: false, supports_inline_queries: false });
+        return ok({
+          id: bot.id,
+          is_bot: true,
+          first_name: 'Alice OS',
+          username: bot.username,
+          can_join_groups: false,
+          can_read_all_group_messages: false,
+          supports_inline_queries: false,
+        });
       case 'getUpdates': {
         const offset = Number(params.offset ?? 0);
         while (updates.length && Number(updates[0]!.update_id) < offset) updates.shift();
@@ -71,13 +82,24 @@ export async function startBotApiStandIn(botToken: string, bot = { id: 777, user
         const text = String(params.text ?? '');
         const visible = params.parse_mode === 'HTML' ? text.replace(/<[^>]+>/g, '') : text;
         if (visible.length > 4096) return fail(400, 'Bad Request: message is too long');
-        if (params.parse_mode === 'HTML' && !balanced(text)) return fail(400, "Bad Request: can't parse entities");
-        return ok({ message_id: nextMessageId++, date: Math.floor(Date.now() / 1000), chat: { id: params.chat_id, type: 'private' }, text: visible });
+        if (params.parse_mode === 'HTML' && !balanced(text))
+          return fail(400, "Bad Request: can't parse entities");
+        return ok({
+          message_id: nextMessageId++,
+          date: Math.floor(Date.now() / 1000),
+          chat: { id: params.chat_id, type: 'private' },
+          text: visible,
+        });
       }
       case 'getFile': {
         const file = files.get(String(params.file_id));
         if (!file) return fail(400, 'Bad Request: invalid file_id');
-        return ok({ file_id: params.file_id, file_unique_id: `u${params.file_id}`, file_size: file.bytes.length, file_path: file.path });
+        return ok({
+          file_id: params.file_id,
+          file_unique_id: `u${params.file_id}`,
+          file_size: file.bytes.length,
+          file_path: file.path,
+        });
       }
       default:
         return fail(404, 'Not Found');
@@ -102,7 +124,8 @@ export async function startBotApiStandIn(botToken: string, bot = { id: 777, user
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
     let params: Record<string, unknown> = Object.fromEntries(url.searchParams);
-    if (raw && (req.headers['content-type'] ?? '').includes('json')) params = { ...params, ...JSON.parse(raw) };
+    if (raw && (req.headers['content-type'] ?? '').includes('json'))
+      params = { ...params, ...JSON.parse(raw) };
     let body: unknown;
     if (!m) body = fail(404, 'Not Found');
     else if (m[1] !== botToken) body = fail(401, 'Unauthorized');
@@ -112,7 +135,9 @@ export async function startBotApiStandIn(botToken: string, bot = { id: 777, user
       body = await answer(m[2]!, params, req);
     }
     if (res.destroyed) return;
-    const status = (body as { ok: boolean; error_code?: number }).ok ? 200 : ((body as { error_code: number }).error_code);
+    const status = (body as { ok: boolean; error_code?: number }).ok
+      ? 200
+      : (body as { error_code: number }).error_code;
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   });
@@ -173,7 +198,10 @@ export function messageFrom(
     message: {
       message_id: ++chatUpdate,
       date: Math.floor(Date.now() / 1000),
-      chat: chatType === 'private' ? { id: user.id, type: 'private', first_name: user.first_name } : { id: -1001, type: 'group', title: 'A group' },
+      chat:
+        chatType === 'private'
+          ? { id: user.id, type: 'private', first_name: user.first_name }
+          : { id: -1001, type: 'group', title: 'A group' },
       from: { ...user, is_bot: false },
       ...fields,
     },

@@ -71,7 +71,9 @@ export function createAuthorizer(deps: { access: InstanceAccess; secure: boolean
       const token = access.instanceToken(handle);
       return {
         access:
-          typeof presentedSecret === 'string' && token && safeEqual(presentedSecret, telegramWebhookSecret(token))
+          typeof presentedSecret === 'string' &&
+          token &&
+          safeEqual(presentedSecret, telegramWebhookSecret(token))
             ? 'channel'
             : 'refuse',
       };

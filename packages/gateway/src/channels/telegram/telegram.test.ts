@@ -30,7 +30,13 @@ afterEach(async () => {
 });
 
 const start = (extra: Record<string, unknown> = {}) =>
-  startGateway({ handle: 'alice', anthropicBaseUrl: upstream.url, anthropicApiKey: KEY, telegramApiRoot: tg.url, ...extra });
+  startGateway({
+    handle: 'alice',
+    anthropicBaseUrl: upstream.url,
+    anthropicApiKey: KEY,
+    telegramApiRoot: tg.url,
+    ...extra,
+  });
 
 const json = (body: unknown) => ({
   method: 'PUT',
@@ -55,7 +61,11 @@ async function sentTo(chatId: number, count: number, from: number): Promise<stri
   for (;;) {
     const all = tg.calls.slice(from).filter((c) => c.method === 'sendMessage' && c.params.chat_id === chatId);
     if (all.length >= count) return all.map((c) => String(c.params.text));
-    await tg.waitFor('sendMessage', tg.calls.slice(from).filter((c) => c.method === 'sendMessage').length + 1, from);
+    await tg.waitFor(
+      'sendMessage',
+      tg.calls.slice(from).filter((c) => c.method === 'sendMessage').length + 1,
+      from,
+    );
   }
 }
 
@@ -64,7 +74,10 @@ describe('Telegram channel (long polling against a stand-in Bot API)', () => {
     gw = await start();
     const bad = await gw.api('/api/settings/telegram', json({ botToken: 'not a token' }));
     expect(bad.status).toBe(400);
-    const unknown = await gw.api('/api/settings/telegram', json({ botToken: '42:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }));
+    const unknown = await gw.api(
+      '/api/settings/telegram',
+      json({ botToken: '42:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }),
+    );
     expect(unknown.status).toBe(400);
     expect((await unknown.json()).error.code).toBe('invalid_bot_token');
     const big = await gw.api('/api/settings/telegram', json({ botToken: 'x'.repeat(10_000) }));
@@ -103,7 +116,11 @@ describe('Telegram channel (long polling against a stand-in Bot API)', () => {
     expect(upstream.received.filter((r) => r.path === '/v1/messages')).toHaveLength(0);
 
     const settings = await (await gw.api('/api/settings/telegram')).json();
-    expect(settings).toMatchObject({ owner: { name: 'Alice (@alice)' }, linkCode: null, status: { state: 'running', via: 'polling', linked: true } });
+    expect(settings).toMatchObject({
+      owner: { name: 'Alice (@alice)' },
+      linkCode: null,
+      status: { state: 'running', via: 'polling', linked: true },
+    });
     const info = await (await gw.api('/api/system/info')).json();
     expect(info.channels).toEqual([{ name: 'telegram', state: 'running', via: 'polling', linked: true }]);
   });
@@ -123,12 +140,16 @@ describe('Telegram channel (long polling against a stand-in Bot API)', () => {
   it('answers the owner through the kernel, with typing, a long answer split at 4096, and /new', async () => {
     gw = await start();
     await setUpAndLink();
-    const long = Array.from({ length: 80 }, (_, i) => `Paragraph ${i}: ${'**words** '.repeat(10)}`).join('\n\n');
+    const long = Array.from({ length: 80 }, (_, i) => `Paragraph ${i}: ${'**words** '.repeat(10)}`).join(
+      '\n\n',
+    );
     upstream.enqueue(reply(long));
     let from = tg.calls.length;
     tg.push(messageFrom(owner, { text: 'Tell me everything' }));
     const pieces = await sentTo(owner.id, 3, from);
-    expect(tg.calls.slice(from).some((c) => c.method === 'sendChatAction' && c.params.action === 'typing')).toBe(true);
+    expect(
+      tg.calls.slice(from).some((c) => c.method === 'sendChatAction' && c.params.action === 'typing'),
+    ).toBe(true);
     for (const p of pieces) expect(p.replace(/<[^>]+>/g, '').length).toBeLessThanOrEqual(4096);
     const plain = pieces.join('\n\n').replace(/<[^>]+>/g, '');
     expect(plain).toContain('Paragraph 0: words words');
@@ -140,7 +161,9 @@ describe('Telegram channel (long polling against a stand-in Bot API)', () => {
     from = tg.calls.length;
     tg.push(messageFrom(owner, { text: 'And more?' }));
     expect(await sentTo(owner.id, 1, from)).toEqual(['Second answer.']);
-    const bodies = upstream.received.filter((r) => r.path === '/v1/messages').map((r) => r.body as { messages: unknown[] });
+    const bodies = upstream.received
+      .filter((r) => r.path === '/v1/messages')
+      .map((r) => r.body as { messages: unknown[] });
     expect(bodies[1]!.messages.length).toBeGreaterThan(1);
 
     from = tg.calls.length;
@@ -150,7 +173,9 @@ describe('Telegram channel (long polling against a stand-in Bot API)', () => {
     from = tg.calls.length;
     tg.push(messageFrom(owner, { text: 'Hello again' }));
     expect(await sentTo(owner.id, 1, from)).toEqual(['Fresh start.']);
-    const last = upstream.received.filter((r) => r.path === '/v1/messages').at(-1)!.body as { messages: unknown[] };
+    const last = upstream.received.filter((r) => r.path === '/v1/messages').at(-1)!.body as {
+      messages: unknown[];
+    };
     expect(last.messages).toHaveLength(1);
   });
 
@@ -163,10 +188,22 @@ describe('Telegram channel (long polling against a stand-in Bot API)', () => {
     tg.addFile('doc', Buffer.from('name,amount\nrent,900\n'), 'documents/file_2.csv');
     upstream.enqueue(reply('A nice photo.'), reply('Got the budget.'));
     let from = tg.calls.length;
-    tg.push(messageFrom(owner, { caption: 'What is this?', photo: [{ file_id: 'small', file_unique_id: 's', width: 90, height: 90 }, { file_id: 'large', file_unique_id: 'l', width: 1280, height: 960 }] }));
+    tg.push(
+      messageFrom(owner, {
+        caption: 'What is this?',
+        photo: [
+          { file_id: 'small', file_unique_id: 's', width: 90, height: 90 },
+          { file_id: 'large', file_unique_id: 'l', width: 1280, height: 960 },
+        ],
+      }),
+    );
     expect(await sentTo(owner.id, 1, from)).toEqual(['A nice photo.']);
     from = tg.calls.length;
-    tg.push(messageFrom(owner, { document: { file_id: 'doc', file_unique_id: 'd', file_name: '../../budget 2026.csv' } }));
+    tg.push(
+      messageFrom(owner, {
+        document: { file_id: 'doc', file_unique_id: 'd', file_name: '../../budget 2026.csv' },
+      }),
+    );
     expect(await sentTo(owner.id, 1, from)).toEqual(['Got the budget.']);
 
     const saved = (await readdir(join(gw.home, TELEGRAM_FILES_DIR))).sort();
@@ -175,7 +212,9 @@ describe('Telegram channel (long polling against a stand-in Bot API)', () => {
     const doc = saved.find((n) => n.endsWith('budget_2026.csv'))!;
     expect(await readFile(join(gw.home, TELEGRAM_FILES_DIR, photo))).toEqual(jpeg);
     expect(await readFile(join(gw.home, TELEGRAM_FILES_DIR, doc), 'utf8')).toContain('rent,900');
-    const prompts = upstream.received.filter((r) => r.path === '/v1/messages').map((r) => JSON.stringify(r.body));
+    const prompts = upstream.received
+      .filter((r) => r.path === '/v1/messages')
+      .map((r) => JSON.stringify(r.body));
     expect(prompts[0]).toContain('What is this?');
     expect(prompts[0]).toContain(`${TELEGRAM_FILES_DIR}/${photo}`);
     expect(prompts[1]).toContain(`${TELEGRAM_FILES_DIR}/${doc}`);
@@ -190,7 +229,10 @@ describe('Telegram channel (long polling against a stand-in Bot API)', () => {
     tg.push(messageFrom(owner, { text: 'still there?' }));
     expect(await sentTo(owner.id, 1, from)).toEqual([TEXT.wrongCode]);
     expect((await gw.api('/api/settings/telegram', { method: 'DELETE' })).status).toBe(204);
-    expect(await (await gw.api('/api/settings/telegram')).json()).toMatchObject({ configured: false, status: { state: 'off' } });
+    expect(await (await gw.api('/api/settings/telegram')).json()).toMatchObject({
+      configured: false,
+      status: { state: 'off' },
+    });
   });
 });
 
@@ -198,7 +240,10 @@ describe('Telegram channel (webhook, with a public URL)', () => {
   const post = (secret: string | undefined, body: unknown) =>
     fetch(gw.url + TELEGRAM_WEBHOOK_PATH, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(secret ? { 'x-telegram-bot-api-secret-token': secret } : {}) },
+      headers: {
+        'content-type': 'application/json',
+        ...(secret ? { 'x-telegram-bot-api-secret-token': secret } : {}),
+      },
       body: JSON.stringify(body),
     });
 
@@ -209,7 +254,10 @@ describe('Telegram channel (webhook, with a public URL)', () => {
     expect(status).toMatchObject({ state: 'running', via: 'webhook' });
     const [hook] = await tg.waitFor('setWebhook');
     const secret = telegramWebhookSecret(gw.token);
-    expect(hook!.params).toMatchObject({ url: `https://alice.example.org${TELEGRAM_WEBHOOK_PATH}`, secret_token: secret });
+    expect(hook!.params).toMatchObject({
+      url: `https://alice.example.org${TELEGRAM_WEBHOOK_PATH}`,
+      secret_token: secret,
+    });
     expect(tg.calls.some((c) => c.method === 'getUpdates')).toBe(false);
 
     const update = { update_id: 1, ...messageFrom(owner, { text: linkCode.code }) };

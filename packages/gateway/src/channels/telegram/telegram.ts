@@ -39,8 +39,10 @@ export const TEXT = {
   askCode:
     'Hello! This bot belongs to a Matrix OS. To link your Telegram account, send the link code shown in Matrix OS under Settings → Telegram.',
   wrongCode: 'That is not the link code. Check Settings → Telegram in Matrix OS and send it again.',
-  noCode: 'No link code is active. Create a new one in Matrix OS under Settings → Telegram, then send it here.',
-  linked: 'Linked. From now on your messages here go to your Matrix OS AI. Send /new to start a fresh conversation.',
+  noCode:
+    'No link code is active. Create a new one in Matrix OS under Settings → Telegram, then send it here.',
+  linked:
+    'Linked. From now on your messages here go to your Matrix OS AI. Send /new to start a fresh conversation.',
   stranger: 'Sorry, this is a private assistant: it only talks with its owner.',
   privateOnly: 'I only answer in a private chat with my owner.',
   fresh: 'Started a fresh conversation.',
@@ -89,7 +91,9 @@ export function createTelegramChannel(deps: TelegramDeps): TelegramChannel {
   const secret = telegramWebhookSecret(deps.token);
   // Platform instances are reached through the router (and woken by it): always a webhook.
   const webhookUrl =
-    config.mode === 'platform' || config.publicUrl ? `${config.publicUrl ?? ''}${TELEGRAM_WEBHOOK_PATH}` : null;
+    config.mode === 'platform' || config.publicUrl
+      ? `${config.publicUrl ?? ''}${TELEGRAM_WEBHOOK_PATH}`
+      : null;
   let bot: Bot | null = null;
   let botToken: string | null = null;
   let status: ChannelStatus = { name: 'telegram', state: 'off', linked: false };
@@ -97,20 +101,25 @@ export function createTelegramChannel(deps: TelegramDeps): TelegramChannel {
   const queues = new Map<number, Promise<void>>();
   // State changes are serialised: two updates never read-modify-write the file together.
   let writing: Promise<unknown> = Promise.resolve();
-  function update<T>(change: (state: TelegramState) => T | Promise<T>): Promise<T> {
-    const run = writing.then(async () => {
+  function serially<T>(work: () => Promise<T>): Promise<T> {
+    const run = writing.then(work);
+    writing = run.catch(() => {});
+    return run;
+  }
+  const update = <T>(change: (state: TelegramState) => T | Promise<T>): Promise<T> =>
+    serially(async () => {
       const state = await store.read();
       if (!state) throw new HttpError(409, 'not_configured', 'no Telegram bot is set up');
       const result = await change(state);
       await store.write(state);
       return result;
     });
-    writing = run.catch(() => {});
-    return run;
-  }
 
   function makeBot(token: string, info: UserFromGetMe | undefined): Bot {
-    const b = new Bot(token, { client: { apiRoot: config.telegramApiRoot }, ...(info ? { botInfo: info } : {}) });
+    const b = new Bot(token, {
+      client: { apiRoot: config.telegramApiRoot },
+      ...(info ? { botInfo: info } : {}),
+    });
     b.on('message', (ctx) => {
       const msg = ctx.message;
       const prior = queues.get(msg.chat.id) ?? Promise.resolve();
@@ -159,7 +168,8 @@ export function createTelegramChannel(deps: TelegramDeps): TelegramChannel {
     const typed = (msg.text ?? '').trim();
     const outcome = await update((s): keyof typeof TEXT | null => {
       if (s.owner) return 'stranger';
-      const code = s.link && s.link.expiresAt > clock() && s.link.attemptsLeft > 0 ? store.open(s.link.code) : null;
+      const code =
+        s.link && s.link.expiresAt > clock() && s.link.attemptsLeft > 0 ? store.open(s.link.code) : null;
       if (!typed || typed === '/start') return code ? 'askCode' : 'noCode';
       if (!code) return 'noCode';
       if (sameCode(typed, code)) {
@@ -188,7 +198,11 @@ export function createTelegramChannel(deps: TelegramDeps): TelegramChannel {
     });
     if (!res.ok || !res.body) throw new Error(`Telegram's file download answered ${res.status}`);
     const stamp = new Date(date * 1000).toISOString().replace(/[:T]/g, '-').slice(0, 19);
-    const safe = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(-80) || 'file';
+    const safe =
+      name
+        .replace(/[^A-Za-z0-9._-]+/g, '_')
+        .replace(/^[._]+/, '')
+        .slice(-80) || 'file';
     const relative = `${TELEGRAM_FILES_DIR}/${stamp}-${safe}`;
     const target = join(config.home, relative);
     await mkdir(join(config.home, TELEGRAM_FILES_DIR), { recursive: true });
@@ -216,7 +230,8 @@ export function createTelegramChannel(deps: TelegramDeps): TelegramChannel {
       });
       reply = delivered.text;
     } catch (err) {
-      reply = err instanceof HttpError ? err.message : 'Something went wrong on the way to the AI; try again.';
+      reply =
+        err instanceof HttpError ? err.message : 'Something went wrong on the way to the AI; try again.';
       if (!(err instanceof HttpError)) log.warn({ err }, 'a Telegram message did not reach the kernel');
     } finally {
       clearInterval(timer);
@@ -244,7 +259,12 @@ export function createTelegramChannel(deps: TelegramDeps): TelegramChannel {
     }
     botToken = store.open(state.botToken);
     if (!botToken) {
-      status = { name: 'telegram', state: 'error', linked: false, detail: 'the bot token cannot be opened; set it again' };
+      status = {
+        name: 'telegram',
+        state: 'error',
+        linked: false,
+        detail: 'the bot token cannot be opened; set it again',
+      };
       return;
     }
     const info: UserFromGetMe = {
@@ -304,14 +324,20 @@ export function createTelegramChannel(deps: TelegramDeps): TelegramChannel {
   async function settings(): Promise<TelegramSettings> {
     const state = await store.read();
     const code =
-      state?.link && state.link.expiresAt > clock() && state.link.attemptsLeft > 0 ? store.open(state.link.code) : null;
+      state?.link && state.link.expiresAt > clock() && state.link.attemptsLeft > 0
+        ? store.open(state.link.code)
+        : null;
     return {
       configured: state !== null,
       bot: state ? { username: state.bot.username, firstName: state.bot.firstName } : null,
       owner: state?.owner ? { name: state.owner.name } : null,
       linkCode:
         code && state?.link
-          ? { code, expiresAt: new Date(state.link.expiresAt).toISOString(), attemptsLeft: state.link.attemptsLeft }
+          ? {
+              code,
+              expiresAt: new Date(state.link.expiresAt).toISOString(),
+              attemptsLeft: state.link.attemptsLeft,
+            }
           : null,
       status,
     };
@@ -348,7 +374,7 @@ export function createTelegramChannel(deps: TelegramDeps): TelegramChannel {
       await stop();
       const previous = await store.read();
       const sameBot = previous?.bot.id === me.id;
-      await (writing = writing.then(() =>
+      await serially(() =>
         store.write({
           v: 1,
           botToken: store.seal(token),
@@ -357,7 +383,7 @@ export function createTelegramChannel(deps: TelegramDeps): TelegramChannel {
           ...(sameBot && previous?.owner ? { owner: previous.owner } : { link: freshLink() }),
           chats: sameBot ? (previous?.chats ?? {}) : {},
         }),
-      ));
+      );
       await start();
       return settings();
     },
@@ -381,7 +407,7 @@ export function createTelegramChannel(deps: TelegramDeps): TelegramChannel {
       const b = bot;
       await stop();
       if (b && webhookUrl) await b.api.deleteWebhook().catch(() => {});
-      await (writing = writing.then(() => store.remove()));
+      await serially(() => store.remove());
       status = { name: 'telegram', state: 'off', linked: false };
     },
     verifyWebhook(presented) {
@@ -390,7 +416,8 @@ export function createTelegramChannel(deps: TelegramDeps): TelegramChannel {
       }
     },
     async webhook(body) {
-      if (!bot || !webhookUrl) throw new HttpError(409, 'not_running', 'the Telegram channel is not set up here');
+      if (!bot || !webhookUrl)
+        throw new HttpError(409, 'not_running', 'the Telegram channel is not set up here');
       deps.activity.touch();
       await bot.handleUpdate(body);
     },

@@ -12,7 +12,11 @@ describe('toTelegramHtml', () => {
     ['no javascript: links', '[x](javascript:alert(1))', '[x](javascript:alert(1))'],
     ['headings become bold lines', '## Plan', '<b>Plan</b>'],
     ['bullets', '- one\n- two', '• one\n• two'],
-    ['code blocks', '```js\nif (a < b) {}\n```', '<pre><code class="language-js">if (a &lt; b) {}</code></pre>'],
+    [
+      'code blocks',
+      '```js\nif (a < b) {}\n```',
+      '<pre><code class="language-js">if (a &lt; b) {}</code></pre>',
+    ],
     ['an unclosed block still closes', '```\nx', '<pre><code>x</code></pre>'],
     ['strikethrough', '~~gone~~', '<s>gone</s>'],
   ])('%s', (_name, markdown, html) => {

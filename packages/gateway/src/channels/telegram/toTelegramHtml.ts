@@ -1,4 +1,4 @@
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /**
  * The Markdown the AI writes, as the HTML subset Telegram renders (`parse_mode: 'HTML'`): code
@@ -18,8 +18,8 @@ export function toTelegramHtml(markdown: string): string {
         code = [];
         lang = fence[1] ?? '';
       } else {
-        const cls = lang ? ` class="language-${escape(lang)}"` : '';
-        out.push(`<pre><code${cls}>${escape(code.join('\n'))}</code></pre>`);
+        const cls = lang ? ` class="language-${escapeHtml(lang)}"` : '';
+        out.push(`<pre><code${cls}>${escapeHtml(code.join('\n'))}</code></pre>`);
         code = null;
       }
       continue;
@@ -36,7 +36,7 @@ export function toTelegramHtml(markdown: string): string {
     const bullet = /^(\s*)[-*]\s+(.*)$/.exec(line);
     out.push(bullet ? `${bullet[1]}• ${inline(bullet[2] ?? '')}` : inline(line));
   }
-  if (code !== null) out.push(`<pre><code>${escape(code.join('\n'))}</code></pre>`);
+  if (code !== null) out.push(`<pre><code>${escapeHtml(code.join('\n'))}</code></pre>`);
   return out.join('\n');
 }
 
@@ -44,13 +44,18 @@ export function toTelegramHtml(markdown: string): string {
 function inline(line: string): string {
   return line
     .split(/(`[^`\n]+`)/)
-    .map((part, i) => (i % 2 === 1 ? `<code>${escape(part.slice(1, -1))}</code>` : styles(escape(part))))
+    .map((part, i) =>
+      i % 2 === 1 ? `<code>${escapeHtml(part.slice(1, -1))}</code>` : styles(escapeHtml(part)),
+    )
     .join('');
 }
 
 function styles(s: string): string {
   return s
-    .replace(/\[([^\]]+)\]\((https?:\/\/[^\s)]+)\)/g, (_m, text: string, url: string) => `<a href="${url.replace(/"/g, '&quot;')}">${text}</a>`)
+    .replace(
+      /\[([^\]]+)\]\((https?:\/\/[^\s)]+)\)/g,
+      (_m, text: string, url: string) => `<a href="${url.replace(/"/g, '&quot;')}">${text}</a>`,
+    )
     .replace(/\*\*([^*\n]+)\*\*/g, '<b>$1</b>')
     .replace(/__([^_\n]+)__/g, '<b>$1</b>')
     .replace(/(^|[^*\w])\*([^*\s][^*\n]*?)\*(?=[^*\w]|$)/g, '$1<i>$2</i>')
