@@ -180,7 +180,7 @@ describe('Telegram channel (long polling against a stand-in Bot API)', () => {
   });
 
   it('saves a photo and a document into the home and tells the AI where they are', async () => {
-    gw = await start();
+    gw = await start({ maxFileBytes: 1024 });
     await setUpAndLink();
     const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4, 0xff, 0xd9]);
     tg.addFile('small', Buffer.from('tiny'), 'photos/file_0.jpg');
@@ -218,6 +218,17 @@ describe('Telegram channel (long polling against a stand-in Bot API)', () => {
     expect(prompts[0]).toContain('What is this?');
     expect(prompts[0]).toContain(`${TELEGRAM_FILES_DIR}/${photo}`);
     expect(prompts[1]).toContain(`${TELEGRAM_FILES_DIR}/${doc}`);
+
+    // Larger than this instance takes: refused in words, nothing saved, nothing sent to the AI.
+    tg.addFile('huge', Buffer.alloc(2048, 1), 'documents/file_3.bin');
+    from = tg.calls.length;
+    tg.push(
+      messageFrom(owner, { document: { file_id: 'huge', file_unique_id: 'h', file_name: 'huge.bin' } }),
+    );
+    const [refusal] = await sentTo(owner.id, 1, from);
+    expect(refusal).toContain(TEXT.fileFailed);
+    expect(await readdir(join(gw.home, TELEGRAM_FILES_DIR))).toHaveLength(2);
+    expect(upstream.received.filter((r) => r.path === '/v1/messages')).toHaveLength(2);
   });
 
   it('unlinks the owner and forgets the token on request', async () => {

@@ -46,6 +46,7 @@ export const TEXT = {
   stranger: 'Sorry, this is a private assistant: it only talks with its owner.',
   privateOnly: 'I only answer in a private chat with my owner.',
   fresh: 'Started a fresh conversation.',
+  fileFailed: 'I could not save that file into your home',
   unsupported: 'I can read text, photos and documents; that kind of message I cannot use yet.',
 } as const;
 
@@ -155,7 +156,13 @@ export function createTelegramChannel(deps: TelegramDeps): TelegramChannel {
     let prompt = text;
     const file = msg.photo?.at(-1) ?? msg.document;
     if (file) {
-      const saved = await saveFile(b, file.file_id, msg.document?.file_name ?? 'photo.jpg', msg.date);
+      let saved: string;
+      try {
+        saved = await saveFile(b, file.file_id, msg.document?.file_name ?? 'photo.jpg', msg.date);
+      } catch (err) {
+        log.warn({ err }, 'a file sent on Telegram could not be saved');
+        return say(`${TEXT.fileFailed} (${(err as Error).message})`);
+      }
       const what = msg.photo ? 'a photo' : 'a document';
       prompt = `${text ? `${text}\n\n` : ''}[The owner sent ${what} from Telegram; it is saved in the home as ${saved}.]`;
     }
