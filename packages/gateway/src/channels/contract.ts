@@ -28,7 +28,7 @@ export const telegramSettingsResponse = z.object({
 /** Telegram's Update object: only that it is an object with an update_id is checked here; grammY reads the rest. */
 export const telegramUpdate = z.looseObject({ update_id: z.number().int().nonnegative() });
 
-export const channelRoutes = [
+export const channelRouteContracts = [
   { method: 'get', path: '/api/settings/telegram', response: telegramSettingsResponse },
   {
     method: 'put',
