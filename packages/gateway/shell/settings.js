@@ -1,5 +1,5 @@
 // @ts-check
-// Settings: the AI model and limits, the owner's own Anthropic key, the budget, signing out.
+// Settings: the AI model and limits, the owner's own Anthropic key, the budget, Telegram, signing out.
 
 import { api, getJson } from './lib/api.js';
 import { formatUsd, h, usdToMicros } from './lib/dom.js';
@@ -11,13 +11,23 @@ export function createSettings() {
     root.replaceChildren(h('p', {}, 'Loading…'));
     let settings;
     let session;
+    let telegram;
     try {
-      [settings, session] = await Promise.all([getJson('api/settings'), getJson('api/session')]);
+      [settings, session, telegram] = await Promise.all([
+        getJson('api/settings'),
+        getJson('api/session'),
+        getJson('api/settings/telegram'),
+      ]);
     } catch (err) {
       root.replaceChildren(h('p', { class: 'form-error' }, `Settings could not be loaded: ${err.message}`));
       return;
     }
-    root.replaceChildren(modelSection(settings), keySection(settings), sessionSection(settings, session));
+    root.replaceChildren(
+      modelSection(settings),
+      keySection(settings),
+      telegramSection(telegram),
+      sessionSection(settings, session),
+    );
   }
 
   function status(el, message, ok) {
@@ -161,6 +171,103 @@ export function createSettings() {
       state,
       form,
       settings.ownKey.error ? h('p', { class: 'form-error' }, settings.ownKey.error) : null,
+      result,
+    );
+  }
+
+  function telegramSection(telegram) {
+    const result = h('p', { hidden: true, role: 'status' });
+    const act = (path, method, json) => async () => {
+      try {
+        await api(path, { method, json });
+        open();
+      } catch (err) {
+        status(result, err.message, false);
+      }
+    };
+    const token = h('input', {
+      type: 'password',
+      id: 'telegram-token',
+      placeholder: '123456789:ABC…',
+      autocomplete: 'off',
+      spellcheck: 'false',
+    });
+    const form = h(
+      'form',
+      { class: 'row' },
+      token,
+      h(
+        'button',
+        { type: 'submit', class: 'button primary' },
+        telegram.configured ? 'Change token' : 'Connect bot',
+      ),
+      telegram.configured
+        ? h(
+            'button',
+            { type: 'button', class: 'button danger', onclick: act('api/settings/telegram', 'DELETE') },
+            'Disconnect',
+          )
+        : null,
+    );
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const botToken = token.value.trim();
+      // Like the Anthropic key: sent once, kept sealed in the instance, never shown again.
+      token.value = '';
+      if (botToken) await act('api/settings/telegram', 'PUT', { botToken })();
+    });
+    const s = telegram.status;
+    const state = !telegram.configured
+      ? h('span', { class: 'badge' }, 'Not connected')
+      : h(
+          'span',
+          { class: s.state === 'running' ? 'badge ok' : 'badge', id: 'telegram-state' },
+          `@${telegram.bot.username}: ${s.state}${s.via ? ` (${s.via})` : ''}${s.detail ? `: ${s.detail}` : ''}`,
+        );
+    let link = null;
+    if (telegram.configured && telegram.owner) {
+      link = h(
+        'div',
+        { class: 'row' },
+        h('span', { class: 'badge ok', id: 'telegram-owner' }, `Linked to ${telegram.owner.name}`),
+        h(
+          'button',
+          { type: 'button', class: 'button', onclick: act('api/settings/telegram/owner', 'DELETE') },
+          'Unlink',
+        ),
+      );
+    } else if (telegram.configured) {
+      link = telegram.linkCode
+        ? h(
+            'p',
+            {},
+            `Open @${telegram.bot.username} in Telegram and send it this code: `,
+            h('code', { id: 'telegram-code' }, telegram.linkCode.code),
+            ` (valid until ${new Date(telegram.linkCode.expiresAt).toLocaleTimeString()}).`,
+          )
+        : h(
+            'div',
+            { class: 'row' },
+            h('span', {}, 'The link code has expired or was guessed wrong too often.'),
+            h(
+              'button',
+              { type: 'button', class: 'button', onclick: act('api/settings/telegram/link-code', 'POST') },
+              'New code',
+            ),
+          );
+    }
+    return h(
+      'section',
+      { 'aria-labelledby': 'settings-telegram' },
+      h('h3', { id: 'settings-telegram' }, 'Telegram'),
+      h(
+        'p',
+        {},
+        'Talk to your AI from Telegram: create a bot with @BotFather, paste its token here, then link your own Telegram account with the code shown. Only you reach the AI; anyone else gets a polite refusal.',
+      ),
+      state,
+      form,
+      link,
       result,
     );
   }

@@ -1,10 +1,13 @@
-import { errorHandler, type Logger, notFoundHandler } from '@matrixos/shared';
+import { errorHandler, type Logger, notFoundHandler, TELEGRAM_WEBHOOK_PATH } from '@matrixos/shared';
 import { Hono } from 'hono';
 import type { WebSocketServer } from 'ws';
 import { type Activity, createActivity } from './activity.ts';
 import { appRoutes } from './apps/routes.ts';
 import { createAppStore } from './apps/store.ts';
 import { type AuthEnv, requireAuth } from './auth/require-auth.ts';
+import { type Channels, createChannels } from './channels/channel.ts';
+import { channelRoutes } from './channels/routes.ts';
+import { createTelegramChannel } from './channels/telegram/telegram.ts';
 import type { GatewayConfig } from './config.ts';
 import { openApiRoute } from './contract/openapi.ts';
 import { conversationRoutes } from './conversations/routes.ts';
@@ -49,12 +52,15 @@ export interface Gateway {
   kernel: Kernel;
   /** The scheduler over `~/jobs` (started by `jobs.start()`; main.ts starts it after listening). */
   jobs: Jobs;
+  /** Telegram (and later others): started in the background here, stopped by closeSockets. */
+  channels: Channels;
   /** Closes every open WebSocket with 1001 (going away) and stops running AI turns, for shutdown. */
   closeSockets(): void;
 }
 
-// `/api/health`: the seed's name for it (SDP-1's end-to-end script asks there).
-const PUBLIC_PATHS = new Set(['/health', '/api/health', '/openapi.json']);
+// `/api/health`: the seed's name for it (SDP-1's end-to-end script asks there). Telegram's webhook
+// carries no owner credentials: its route checks the webhook secret instead.
+const PUBLIC_PATHS = new Set(['/health', '/api/health', '/openapi.json', TELEGRAM_WEBHOOK_PATH]);
 
 /** Open to everyone, signed in or not: the page (shell or sign-in), its files, and signing in. */
 const isOpen = (method: string, path: string) =>
@@ -85,6 +91,8 @@ export async function createApp({ config, log, token, shellDir, now }: GatewayDe
   });
   const ownKey = createOwnKey({ config, token, log });
   const kernel = createKernel({ config, log, bus, conversations, apps, toolbox, ownKey });
+  const telegram = createTelegramChannel({ config, token, log, kernel, bus, activity });
+  const channels = createChannels([telegram]);
 
   const app = new Hono<AuthEnv>();
   const onError = errorHandler(log);
@@ -94,7 +102,7 @@ export async function createApp({ config, log, token, shellDir, now }: GatewayDe
   app.use(requireAuth({ token, sessions, activity, publicPaths: PUBLIC_PATHS, open: isOpen }));
   app.route('/', shellRoutes({ shellDir, config }));
   app.route('/', sessionRoutes({ token, sessions, config }));
-  app.route('/', systemRoutes({ config, log, activity, startedAt }));
+  app.route('/', systemRoutes({ config, log, activity, startedAt, channels }));
   app.route('/', profileRoutes({ home: config.home }));
   app.route('/', inboxRoutes({ inbox, bus, storage }));
   app.route('/', fileRoutes({ home: config.home, maxFileBytes: config.maxFileBytes, bus, storage }));
@@ -103,7 +111,10 @@ export async function createApp({ config, log, token, shellDir, now }: GatewayDe
   app.route('/', settingsRoutes({ config, log, ownKey, client: kernel.client }));
   app.route('/', openApiRoute());
   app.route('/', jobRoutes({ jobs, sync: jobs.sync }));
+  app.route('/', channelRoutes({ telegram }));
   app.route('/', socketRoutes({ bus, activity, handle: config.handle, log, kernel }));
+  // In the background: a slow Bot API must not hold up the instance's first answer.
+  void channels.startAll();
 
   return {
     app,
@@ -112,8 +123,10 @@ export async function createApp({ config, log, token, shellDir, now }: GatewayDe
     activity,
     kernel,
     jobs,
+    channels,
     closeSockets() {
       void jobs.close();
+      void channels.stopAll();
       kernel.cancelAll();
       for (const client of sockets.clients) client.close(1001, 'server shutting down');
     },

@@ -18,7 +18,18 @@ describe('loadConfig', () => {
       logLevel: 'info',
       anthropicBaseUrl: 'https://api.anthropic.com',
       anthropicApiKey: undefined,
+      telegramApiRoot: 'https://api.telegram.org',
+      publicUrl: undefined,
     });
+  });
+
+  it('takes the Telegram API root and the public URL without trailing slashes, and refuses other schemes', () => {
+    const c = loadConfig({
+      TELEGRAM_API_ROOT: 'http://127.0.0.1:9/',
+      MATRIXOS_PUBLIC_URL: 'https://a.example.org/',
+    });
+    expect([c.telegramApiRoot, c.publicUrl]).toEqual(['http://127.0.0.1:9', 'https://a.example.org']);
+    expect(() => loadConfig({ MATRIXOS_PUBLIC_URL: 'ftp://a.example.org' })).toThrow(/MATRIXOS_PUBLIC_URL/);
   });
 
   it('refuses platform mode without a token or a handle, naming both', () => {

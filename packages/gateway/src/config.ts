@@ -47,6 +47,10 @@ const schema = z
     MATRIXOS_PLATFORM_URL: z.url({ protocol: /^https?$/ }).optional(),
     // A repo cloned into ~/jobs on the first boot (the platform sets it from provision's jobsRepo).
     MATRIXOS_JOBS_REPO: z.url({ protocol: /^https?$/ }).optional(),
+    // Channels: the Bot API's root (a stand-in in tests), and the URL the instance is reached at
+    // from outside (Telegram's webhook goes there; without one, single-user mode long-polls).
+    TELEGRAM_API_ROOT: z.url({ protocol: /^https?$/ }).default('https://api.telegram.org'),
+    MATRIXOS_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.MATRIXOS_MODE !== 'platform') return;
@@ -88,6 +92,10 @@ export interface GatewayConfig {
   platformUrl?: string | undefined;
   /** Cloned into `~/jobs` on the first boot, if set. */
   jobsRepo?: string | undefined;
+  /** The Telegram Bot API's root URL (no trailing slash). */
+  telegramApiRoot: string;
+  /** The instance's public origin (no trailing slash), when it has one. */
+  publicUrl: string | undefined;
 }
 
 /** Reads the gateway's environment; throws a ConfigError naming every bad variable. */
@@ -107,5 +115,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     anthropicApiKey: e.ANTHROPIC_API_KEY,
     platformUrl: e.MATRIXOS_PLATFORM_URL?.replace(/\/+$/, ''),
     jobsRepo: e.MATRIXOS_JOBS_REPO,
+    telegramApiRoot: e.TELEGRAM_API_ROOT.replace(/\/+$/, ''),
+    publicUrl: e.MATRIXOS_PUBLIC_URL?.replace(/\/+$/, ''),
   };
 }

@@ -81,6 +81,8 @@ const schema = z.object({
   JOB_WAKE_LEAD: duration('30s'),
   /** Billing (docs/billing.md): off unless STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET and BILLING_PLANS are set. */
   ...billingSettings,
+  /** The Telegram Bot API root instances use (unset: Telegram's own; a stand-in in tests). */
+  INSTANCE_TELEGRAM_API_ROOT: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 export type PlatformConfig = ReturnType<typeof loadConfig>;
@@ -108,6 +110,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         pids: c.INSTANCE_PIDS,
       },
       proxyUrl: c.INSTANCE_PROXY_URL,
+      telegramApiRoot: c.INSTANCE_TELEGRAM_API_ROOT,
     },
     dockerNetwork: c.DOCKER_NETWORK,
     lifecycle: {

@@ -1,4 +1,9 @@
 export { BROWSER_DIR } from './browser.ts';
+export {
+  TELEGRAM_SECRET_HEADER,
+  TELEGRAM_WEBHOOK_PATH,
+  telegramWebhookSecret,
+} from './channels/telegramWebhook.ts';
 export { bytes, ConfigError, duration, parseBytes, parseDuration, parseEnv, port } from './env.ts';
 export { errorHandler, HttpError, notFoundHandler } from './errors.ts';
 export { freePort } from './freePort.ts';

@@ -34,7 +34,7 @@ describe('GET /api/system/info', () => {
       handle: 'alice',
       mode: 'single',
       node: process.version,
-      channels: [],
+      channels: [{ name: 'telegram', state: 'off', linked: false }],
       modules: [],
       uptime: expect.any(Number),
     });
@@ -48,21 +48,24 @@ describe('GET /api/system/info', () => {
     await writeFile(join(gw.home, 'apps/.hidden.html'), '');
     await writeFile(
       join(gw.home, 'system/config.json'),
-      JSON.stringify({ channels: { telegram: { token: 'x' }, email: { enabled: false } } }),
+      JSON.stringify({ channels: { telegram: { token: 'x' }, matrix: {}, email: { enabled: false } } }),
     );
     const info = await (await gw.api('/api/system/info')).json();
     expect(info.modules).toEqual([
       { name: 'notes', path: 'apps/notes' },
       { name: 'timer', path: 'apps/timer.html' },
     ]);
-    expect(info.channels).toEqual(['telegram']);
+    expect(info.channels).toEqual([
+      { name: 'telegram', state: 'off', linked: false },
+      { name: 'matrix', state: 'configured', linked: false },
+    ]);
   });
 
   it('still answers when the user broke system/config.json', async () => {
     await writeFile(join(gw.home, 'system/config.json'), '{ "channels": ');
     const res = await gw.api('/api/system/info');
     expect(res.status).toBe(200);
-    expect((await res.json()).channels).toEqual([]);
+    expect((await res.json()).channels).toEqual([{ name: 'telegram', state: 'off', linked: false }]);
   });
 });
 

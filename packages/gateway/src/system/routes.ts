@@ -1,6 +1,7 @@
 import type { Logger } from '@matrixos/shared';
 import { Hono } from 'hono';
 import type { Activity } from '../activity.ts';
+import type { Channels } from '../channels/channel.ts';
 import type { GatewayConfig } from '../config.ts';
 import { VERSION } from '../version.ts';
 import { diskUsage } from './disk.ts';
@@ -11,10 +12,12 @@ export interface SystemRoutesDeps {
   log: Logger;
   activity: Activity;
   startedAt: Date;
+  /** The live channels (Telegram); omitted in tests that do not need them. */
+  channels?: Channels;
 }
 
 /** `/health` (public: the platform's readiness and idle checks) and `/api/system/info`. */
-export function systemRoutes({ config, log, activity, startedAt }: SystemRoutesDeps): Hono {
+export function systemRoutes({ config, log, activity, startedAt, channels: live }: SystemRoutesDeps): Hono {
   const app = new Hono();
   const disk = diskUsage(config.home);
   const uptime = () => Math.round((Date.now() - startedAt.getTime()) / 1000);
@@ -42,7 +45,13 @@ export function systemRoutes({ config, log, activity, startedAt }: SystemRoutesD
       startedAt: startedAt.toISOString(),
       uptime: uptime(),
       node: process.version,
-      channels,
+      // Each channel with its state; names only in system/config.json (not built in) as `configured`.
+      channels: [
+        ...(live?.list() ?? []),
+        ...channels
+          .filter((name) => !live?.list().some((c) => c.name === name))
+          .map((name) => ({ name, state: 'configured', linked: false })),
+      ],
       modules,
       disk: usage,
     });

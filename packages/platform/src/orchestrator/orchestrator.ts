@@ -8,7 +8,7 @@ import {
   type Sealer,
   validateHandle,
 } from '@matrixos/shared';
-import type { PlatformConfig } from '../config.ts';
+import { instanceUrl, type PlatformConfig } from '../config.ts';
 import type { InstanceRow, InstanceState } from '../db/schema.ts';
 import type { InstanceStore } from '../instances/store.ts';
 import { type InstanceView, toView } from '../instances/toView.ts';
@@ -136,6 +136,9 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     };
     env.ANTHROPIC_BASE_URL =
       config.instance.proxyUrl ?? `http://${runtime.hostAddress()}:${config.proxyPort}`;
+    // Channels: where Telegram's webhook reaches this instance (through the router).
+    env.MATRIXOS_PUBLIC_URL = instanceUrl(config, row.handle);
+    if (config.instance.telegramApiRoot) env.TELEGRAM_API_ROOT = config.instance.telegramApiRoot;
     Object.assign(env, deps.instanceEnv?.(row.handle));
     return {
       handle: row.handle,

@@ -1,5 +1,11 @@
 import type http from 'node:http';
-import { bearerToken, safeEqual } from '@matrixos/shared';
+import {
+  bearerToken,
+  safeEqual,
+  TELEGRAM_SECRET_HEADER,
+  TELEGRAM_WEBHOOK_PATH,
+  telegramWebhookSecret,
+} from '@matrixos/shared';
 import { ALL_PLATFORM_COOKIES, cookieNames } from '../accounts/cookieNames.ts';
 import type { InstanceAccess, InstanceViewer } from '../accounts/instanceAccess.ts';
 
@@ -9,9 +15,12 @@ import type { InstanceAccess, InstanceViewer } from '../accounts/instanceAccess.
  *   this host; the router gives the gateway the instance's own token instead;
  * - `token`: an API client presenting the instance's token itself;
  * - `health`: anyone, for `/health` only;
+ * - `channel`: Telegram's webhook call, `POST /api/channels/telegram/webhook` exactly, and only
+ *   with the instance's webhook secret in `X-Telegram-Bot-Api-Secret-Token` (derived from its
+ *   token, as the gateway registered it): checked here, so a stranger cannot wake an instance;
  * - `refuse`: everyone else, before anything is forwarded (and before anything is woken).
  */
-export type Access = 'session' | 'token' | 'health' | 'refuse';
+export type Access = 'session' | 'token' | 'health' | 'channel' | 'refuse';
 
 /** The decision, and for `session` whose session it is (the router closes its sockets on revocation). */
 export interface Authorized {
@@ -56,6 +65,18 @@ export function createAuthorizer(deps: { access: InstanceAccess; secure: boolean
         return { access: 'token' };
       }
       return { access: 'refuse' };
+    }
+    if (req.method === 'POST' && path === TELEGRAM_WEBHOOK_PATH) {
+      const presentedSecret = h[TELEGRAM_SECRET_HEADER];
+      const token = access.instanceToken(handle);
+      return {
+        access:
+          typeof presentedSecret === 'string' &&
+          token &&
+          safeEqual(presentedSecret, telegramWebhookSecret(token))
+            ? 'channel'
+            : 'refuse',
+      };
     }
     return { access: path === '/health' || path.startsWith('/health?') ? 'health' : 'refuse' };
   };
