@@ -18,10 +18,14 @@ export interface ProxyProcessOptions {
   host?: string;
   /** `BUDGET_WEBHOOK_URL`, when a test wants the notices. */
   webhookUrl?: string;
+  /** Its DATA_DIR (proxy.db, proxy-secret.key): a fixed one to stop and start it over the same data. */
+  dataDir?: string;
 }
 
 export interface ProxyProcess {
   url: string;
+  /** Its DATA_DIR. */
+  dir: string;
   port: number;
   /** Registers an instance as the platform does; returns its proxy token. */
   register(handle: string): Promise<string>;
@@ -38,7 +42,7 @@ export interface ProxyProcess {
  * with its own SQLite file in a temporary directory, in front of `upstreamUrl`.
  */
 export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyProcess> {
-  const dir = await mkdtemp(join(tmpdir(), 'matrixos-proxy-'));
+  const dir = o.dataDir ?? (await mkdtemp(join(tmpdir(), 'matrixos-proxy-')));
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, [MAIN], {
     env: {
@@ -84,6 +88,7 @@ export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyPr
   };
   return {
     url,
+    dir,
     port,
     async register(handle) {
       const token = newToken('mxp');
