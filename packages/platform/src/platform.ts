@@ -11,6 +11,7 @@ import { createWebAuthn } from './accounts/webauthn.ts';
 import { createApp } from './api/createApp.ts';
 import { createEngineStatus } from './api/engineStatus.ts';
 import { createSessionCookies } from './api/sessionCookies.ts';
+import { createVolumeDirs } from './backup/volumeDirs.ts';
 import type { PlatformConfig } from './config.ts';
 import type { Db } from './db/openDb.ts';
 import { createInstanceStore } from './instances/store.ts';
@@ -112,6 +113,12 @@ export function createPlatform(deps: PlatformDeps) {
     log,
     clock,
     engineStatus,
+    volumeDirs: createVolumeDirs({
+      runtime,
+      platformId: config.platformId,
+      dataDir: config.dataDir,
+      disk: config.disk,
+    }),
   });
   const server = createServer({ app, router, domain: config.domain, log, limits: config.limits });
 

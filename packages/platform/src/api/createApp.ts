@@ -17,6 +17,7 @@ import { authRoutes } from './authRoutes.ts';
 import { budgetNoticeRoute } from './budgetNoticeRoute.ts';
 import { containerRoutes } from './containerRoutes.ts';
 import type { EngineStatus } from './engineStatus.ts';
+import { exportRoute } from './exportRoute.ts';
 import { healthRoute } from './healthRoute.ts';
 import { meRoutes } from './meRoutes.ts';
 import { type OidcDeps, oidcRoutes } from './oidcRoutes.ts';
@@ -49,6 +50,8 @@ export interface AppDeps {
   clock?: () => number;
   /** The engine's last known health, for `GET /health` (never an engine call per request). */
   engineStatus: EngineStatus;
+  /** Where a volume's files are on this host: `GET /me/export` reads there (absent: no export). */
+  volumeDirs?: (volume: string) => Promise<string>;
 }
 
 /** The largest body any control-plane route takes (routes set smaller limits of their own). */
@@ -76,6 +79,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/', authRoutes({ ...deps, trustProxy: config.trustProxy }));
   app.route('/', meRoutes(deps));
   app.route('/', oidcRoutes(deps));
+  if (deps.volumeDirs) app.route('/', exportRoute({ ...deps, volumeDirs: deps.volumeDirs }));
   // Deny by default: every route not declared above needs the admin token or an admin's
   // session, so a route added later cannot be left open by forgetting a check.
   const admin = new Hono();
