@@ -49,6 +49,9 @@ describe('GET /me/export', () => {
     writeFileSync(path.join(t.homeOf('alice'), 'notes', 'alice.txt'), 'mine');
     writeFileSync(path.join(t.homeOf('bob'), 'bob-secret.txt'), 'not yours');
 
+    // The dashboard offers it.
+    const page = await alice.cp('/dashboard');
+    expect(page.text).toContain('href="/me/export" download>Download my data</a>');
     const r = await alice.cp('/me/export');
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toBe('application/x-tar');
