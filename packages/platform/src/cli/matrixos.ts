@@ -1,13 +1,15 @@
-import { readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, createLogger } from '@matrixos/shared';
+import Database from 'better-sqlite3';
 import { createBackup } from '../backup/createBackup.ts';
 import { RestoreRefusedError, restoreBackup } from '../backup/restoreBackup.ts';
 import { backupTime, selectExpired } from '../backup/selectExpired.ts';
+import { ImportRefusedError, stageImport } from '../backup/stageImport.ts';
 import { BackupInvalidError, verifyBackup } from '../backup/verifyBackup.ts';
 import { createVolumeDirs } from '../backup/volumeDirs.ts';
-import { loadConfig } from '../config.ts';
+import { loadConfig, type PlatformConfig } from '../config.ts';
 import { createRuntime } from '../runtime/index.ts';
 import { loadBackupConfig } from './backupConfig.ts';
 
@@ -16,6 +18,8 @@ const USAGE = `usage: matrixos <command>
                                     (default BACKUP_DIR), then apply retention there
   verify DIR                        check a backup's checksums and manifest
   restore DIR                       restore a backup onto this machine (platform stopped, empty DATA_DIR)
+  import HANDLE ARCHIVE             replace HANDLE's home with a user's export (GET /me/export);
+                                    the platform must be running (it stops the instance for the swap)
 Settings come from the environment, as the platform's (DATA_DIR, PLATFORM_ID, INSTANCE_DISK, ...).`;
 
 /** `matrixos` (scripts/matrixos, `npm run matrixos --`): operator commands beside the running platform. */
@@ -43,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  if (command !== 'backup' && command !== 'restore') return usage();
+  if (command !== 'backup' && command !== 'restore' && command !== 'import') return usage();
   const config = loadConfig();
   const bc = loadBackupConfig();
   const runtime = await createRuntime({ ...config, log: log.child({ module: 'runtime' }) });
@@ -88,6 +92,11 @@ async function main(argv: string[]): Promise<number> {
     console.log(JSON.stringify({ dir, users: manifest.users.length, bytes, seconds }));
     return 0;
   }
+  if (command === 'import') {
+    const archive = positionals[2];
+    if (!target || !archive) return usage();
+    return importArchive(config, dirOf, target, path.resolve(archive));
+  }
   if (!target) return usage();
   const t0 = performance.now();
   const m = await restoreBackup(path.resolve(target), where);
@@ -97,6 +106,43 @@ async function main(argv: string[]): Promise<number> {
     'restore done: start the platform',
   );
   console.log(JSON.stringify({ restored: target, users: m.users.length, seconds }));
+  return 0;
+}
+
+/** `matrixos import`: stages the archive, has the platform stop the instance, swaps the home in. */
+async function importArchive(
+  config: PlatformConfig,
+  dirOf: (volume: string) => Promise<string>,
+  handle: string,
+  archive: string,
+): Promise<number> {
+  const file = path.join(config.dataDir, 'platform.db');
+  if (!existsSync(file)) throw new ImportRefusedError(`no platform database at ${file}: is DATA_DIR right?`);
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  const row = db.prepare('SELECT volume FROM instances WHERE handle = ?').get(handle) as
+    | { volume: string | null }
+    | undefined;
+  db.close();
+  if (!row) throw new ImportRefusedError(`${handle} has no instance here: provision it first`);
+  const home = await dirOf(row.volume ?? handle);
+  const staged = await stageImport(archive, home);
+  const token = config.adminToken ?? readFileSync(path.join(config.dataDir, 'admin-token'), 'utf8').trim();
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const stop = await fetch(
+    `http://${host.includes(':') ? `[${host}]` : host}:${config.port}/containers/${handle}/stop`,
+    {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    },
+  ).catch((err: unknown) => new Response(String(err), { status: 599 }));
+  if (!stop.ok) {
+    staged.discard();
+    throw new ImportRefusedError(
+      `the platform did not stop ${handle} (${stop.status} ${await stop.text()}): is it running?`,
+    );
+  }
+  staged.commit();
+  console.log(JSON.stringify({ imported: handle, members: staged.members }));
   return 0;
 }
 
@@ -111,7 +157,8 @@ main(process.argv.slice(2)).then(
     if (
       err instanceof ConfigError ||
       err instanceof BackupInvalidError ||
-      err instanceof RestoreRefusedError
+      err instanceof RestoreRefusedError ||
+      err instanceof ImportRefusedError
     ) {
       console.error(`matrixos: ${err.message}`);
       process.exit(1);
