@@ -11,6 +11,7 @@ import { createWebAuthn } from './accounts/webauthn.ts';
 import { createApp } from './api/createApp.ts';
 import { createEngineStatus } from './api/engineStatus.ts';
 import { createSessionCookies } from './api/sessionCookies.ts';
+import { createVolumeDirs } from './backup/volumeDirs.ts';
 import { createBilling } from './billing/billing.ts';
 import { createTellUser } from './billing/tellUser.ts';
 import type { PlatformConfig } from './config.ts';
@@ -158,6 +159,12 @@ export function createPlatform(deps: PlatformDeps) {
     clock,
     engineStatus,
     billing,
+    volumeDirs: createVolumeDirs({
+      runtime,
+      platformId: config.platformId,
+      dataDir: config.dataDir,
+      disk: config.disk,
+    }),
   });
   const server = createServer({ app, router, domain: config.domain, log, limits: config.limits });
   const instanceApi = createInstanceApi({

@@ -21,6 +21,7 @@ import { budgetNoticeRoute } from './budgetNoticeRoute.ts';
 import { containerRoutes } from './containerRoutes.ts';
 import { openApiRoute } from './contract/openapi.ts';
 import type { EngineStatus } from './engineStatus.ts';
+import { exportRoute } from './exportRoute.ts';
 import { healthRoute } from './healthRoute.ts';
 import { instanceAliasRoutes } from './instanceAliasRoutes.ts';
 import { meRoutes } from './meRoutes.ts';
@@ -58,6 +59,8 @@ export interface AppDeps {
   engineStatus: EngineStatus;
   /** Stripe billing (docs/billing.md); null or absent: billing is off. */
   billing?: Billing | null;
+  /** Where a volume's files are on this host: `GET /me/export` reads there (absent: no export). */
+  volumeDirs?: (volume: string) => Promise<string>;
 }
 
 /** The largest body any control-plane route takes (routes set smaller limits of their own). */
@@ -87,6 +90,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/', oidcRoutes(deps));
   app.route('/', openApiRoute());
   app.route('/', billingRoutes(deps));
+  if (deps.volumeDirs) app.route('/', exportRoute({ ...deps, volumeDirs: deps.volumeDirs }));
   // Deny by default: every route not declared above needs the admin token or an admin's
   // session, so a route added later cannot be left open by forgetting a check.
   const admin = new Hono();

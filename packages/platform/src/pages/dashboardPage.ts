@@ -112,6 +112,14 @@ export function dashboardPage(d: { viewer: Viewer; instanceHost: string }): Html
   </div>
 </dialog>
 
+<section class="card" aria-labelledby="export-title">
+  <h2 id="export-title">Your data</h2>
+  <p class="muted">Download everything in your home (files, apps, chats, settings) as one tar archive, to keep or to move to another Matrix OS. Your instance stops while it is read and wakes on your next visit; your browser shows the download's progress.</p>
+  <div class="actions">
+    <a class="btn secondary" id="export-download" href="/me/export" download>Download my data</a>
+  </div>
+</section>
+
 <section class="card" aria-labelledby="sessions-title">
   <h2 id="sessions-title">Sessions</h2>
   <p class="muted">Signing out everywhere ends every session of yours, on every device, including those inside your instance.</p>
