@@ -10,6 +10,7 @@ import { createSessions } from './accounts/sessions.ts';
 import { createWebAuthn } from './accounts/webauthn.ts';
 import { createApp } from './api/createApp.ts';
 import { createEngineStatus } from './api/engineStatus.ts';
+import { createProxyStatus } from './api/proxyStatus.ts';
 import { createSessionCookies } from './api/sessionCookies.ts';
 import type { PlatformConfig } from './config.ts';
 import type { Db } from './db/openDb.ts';
@@ -18,6 +19,8 @@ import { createActivity } from './lifecycle/activity.ts';
 import { createLifecycle } from './lifecycle/lifecycle.ts';
 import { createBudgetNotices } from './llm/budgetNotices.ts';
 import type { LlmProxy } from './llm/proxyClient.ts';
+import { observeState } from './metrics/observeState.ts';
+import { createPlatformMetrics, type PlatformMetrics } from './metrics/platformMetrics.ts';
 import { createOrchestrator, type ReconcileReport } from './orchestrator/orchestrator.ts';
 import { createRouter } from './router/createRouter.ts';
 import type { RuntimeDriver } from './runtime/driver.ts';
@@ -35,6 +38,8 @@ export interface PlatformDeps {
   llm?: LlmProxy;
   log: Logger;
   clock?: () => number;
+  /** Prometheus metrics (main.ts makes them first, for the runtime driver too); made here if absent. */
+  metrics?: PlatformMetrics;
 }
 
 /** Wires the platform from its dependencies; tests build it with temporary ones. */
@@ -60,6 +65,7 @@ export function createPlatform(deps: PlatformDeps) {
     identities: createIdentityStore({ db: deps.db, sealer, clock }),
   };
   const activity = createActivity(deps.clock);
+  const metrics = deps.metrics ?? createPlatformMetrics();
   const orchestrator = createOrchestrator({
     store,
     runtime,
@@ -69,6 +75,7 @@ export function createPlatform(deps: PlatformDeps) {
     waitReady,
     llmKeys: deps.llm,
     clock: deps.clock,
+    metrics,
   });
   const lifecycle = createLifecycle({
     orchestrator,
@@ -77,6 +84,7 @@ export function createPlatform(deps: PlatformDeps) {
     config,
     log: log.child({ module: 'lifecycle' }),
     clock: deps.clock,
+    metrics,
   });
   const router = createRouter({
     orchestrator,
@@ -86,12 +94,15 @@ export function createPlatform(deps: PlatformDeps) {
     access,
     log: log.child({ module: 'router' }),
     sessionEvents: sessions.events,
+    metrics,
   });
   orchestrator.events.on('destroyed', access.forget);
   const engineStatus = createEngineStatus({ runtime });
   // What /health says of the engine follows its events (one look at a time, however many come).
   orchestrator.events.on('engineChanged', () => void engineStatus.refresh());
   orchestrator.events.on('tokenRotated', access.forget);
+  const proxyStatus = createProxyStatus({ ping: deps.llm?.ping });
+  observeState(metrics, { store, engineStatus, proxyStatus });
   const notices = createBudgetNotices({ lifecycle, access, log: log.child({ module: 'budget' }) });
   const app = createApp({
     config,
@@ -112,6 +123,8 @@ export function createPlatform(deps: PlatformDeps) {
     log,
     clock,
     engineStatus,
+    proxyStatus,
+    metrics,
   });
   const server = createServer({ app, router, domain: config.domain, log, limits: config.limits });
 
@@ -136,6 +149,9 @@ export function createPlatform(deps: PlatformDeps) {
     access,
     /** The engine's last known health; `refresh()` it when the engine reports a change. */
     engineStatus,
+    /** The LLM proxy's last known health; `refresh()` to look now. */
+    proxyStatus,
+    metrics,
     router,
     /** Listens, then reconciles in the background; `reconciled` settles when that first pass ends. */
     async listen(
@@ -150,6 +166,7 @@ export function createPlatform(deps: PlatformDeps) {
         });
       });
       await engineStatus.start();
+      proxyStatus.start();
       const reconciled = lifecycle.start();
       reconciled.catch((err) => log.error({ err }, 'startup reconcile failed'));
       if (deps.llm) void syncKeysUntilDone();
@@ -162,6 +179,7 @@ export function createPlatform(deps: PlatformDeps) {
       // Open WebSockets and streams would hold the close forever: give them a moment, then cut.
       const cut = setTimeout(() => server.closeAllConnections(), 3000);
       engineStatus.stop();
+      proxyStatus.stop();
       await lifecycle.close();
       await closed;
       clearTimeout(cut);

@@ -11,6 +11,8 @@ import type { ProxyConfig } from './config.ts';
 import type { Db } from './db/openDb.ts';
 import { createKeyStore } from './keys/KeyStore.ts';
 import { keyRoutes } from './keys/routes.ts';
+import { metricsRoute } from './metrics/metricsRoute.ts';
+import { createProxyMetrics, type ProxyMetrics } from './metrics/proxyMetrics.ts';
 import type { Price } from './pricing/prices.ts';
 import { createV1Handler } from './upstream/v1Handler.ts';
 import { usageRoutes } from './usage/routes.ts';
@@ -25,6 +27,8 @@ export interface ProxyDeps {
   notifier?: BudgetNotifier;
   now?: () => number;
   prices?: readonly Price[];
+  /** Prometheus metrics (`GET /metrics`); made here if absent. */
+  metrics?: ProxyMetrics;
 }
 
 export type ProxyApp = ReturnType<typeof createProxyApp>;
@@ -73,6 +77,8 @@ export function createProxyApp(deps: ProxyDeps) {
   app.route('/', keyRoutes(keys, config.adminToken));
   app.route('/', usageRoutes(db, ledger, keys, config.adminToken, now));
   app.route('/', quotaRoutes(ledger, keys, config.adminToken));
+  const metrics = deps.metrics ?? createProxyMetrics();
+  app.route('/', metricsRoute(metrics, keys, config.adminToken));
 
   const v1 = createV1Handler({
     upstreamUrl: config.upstream.url,
@@ -86,6 +92,7 @@ export function createProxyApp(deps: ProxyDeps) {
     log,
     now,
     prices: deps.prices,
+    metrics,
   });
   const rest = getRequestListener(app.fetch);
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
@@ -93,5 +100,5 @@ export function createProxyApp(deps: ProxyDeps) {
     else void rest(req, res);
   };
 
-  return { app, listener, keys, ledger };
+  return { app, listener, keys, ledger, metrics };
 }

@@ -11,6 +11,8 @@ import type { Activity } from '../lifecycle/activity.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { BudgetNotices } from '../llm/budgetNotices.ts';
 import type { LlmUsage } from '../llm/proxyClient.ts';
+import { metricsRoute } from '../metrics/metricsRoute.ts';
+import type { PlatformMetrics } from '../metrics/platformMetrics.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 import { adminOverviewRoute } from './adminOverviewRoute.ts';
 import { authRoutes } from './authRoutes.ts';
@@ -22,6 +24,7 @@ import { meRoutes } from './meRoutes.ts';
 import { type OidcDeps, oidcRoutes } from './oidcRoutes.ts';
 import { originCheck } from './originCheck.ts';
 import { pageRoutes } from './pageRoutes.ts';
+import type { ProxyStatus } from './proxyStatus.ts';
 import { isAdminToken, requireAdmin } from './requireAdmin.ts';
 import type { SessionCookies } from './sessionCookies.ts';
 import { tlsAskRoute } from './tlsAskRoute.ts';
@@ -49,6 +52,10 @@ export interface AppDeps {
   clock?: () => number;
   /** The engine's last known health, for `GET /health` (never an engine call per request). */
   engineStatus: EngineStatus;
+  /** The LLM proxy's last known health, for `GET /health`. */
+  proxyStatus: ProxyStatus;
+  /** The platform's Prometheus metrics (`GET /metrics`, admin only); the sign-in routes count into them. */
+  metrics: PlatformMetrics;
 }
 
 /** The largest body any control-plane route takes (routes set smaller limits of their own). */
@@ -68,6 +75,7 @@ export function createApp(deps: AppDeps): Hono {
       store: deps.store,
       runtime: orchestrator.runtime,
       engine: deps.engineStatus,
+      proxy: deps.proxyStatus,
       dataDir: config.dataDir,
     }),
   );
@@ -84,6 +92,10 @@ export function createApp(deps: AppDeps): Hono {
   admin.route('/', adminOverviewRoute(deps));
   admin.route('/', budgetNoticeRoute(deps.notices));
   admin.route('/', userRoutes(deps.accounts, deps.sessions.events));
+  admin.route(
+    '/',
+    metricsRoute({ metrics: deps.metrics, limiter: deps.limiter, trustProxy: config.trustProxy }),
+  );
   app.route('/', admin);
   return app;
 }

@@ -15,7 +15,12 @@ export interface LlmUsage {
   summary(): Promise<{ users: { handle: string; today: number; month: number; total: number }[] }>;
 }
 
-export type LlmProxy = LlmKeys & LlmUsage;
+/** Whether the proxy answers (its `/health`), for the platform's own `/health`. */
+export interface LlmHealth {
+  ping(): Promise<void>;
+}
+
+export type LlmProxy = LlmKeys & LlmUsage & Partial<LlmHealth>;
 
 export function createProxyClient(opts: {
   baseUrl: string;
@@ -47,6 +52,11 @@ export function createProxyClient(opts: {
   }
 
   return {
+    async ping() {
+      const res = await call('GET', '/health');
+      if (!res.ok) throw new Error(`the LLM proxy at ${opts.baseUrl} is unhealthy (${res.status})`);
+      await res.body?.cancel();
+    },
     async register(handle, token) {
       const res = await call('PUT', `/keys/${encodeURIComponent(handle)}`, { token });
       if (!res.ok)

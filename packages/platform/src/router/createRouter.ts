@@ -9,6 +9,7 @@ import type { SessionEvents } from '../accounts/sessions.ts';
 import { instanceUrl, type PlatformConfig } from '../config.ts';
 import type { Activity } from '../lifecycle/activity.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
+import type { PlatformMetrics } from '../metrics/platformMetrics.ts';
 import type { Orchestrator, Progress } from '../orchestrator/orchestrator.ts';
 import type { Endpoint } from '../runtime/driver.ts';
 import { type Access, type Authorized, createAuthorizer } from './authorize.ts';
@@ -27,6 +28,8 @@ export interface RouterDeps {
   log: Logger;
   /** Revocations and role changes: open WebSockets of the session (or user) are closed at once. */
   sessionEvents?: SessionEvents;
+  /** Counts requests (status class, time) and open WebSockets. */
+  metrics?: Pick<PlatformMetrics, 'routerRequest' | 'webSocketOpened'>;
 }
 
 /** Where the "waking up" page listens for progress, on the instance's own host. */
@@ -269,6 +272,7 @@ export function createRouter(deps: RouterDeps) {
   }
 
   async function web(req: http.IncomingMessage, res: http.ServerResponse, target: Target): Promise<void> {
+    deps.metrics?.routerRequest(res);
     const { handle } = target;
     if (!known(handle)) {
       if (wantsHtml(req)) sendPage(res, 404, notFoundPage(handle, config.publicUrl.origin));
@@ -383,6 +387,7 @@ export function createRouter(deps: RouterDeps) {
       return;
     }
     sockets.add(socket, { handle, session, close: closeWebSocket(socket) });
+    deps.metrics?.webSocketOpened(socket);
     targetOf.set(req, target);
     whereOf.set(req, target.prefix ? 'control-plane' : 'instance-host');
     prepare(req, target, true);

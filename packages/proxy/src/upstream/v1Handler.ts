@@ -6,6 +6,7 @@ import type { Ledger, Settlement } from '../budget/Ledger.ts';
 import type { BudgetNotifier } from '../budget/notifier.ts';
 import type { KeySource } from '../db/schema.ts';
 import type { KeyStore } from '../keys/KeyStore.ts';
+import type { ProxyMetrics } from '../metrics/proxyMetrics.ts';
 import { costMicros, NO_USAGE, type TokenUsage } from '../pricing/cost.ts';
 import { estimatedInputOnly, type MessagesRequest, worstCaseUsage } from '../pricing/estimate.ts';
 import { findPrice, PRICES, type Price } from '../pricing/prices.ts';
@@ -26,6 +27,7 @@ export interface V1Options {
   log: Logger;
   now: () => number;
   prices?: readonly Price[];
+  metrics?: ProxyMetrics;
 }
 
 const messagesRequest = z.looseObject({
@@ -181,11 +183,13 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
       reserveMicros: costMicros(worst, price),
     });
     if (!admission.ok) {
+      o.metrics?.refused(admission.reason);
       o.log.info({ handle, model: parsed.model, reason: admission.reason }, 'request refused');
       sendAnthropicError(res, 429, 'rate_limit_error', admission.message);
       return;
     }
     const metering = { id: admission.id, handle, model: parsed.model, stream, price, worst, startedAt };
+    o.metrics?.admitted();
     try {
       relay(req, res, target, metering);
     } catch (err) {
@@ -229,6 +233,7 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
 
     upstreamReq.on('response', (r) => {
       upstream = r;
+      if (metering) o.metrics?.upstreamResponded(metering.model, (o.now() - metering.startedAt) / 1000);
       const status = r.statusCode ?? 502;
       isSse = status === 200 && (r.headers['content-type'] ?? '').startsWith('text/event-stream');
       if (!clientGone) res.writeHead(status, clientHeaders(r.headers));
@@ -345,6 +350,7 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
 
   function settle(m: Metering, s: Settlement): void {
     const notices = o.ledger.settle(m.id, s);
+    o.metrics?.settled(m.model, s, (o.now() - m.startedAt) / 1000);
     // Debug, not info: the requests table already records each request, and a log line per
     // request costs a write on the hot path.
     o.log.debug(
