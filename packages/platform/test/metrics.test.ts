@@ -48,7 +48,10 @@ describe('metrics', () => {
 
   it('gives anonymous callers, wrong tokens and instance keys nothing, on both services', async () => {
     await t.provision('alice');
-    for (const headers of [{}, { authorization: 'Bearer mxa_not-the-admin-token-at-all' }]) {
+    for (const headers of [{}, { authorization: 'Bearer mxa_not-the-admin-token-at-all' }] as Record<
+      string,
+      string
+    >[]) {
       const r = await t.request({ path: '/metrics', headers });
       expect(r.status).toBe(401);
       expect(r.json<{ error: { code: string } }>().error.code).toBe('unauthorized');
@@ -62,7 +65,10 @@ describe('metrics', () => {
     });
     expect(viaInstance.text).not.toContain('matrixos_instances');
     const apiKey = await proxyKeyOf('alice');
-    for (const headers of [{}, { authorization: `Bearer ${apiKey}` }, { 'x-api-key': apiKey }]) {
+    for (const headers of [{}, { authorization: `Bearer ${apiKey}` }, { 'x-api-key': apiKey }] as Record<
+      string,
+      string
+    >[]) {
       const r = await fetch(`${proxy.url}/metrics`, { headers });
       expect(r.status).toBe(401);
       expect(await r.text()).not.toContain('matrixos_proxy');
