@@ -17,6 +17,7 @@ import { filterResponseHeaders } from './filterResponseHeaders.ts';
 import { connectionTokens, createForwarder, hasRequestBody } from './forward.ts';
 import { closeResponse, closeWebSocket, createOpenSockets } from './openSockets.ts';
 import { linkExpiredPage, notFoundPage, type RenderedPage, unavailablePage, wakingPage } from './pages.ts';
+import { requestIdOf } from './requestId.ts';
 import type { Target } from './resolveTarget.ts';
 
 export interface RouterDeps {
@@ -93,7 +94,7 @@ export function createRouter(deps: RouterDeps) {
       res.destroy();
       return;
     }
-    log.warn({ handle, code, err: err.message }, 'upstream error');
+    log.warn({ handle, reqId: requestIdOf(req), code, err: err.message }, 'upstream error');
     if (target && wantsHtml(req))
       sendPage(res, 503, wakingPage(target.handle, `${target.prefix}${WAKE_EVENTS_PATH}`));
     else
@@ -338,7 +339,10 @@ export function createRouter(deps: RouterDeps) {
           !res.headersSent &&
           !res.destroyed
         ) {
-          log.info({ handle, code: err.code }, 'instance address is stale: waking it for this request');
+          log.info(
+            { handle, reqId: requestIdOf(req), code: err.code },
+            'instance address is stale: waking it for this request',
+          );
           orchestrator.invalidate(handle);
           void wakeFor(req, res, target).then((again) => {
             if (again) send(again, true);
