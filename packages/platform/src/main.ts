@@ -4,6 +4,7 @@ import { ConfigError, createLogger, loadSecretKey, newToken, readOrCreateSecret 
 import { instanceUrl, loadConfig } from './config.ts';
 import { openDb } from './db/openDb.ts';
 import { createProxyClient } from './llm/proxyClient.ts';
+import { createPlatformMetrics } from './metrics/platformMetrics.ts';
 import { createPlatform } from './platform.ts';
 import { createRuntime } from './runtime/index.ts';
 
@@ -21,7 +22,12 @@ async function main(): Promise<void> {
     'PLATFORM_SECRET_KEY',
   );
   const db = openDb(path.join(config.dataDir, 'platform.db'));
-  const runtime = await createRuntime({ ...config, log: log.child({ module: 'runtime' }) });
+  const metrics = createPlatformMetrics();
+  const runtime = await createRuntime({
+    ...config,
+    log: log.child({ module: 'runtime' }),
+    onWatchReconnect: metrics.engineReconnected,
+  });
   await runtime.init();
   const platform = createPlatform({
     config,
@@ -29,6 +35,7 @@ async function main(): Promise<void> {
     runtime,
     secretKey: key,
     adminToken: admin.value,
+    metrics,
     llm: config.proxyAdminUrl
       ? createProxyClient({ baseUrl: config.proxyAdminUrl, adminToken: admin.value })
       : undefined,

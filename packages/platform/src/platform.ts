@@ -10,6 +10,7 @@ import { createSessions } from './accounts/sessions.ts';
 import { createWebAuthn } from './accounts/webauthn.ts';
 import { createApp } from './api/createApp.ts';
 import { createEngineStatus } from './api/engineStatus.ts';
+import { createProxyStatus } from './api/proxyStatus.ts';
 import { createSessionCookies } from './api/sessionCookies.ts';
 import { createVolumeDirs } from './backup/volumeDirs.ts';
 import { createBilling } from './billing/billing.ts';
@@ -25,6 +26,8 @@ import { createActivity } from './lifecycle/activity.ts';
 import { createLifecycle } from './lifecycle/lifecycle.ts';
 import { createBudgetNotices } from './llm/budgetNotices.ts';
 import type { LlmProxy } from './llm/proxyClient.ts';
+import { observeState } from './metrics/observeState.ts';
+import { createPlatformMetrics, type PlatformMetrics } from './metrics/platformMetrics.ts';
 import { createOrchestrator, type ReconcileReport } from './orchestrator/orchestrator.ts';
 import { createRouter } from './router/createRouter.ts';
 import type { RuntimeDriver } from './runtime/driver.ts';
@@ -42,6 +45,8 @@ export interface PlatformDeps {
   llm?: LlmProxy;
   log: Logger;
   clock?: () => number;
+  /** Prometheus metrics (main.ts makes them first, for the runtime driver too); made here if absent. */
+  metrics?: PlatformMetrics;
 }
 
 /** Wires the platform from its dependencies; tests build it with temporary ones. */
@@ -71,6 +76,7 @@ export function createPlatform(deps: PlatformDeps) {
   let instanceApiUrl: string | undefined;
   let instanceApiServer: Awaited<ReturnType<typeof listenInstanceApi>> | undefined;
   let wakes: JobWakes | undefined;
+  const metrics = deps.metrics ?? createPlatformMetrics();
   const orchestrator = createOrchestrator({
     instanceEnv: (handle) => {
       const env: Record<string, string> = {};
@@ -87,6 +93,7 @@ export function createPlatform(deps: PlatformDeps) {
     waitReady,
     llmKeys: deps.llm,
     clock: deps.clock,
+    metrics,
   });
   const lifecycle = createLifecycle({
     orchestrator,
@@ -96,6 +103,7 @@ export function createPlatform(deps: PlatformDeps) {
     log: log.child({ module: 'lifecycle' }),
     clock: deps.clock,
     keepAwake: (handle) => wakes?.dueSoon(handle) ?? false,
+    metrics,
   });
   wakes = createJobWakes({
     db: deps.db,
@@ -118,12 +126,15 @@ export function createPlatform(deps: PlatformDeps) {
     access,
     log: log.child({ module: 'router' }),
     sessionEvents: sessions.events,
+    metrics,
   });
   orchestrator.events.on('destroyed', access.forget);
   const engineStatus = createEngineStatus({ runtime });
   // What /health says of the engine follows its events (one look at a time, however many come).
   orchestrator.events.on('engineChanged', () => void engineStatus.refresh());
   orchestrator.events.on('tokenRotated', access.forget);
+  const proxyStatus = createProxyStatus({ ping: deps.llm?.ping });
+  observeState(metrics, { store, engineStatus, proxyStatus });
   const notices = createBudgetNotices({ lifecycle, access, log: log.child({ module: 'budget' }) });
   const billing = config.billing
     ? createBilling({
@@ -165,6 +176,8 @@ export function createPlatform(deps: PlatformDeps) {
       dataDir: config.dataDir,
       disk: config.disk,
     }),
+    proxyStatus,
+    metrics,
   });
   const server = createServer({ app, router, domain: config.domain, log, limits: config.limits });
   const instanceApi = createInstanceApi({
@@ -197,6 +210,9 @@ export function createPlatform(deps: PlatformDeps) {
     access,
     /** The engine's last known health; `refresh()` it when the engine reports a change. */
     engineStatus,
+    /** The LLM proxy's last known health; `refresh()` to look now. */
+    proxyStatus,
+    metrics,
     router,
     wakes: jobWakes,
     instanceApi,
@@ -220,6 +236,7 @@ export function createPlatform(deps: PlatformDeps) {
       instanceApiServer = await listenInstanceApi(instanceApi, runtime.hostAddress(), config.instanceApiPort);
       instanceApiUrl = instanceApiServer.url;
       jobWakes.start();
+      proxyStatus.start();
       const reconciled = lifecycle.start();
       reconciled.catch((err) => log.error({ err }, 'startup reconcile failed'));
       if (deps.llm) void syncKeysUntilDone();
@@ -233,6 +250,7 @@ export function createPlatform(deps: PlatformDeps) {
       // Open WebSockets and streams would hold the close forever: give them a moment, then cut.
       const cut = setTimeout(() => server.closeAllConnections(), 3000);
       engineStatus.stop();
+      proxyStatus.stop();
       await lifecycle.close();
       jobWakes.stop();
       await instanceApiServer?.close();

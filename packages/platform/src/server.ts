@@ -3,6 +3,7 @@ import { getRequestListener } from '@hono/node-server';
 import type { Logger } from '@matrixos/shared';
 import type { Hono } from 'hono';
 import type { Router } from './router/createRouter.ts';
+import { requestIdOf } from './router/requestId.ts';
 import { resolveTarget } from './router/resolveTarget.ts';
 
 /** What one connection may cost before the platform has decided anything about it. */
@@ -61,7 +62,7 @@ export function createServer(deps: {
         return;
       }
       router.web(req, res, target).catch((err) => {
-        log.error({ err, handle: target.handle }, 'router failed');
+        log.error({ err, handle: target.handle, reqId: requestIdOf(req) }, 'router failed');
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: { code: 'internal', message: 'internal error' } }));
       });
@@ -74,7 +75,7 @@ export function createServer(deps: {
       return;
     }
     router.ws(req, socket, head, target).catch((err) => {
-      log.error({ err, handle: target.handle }, 'router failed (websocket)');
+      log.error({ err, handle: target.handle, reqId: requestIdOf(req) }, 'router failed (websocket)');
       socket.destroy();
     });
   });

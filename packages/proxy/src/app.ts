@@ -11,6 +11,8 @@ import type { ProxyConfig } from './config.ts';
 import type { Db } from './db/openDb.ts';
 import { createKeyStore } from './keys/KeyStore.ts';
 import { keyRoutes } from './keys/routes.ts';
+import { metricsRoute } from './metrics/metricsRoute.ts';
+import { createProxyMetrics, type ProxyMetrics } from './metrics/proxyMetrics.ts';
 import { proxyOpenApi } from './openapi.ts';
 import { costMicros } from './pricing/cost.ts';
 import { findPrice, PRICES, type Price } from './pricing/prices.ts';
@@ -27,6 +29,8 @@ export interface ProxyDeps {
   notifier?: BudgetNotifier;
   now?: () => number;
   prices?: readonly Price[];
+  /** Prometheus metrics (`GET /metrics`); made here if absent. */
+  metrics?: ProxyMetrics;
 }
 
 export type ProxyApp = ReturnType<typeof createProxyApp>;
@@ -107,6 +111,8 @@ export function createProxyApp(deps: ProxyDeps) {
   app.route('/', keyRoutes(keys, config.adminToken));
   app.route('/', usageRoutes(db, ledger, keys, config.adminToken, now));
   app.route('/', quotaRoutes(ledger, keys, config.adminToken));
+  const metrics = deps.metrics ?? createProxyMetrics();
+  app.route('/', metricsRoute(metrics, keys, config.adminToken));
 
   const v1 = createV1Handler({
     upstreamUrl: config.upstream.url,
@@ -124,6 +130,7 @@ export function createProxyApp(deps: ProxyDeps) {
     log,
     now,
     prices,
+    metrics,
   });
   const rest = getRequestListener(app.fetch);
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
@@ -134,7 +141,7 @@ export function createProxyApp(deps: ProxyDeps) {
   for (const n of interrupted.notices)
     notifier.notify(n).catch((err) => log.warn({ err }, 'budget notice failed'));
 
-  return { app, listener, keys, ledger };
+  return { app, listener, keys, ledger, metrics };
 }
 
 /**

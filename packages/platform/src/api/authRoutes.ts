@@ -9,6 +9,7 @@ import type { Sessions } from '../accounts/sessions.ts';
 import type { Factor } from '../accounts/signInThrottle.ts';
 import { newTotpSecret, totpSetup, verifyTotp } from '../accounts/totp.ts';
 import type { WebAuthn } from '../accounts/webauthn.ts';
+import type { PlatformMetrics } from '../metrics/platformMetrics.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 import { clientIp } from './clientIp.ts';
 import {
@@ -32,6 +33,8 @@ export interface AuthDeps {
   trustProxy: boolean;
   log: Logger;
   clock?: () => number;
+  /** Counts sign-ins by method and outcome. */
+  metrics?: Pick<PlatformMetrics, 'signIn'>;
 }
 
 const MINUTE = 60_000;
@@ -232,6 +235,7 @@ export function authRoutes(deps: AuthDeps) {
             )
           : null;
       throttle.record('passkey', ip(c), flow.handle, !!passkey && counter !== null);
+      deps.metrics?.signIn('passkey', !!passkey && counter !== null);
       if (!passkey || counter === null)
         throw new HttpError(401, 'passkey_not_verified', 'that passkey was not accepted');
       accounts.passkeyUsed(passkey.id, counter);
@@ -248,6 +252,7 @@ export function authRoutes(deps: AuthDeps) {
       // The step is recorded atomically: the same code sent twice at once signs in once.
       const ok = !!user && counter !== null && accounts.totpUsed(user.id, counter);
       throttle.record('totp', ip(c), handle, ok);
+      deps.metrics?.signIn('totp', ok);
       if (!ok || !user)
         throw new HttpError(401, 'wrong_code', 'that code was not accepted (each code works once)');
       await signIn(c, user.id, handle);
@@ -260,6 +265,7 @@ export function authRoutes(deps: AuthDeps) {
       const user = accounts.userByHandle(handle);
       const ok = !!user && accounts.useRecoveryCode(user.id, code);
       throttle.record('recovery', ip(c), handle, ok);
+      deps.metrics?.signIn('recovery', ok);
       if (!ok || !user) throw new HttpError(401, 'wrong_code', 'that recovery code was not accepted');
       await signIn(c, user.id, handle);
       log.warn({ handle }, 'signed in with a recovery code');

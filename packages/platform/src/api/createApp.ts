@@ -13,6 +13,8 @@ import type { Activity } from '../lifecycle/activity.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { BudgetNotices } from '../llm/budgetNotices.ts';
 import type { LlmUsage } from '../llm/proxyClient.ts';
+import { metricsRoute } from '../metrics/metricsRoute.ts';
+import type { PlatformMetrics } from '../metrics/platformMetrics.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 import { adminOverviewRoute } from './adminOverviewRoute.ts';
 import { authRoutes } from './authRoutes.ts';
@@ -28,6 +30,7 @@ import { meRoutes } from './meRoutes.ts';
 import { type OidcDeps, oidcRoutes } from './oidcRoutes.ts';
 import { originCheck } from './originCheck.ts';
 import { pageRoutes } from './pageRoutes.ts';
+import type { ProxyStatus } from './proxyStatus.ts';
 import { isAdminToken, requireAdmin } from './requireAdmin.ts';
 import type { SessionCookies } from './sessionCookies.ts';
 import { tlsAskRoute } from './tlsAskRoute.ts';
@@ -61,6 +64,10 @@ export interface AppDeps {
   billing?: Billing | null;
   /** Where a volume's files are on this host: `GET /me/export` reads there (absent: no export). */
   volumeDirs?: (volume: string) => Promise<string>;
+  /** The LLM proxy's last known health, for `GET /health`. */
+  proxyStatus: ProxyStatus;
+  /** The platform's Prometheus metrics (`GET /metrics`, admin only); the sign-in routes count into them. */
+  metrics: PlatformMetrics;
 }
 
 /** The largest body any control-plane route takes (routes set smaller limits of their own). */
@@ -80,6 +87,7 @@ export function createApp(deps: AppDeps): Hono {
       store: deps.store,
       runtime: orchestrator.runtime,
       engine: deps.engineStatus,
+      proxy: deps.proxyStatus,
       dataDir: config.dataDir,
     }),
   );
@@ -100,6 +108,10 @@ export function createApp(deps: AppDeps): Hono {
   admin.route('/', budgetNoticeRoute(deps.notices));
   admin.route('/', userRoutes(deps.accounts, deps.sessions.events));
   admin.route('/', instanceAliasRoutes(deps));
+  admin.route(
+    '/',
+    metricsRoute({ metrics: deps.metrics, limiter: deps.limiter, trustProxy: config.trustProxy }),
+  );
   app.route('/', admin);
   return app;
 }

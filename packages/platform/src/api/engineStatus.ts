@@ -16,6 +16,8 @@ export function createEngineStatus(deps: { runtime: RuntimeDriver; intervalMs?: 
   const intervalMs = deps.intervalMs ?? 15_000;
   let current: EngineHealth = { ok: false, error: 'not checked yet', checkedAt: null };
   let inFlight: Promise<EngineHealth> | null = null;
+  /** The last failure seen, kept after the engine recovers (for `/health`). */
+  let lastError: { message: string; at: string } | null = null;
   let timer: NodeJS.Timeout | undefined;
 
   async function check(): Promise<EngineHealth> {
@@ -54,6 +56,7 @@ export function createEngineStatus(deps: { runtime: RuntimeDriver; intervalMs?: 
   function refresh(): Promise<EngineHealth> {
     inFlight ??= check().then((h) => {
       current = h;
+      if (!h.ok) lastError = { message: h.error, at: h.checkedAt ?? new Date().toISOString() };
       inFlight = null;
       return h;
     });
@@ -62,6 +65,7 @@ export function createEngineStatus(deps: { runtime: RuntimeDriver; intervalMs?: 
 
   return {
     current: (): EngineHealth => current,
+    lastError: () => lastError,
     refresh,
     /** The first look, then one every `intervalMs`. */
     async start(): Promise<void> {

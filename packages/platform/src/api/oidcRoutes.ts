@@ -10,6 +10,7 @@ import type { RateLimiter } from '../accounts/rateLimiter.ts';
 import type { Sessions } from '../accounts/sessions.ts';
 import { instanceUrl, type PlatformConfig } from '../config.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
+import type { PlatformMetrics } from '../metrics/platformMetrics.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 import { PAGE_HEADERS } from '../pages/layout.ts';
 import { providerSignupPage } from '../pages/providerSignupPage.ts';
@@ -30,6 +31,8 @@ export interface OidcDeps {
   limiter: RateLimiter;
   config: Pick<PlatformConfig, 'publicUrl' | 'trustProxy'>;
   log: Logger;
+  /** Counts sign-ins by method and outcome. */
+  metrics?: Pick<PlatformMetrics, 'signIn'>;
 }
 
 const MINUTE = 60_000;
@@ -152,6 +155,7 @@ export function oidcRoutes(deps: OidcDeps) {
         identity = await client.finish(id, callbackUrl, flow);
       } catch (err) {
         if (!(err instanceof OidcError)) throw err;
+        if (intent === 'login') deps.metrics?.signIn('oidc', false);
         log.warn(
           { provider: id, intent, code: err.code, cause: (err.cause as Error)?.message },
           'OpenID sign-in refused',
@@ -162,6 +166,7 @@ export function oidcRoutes(deps: OidcDeps) {
 
       if (intent === 'login') {
         const user = known && accounts.userById(known.userId);
+        deps.metrics?.signIn('oidc', !!user);
         if (!known || !user) return refuse(c, intent, 'no_account');
         identities.used(known.id);
         deleteCookie(c, FLOW_COOKIE, flowCookie);

@@ -1,6 +1,7 @@
 import type { Logger } from '@matrixos/shared';
 import type { PlatformConfig } from '../config.ts';
 import type { InstanceStore } from '../instances/store.ts';
+import type { PlatformMetrics } from '../metrics/platformMetrics.ts';
 import type { Orchestrator, ReconcileReport } from '../orchestrator/orchestrator.ts';
 import type { Endpoint } from '../runtime/driver.ts';
 import type { Activity } from './activity.ts';
@@ -20,6 +21,8 @@ export interface LifecycleDeps {
   clock?: () => number;
   /** An instance that must stay up for now whatever its idleness (a job is about to run). */
   keepAwake?: (handle: string) => boolean;
+  /** Counts wakes (outcome, time). */
+  metrics?: Pick<PlatformMetrics, 'wake'>;
 }
 
 /**
@@ -42,14 +45,12 @@ export function createLifecycle(deps: LifecycleDeps) {
     if (route?.state === 'running' && route.endpoint) return Promise.resolve(route.endpoint);
     let pending = waking.get(handle);
     if (!pending) {
-      pending = orchestrator
-        .start(handle)
-        .then(() => {
-          const now = orchestrator.route(handle);
-          if (!now?.endpoint) throw new Error(`instance "${handle}" stopped again while waking`);
-          return now.endpoint;
-        })
-        .finally(() => waking.delete(handle));
+      const started = orchestrator.start(handle).then(() => {
+        const now = orchestrator.route(handle);
+        if (!now?.endpoint) throw new Error(`instance "${handle}" stopped again while waking`);
+        return now.endpoint;
+      });
+      pending = (deps.metrics ? deps.metrics.wake(started) : started).finally(() => waking.delete(handle));
       waking.set(handle, pending);
     }
     return pending;

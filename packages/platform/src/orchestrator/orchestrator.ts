@@ -13,6 +13,7 @@ import type { InstanceRow, InstanceState } from '../db/schema.ts';
 import type { InstanceStore } from '../instances/store.ts';
 import { type InstanceView, toView } from '../instances/toView.ts';
 import type { LlmKeys } from '../llm/proxyClient.ts';
+import type { PlatformMetrics } from '../metrics/platformMetrics.ts';
 import type {
   Endpoint,
   InstanceSpec,
@@ -68,6 +69,8 @@ export interface OrchestratorDeps {
   clock?: () => number;
   /** More environment for an instance: the platform's instance API URL, its jobs repo (issue 9). */
   instanceEnv?: (handle: string) => Record<string, string>;
+  /** Counts provisions (outcome, time) and reconciler repairs. */
+  metrics?: Pick<PlatformMetrics, 'provision' | 'reconciled'>;
 }
 
 /** What each sealed instance secret is bound to: moved to another row or column, it will not open. */
@@ -642,7 +645,8 @@ export function createOrchestrator(deps: OrchestratorDeps) {
   }
 
   return {
-    provision,
+    provision: (input: unknown, opts?: { restoreData?: boolean }) =>
+      deps.metrics ? deps.metrics.provision(provision(input, opts)) : provision(input, opts),
     syncLlmKeys,
     start: (handle: string) => mutex.run(handle, () => startLocked(handle)),
     stop: (handle: string, guard?: Guard) => mutex.run(handle, () => stopLocked(handle, guard)),
@@ -654,7 +658,11 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       }),
     destroy: (handle: string, opts: { deleteData: boolean }) =>
       mutex.run(handle, () => destroyLocked(handle, opts)),
-    reconcile,
+    reconcile: (): Promise<ReconcileReport> =>
+      reconcile().then((r) => {
+        deps.metrics?.reconciled(r);
+        return r;
+      }),
     deleteKeptData,
     rotateToken,
     /** Follows the engine's events (see `applyEngineState`); returns the function that stops. */

@@ -9,6 +9,7 @@ import type { SessionEvents } from '../accounts/sessions.ts';
 import { instanceUrl, type PlatformConfig } from '../config.ts';
 import type { Activity } from '../lifecycle/activity.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
+import type { PlatformMetrics } from '../metrics/platformMetrics.ts';
 import type { Orchestrator, Progress } from '../orchestrator/orchestrator.ts';
 import type { Endpoint } from '../runtime/driver.ts';
 import { type Access, type Authorized, createAuthorizer } from './authorize.ts';
@@ -16,6 +17,7 @@ import { filterResponseHeaders } from './filterResponseHeaders.ts';
 import { connectionTokens, createForwarder, hasRequestBody } from './forward.ts';
 import { closeResponse, closeWebSocket, createOpenSockets } from './openSockets.ts';
 import { linkExpiredPage, notFoundPage, type RenderedPage, unavailablePage, wakingPage } from './pages.ts';
+import { requestIdOf } from './requestId.ts';
 import type { Target } from './resolveTarget.ts';
 
 export interface RouterDeps {
@@ -27,6 +29,8 @@ export interface RouterDeps {
   log: Logger;
   /** Revocations and role changes: open WebSockets of the session (or user) are closed at once. */
   sessionEvents?: SessionEvents;
+  /** Counts requests (status class, time) and open WebSockets. */
+  metrics?: Pick<PlatformMetrics, 'routerRequest' | 'webSocketOpened'>;
 }
 
 /** Where the "waking up" page listens for progress, on the instance's own host. */
@@ -90,7 +94,7 @@ export function createRouter(deps: RouterDeps) {
       res.destroy();
       return;
     }
-    log.warn({ handle, code, err: err.message }, 'upstream error');
+    log.warn({ handle, reqId: requestIdOf(req), code, err: err.message }, 'upstream error');
     if (target && wantsHtml(req))
       sendPage(res, 503, wakingPage(target.handle, `${target.prefix}${WAKE_EVENTS_PATH}`));
     else
@@ -269,6 +273,7 @@ export function createRouter(deps: RouterDeps) {
   }
 
   async function web(req: http.IncomingMessage, res: http.ServerResponse, target: Target): Promise<void> {
+    deps.metrics?.routerRequest(res);
     const { handle } = target;
     if (!known(handle)) {
       if (wantsHtml(req)) sendPage(res, 404, notFoundPage(handle, config.publicUrl.origin));
@@ -334,7 +339,10 @@ export function createRouter(deps: RouterDeps) {
           !res.headersSent &&
           !res.destroyed
         ) {
-          log.info({ handle, code: err.code }, 'instance address is stale: waking it for this request');
+          log.info(
+            { handle, reqId: requestIdOf(req), code: err.code },
+            'instance address is stale: waking it for this request',
+          );
           orchestrator.invalidate(handle);
           void wakeFor(req, res, target).then((again) => {
             if (again) send(again, true);
@@ -383,6 +391,7 @@ export function createRouter(deps: RouterDeps) {
       return;
     }
     sockets.add(socket, { handle, session, close: closeWebSocket(socket) });
+    deps.metrics?.webSocketOpened(socket);
     targetOf.set(req, target);
     whereOf.set(req, target.prefix ? 'control-plane' : 'instance-host');
     prepare(req, target, true);

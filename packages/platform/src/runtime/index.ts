@@ -25,6 +25,8 @@ export interface RuntimeConfig {
   processCommand?: string[];
   /** A disk quota per user volume (docker): a loop-mounted filesystem of `sizeBytes`; 0 = none. */
   disk?: { sizeBytes: number; dir: string };
+  /** The docker driver's event stream was followed again after breaking. */
+  onWatchReconnect?: () => void;
 }
 
 /** How long `auto` waits for the engine: a local socket answers in milliseconds. */
@@ -58,6 +60,7 @@ export async function createRuntime(config: RuntimeConfig): Promise<RuntimeDrive
       network: config.dockerNetwork,
       log,
       disks: diskQuota(config.disk, log),
+      onWatchReconnect: config.onWatchReconnect,
     });
   }
   return createProcessDriver({

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { registeredKey, revokedKey } from './keys.ts';
 import { type Quota, type QuotaBody, quota } from './quotas.ts';
 import { apiError } from './refusals.ts';
@@ -83,6 +83,10 @@ export function createProxyClient(o: ProxyClientOptions) {
 
   const h = encodeURIComponent;
   return {
+    /** Whether the proxy answers and is healthy (its `/health`); throws when not. */
+    async ping(): Promise<void> {
+      await call('GET', '/health', z.unknown());
+    },
     /** Registers (or rotates) the proxy token of an instance. */
     async register(handle: string, token: string): Promise<void> {
       await call('PUT', `/keys/${h(handle)}`, registeredKey, { token });

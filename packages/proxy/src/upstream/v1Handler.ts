@@ -7,6 +7,7 @@ import type { BudgetNotifier } from '../budget/notifier.ts';
 import { PROXY_HEADERS } from '../contract/refusals.ts';
 import type { KeySource } from '../db/schema.ts';
 import type { KeyStore } from '../keys/KeyStore.ts';
+import type { ProxyMetrics } from '../metrics/proxyMetrics.ts';
 import { costMicros, NO_USAGE, type TokenUsage } from '../pricing/cost.ts';
 import {
   estimatedInputOnly,
@@ -41,6 +42,7 @@ export interface V1Options {
   log: Logger;
   now: () => number;
   prices?: readonly Price[];
+  metrics?: ProxyMetrics;
 }
 
 const messagesRequest = z.looseObject({
@@ -311,6 +313,7 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
         costOf: (maxTokens) => costMicros({ ...worst, outputTokens: maxTokens }, price),
       });
       if (!reservation.ok) {
+        o.metrics?.refused(reservation.code);
         o.log.info({ handle, model: parsed.model, reason: reservation.code }, 'request refused');
         sendAnthropicError(res, 429, 'rate_limit_error', reservation.code, reservation.message, {
           period: reservation.period,
@@ -318,6 +321,7 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
         return;
       }
       admitted = true;
+      o.metrics?.admitted();
       const capped = reservation.maxTokens < parsed.max_tokens;
       // Only a capped request is re-serialised; any other goes upstream byte for byte.
       const sent = capped
@@ -399,6 +403,7 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
 
     upstreamReq.on('response', (r) => {
       upstream = r;
+      if (metering) o.metrics?.upstreamResponded(metering.model, (o.now() - metering.startedAt) / 1000);
       const status = r.statusCode ?? 502;
       isSse = status === 200 && (r.headers['content-type'] ?? '').startsWith('text/event-stream');
       if (!clientGone) res.writeHead(status, { ...clientHeaders(r.headers), ...extraHeaders });
@@ -523,6 +528,7 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
 
   function settle(m: Metering, s: Settlement): void {
     const notices = o.ledger.settle(m.id, s);
+    o.metrics?.settled(m.model, s, (o.now() - m.startedAt) / 1000);
     // Debug, not info: the requests table already records each request, and a log line per
     // request costs a write on the hot path.
     o.log.debug(

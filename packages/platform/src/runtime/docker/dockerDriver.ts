@@ -38,6 +38,8 @@ export interface DockerDriverOptions {
   disks?: LoopDisks;
   /** How long `watch` waits before following the engine's events again after the stream broke. */
   watchRetryMs?: number;
+  /** Told each time the event stream is followed again after breaking (the metrics count it). */
+  onWatchReconnect?: () => void;
 }
 
 /** The hash of an image's inputs, set by scripts/build-image.sh (also its content tag). */
@@ -473,6 +475,7 @@ export function createDockerDriver(options: DockerDriverOptions): RuntimeDriver 
       function again(err?: unknown) {
         if (closed) return;
         if (err) log.warn({ err: errorText(err) }, 'lost the engine event stream: following it again');
+        options.onWatchReconnect?.();
         stream = undefined;
         clearTimeout(retry);
         retry = setTimeout(() => void follow(), retryMs);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createLogger } from '@matrixos/shared';
 import Docker from 'dockerode';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createPlatformMetrics } from '../../metrics/platformMetrics.ts';
 import type { RuntimeEvent } from '../driver.ts';
 import { createDockerDriver } from './dockerDriver.ts';
 
@@ -47,11 +48,13 @@ describe('docker driver: watch', () => {
       else res.write(event('destroy', 'p2') + event('start', 'p1'));
     });
     await new Promise<void>((r) => server.listen(socketPath, r));
+    const metrics = createPlatformMetrics({ defaultMetrics: false });
     const driver = createDockerDriver({
       docker: new Docker({ socketPath }),
       platformId: 'p1',
       log: createLogger('test', 'silent'),
       watchRetryMs: 10,
+      onWatchReconnect: metrics.engineReconnected,
     });
     const seen: RuntimeEvent[] = [];
     const stop = driver.watch((e) => seen.push(e));
@@ -63,6 +66,8 @@ describe('docker driver: watch', () => {
       { id: 'c1', handle: 'alice', state: 'running' },
     ]);
     expect(requests.map((u) => u.pathname.replace(/^\/v[\d.]+/, ''))).toEqual(['/events', '/events']);
+    // The platform's metrics count each time the stream was followed again.
+    expect(await metrics.scrape()).toMatch(/^matrixos_engine_event_stream_reconnects_total 1$/m);
     expect(JSON.parse(requests[0]!.searchParams.get('filters')!)).toEqual({
       type: ['container'],
       label: ['dev.matrixos.managed=1', 'dev.matrixos.platform=p1'],
