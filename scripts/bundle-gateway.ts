@@ -49,10 +49,11 @@ const result = await build({
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   },
-  // ws's optional native speed-ups: absent, and ws works without them. Resolved to a module in
-  // the bundle that throws, never looked up at run time: Node's global module folders include
-  // $HOME/.node_modules, and the instance's HOME is the user's writable home.
-  plugins: [noOptionalModules(['bufferutil', 'utf-8-validate'])],
+  // Optional modules the dependencies try in a try/catch: ws's native speed-ups, debug's colours and
+  // node-fetch's charset converter (grammY's). Absent, and each works without them. Resolved to a
+  // module in the bundle that throws, never looked up at run time: Node's global module folders
+  // include $HOME/.node_modules, and the instance's HOME is the user's writable home.
+  plugins: [noOptionalModules(['bufferutil', 'utf-8-validate', 'supports-color', 'encoding'])],
   sourcemap: 'linked',
   // Stack traces need only the mappings. Without a copy of every source the map is 5x smaller,
   // and an instance (which parses it at start, --enable-source-maps) needs ~30 MB less memory.

@@ -258,7 +258,14 @@ export function createTelegramChannel(deps: TelegramDeps): TelegramChannel {
     }
   }
 
-  async function start(): Promise<void> {
+  /** The start under way: a webhook that arrives while the instance is still waking waits for it. */
+  let starting: Promise<void> | null = null;
+  function start(): Promise<void> {
+    starting = startOnce();
+    return starting;
+  }
+
+  async function startOnce(): Promise<void> {
     const state = await store.read();
     if (!state) {
       status = { name: 'telegram', state: 'off', linked: false };
@@ -423,6 +430,7 @@ export function createTelegramChannel(deps: TelegramDeps): TelegramChannel {
       }
     },
     async webhook(body) {
+      await starting?.catch(() => undefined);
       if (!bot || !webhookUrl)
         throw new HttpError(409, 'not_running', 'the Telegram channel is not set up here');
       deps.activity.touch();
