@@ -68,6 +68,17 @@ export function proxyOpenApi(serverUrl?: string) {
   });
   r.registerPath({
     method: 'get',
+    path: '/metrics',
+    tags: ['budgets'],
+    summary: 'Prometheus metrics (admin token)',
+    security: admin,
+    responses: {
+      200: { description: 'the metrics', content: { 'text/plain': { schema: z.string() } } },
+      ...errors(401, 429),
+    },
+  });
+  r.registerPath({
+    method: 'get',
     path: '/openapi.json',
     tags: ['public'],
     summary: 'This description (no authentication)',

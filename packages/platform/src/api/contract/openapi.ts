@@ -7,6 +7,7 @@ import { registerAuth } from './auth.ts';
 import { registerInstances } from './instances.ts';
 import { registerMe } from './me.ts';
 import { registerOidc } from './oidc.ts';
+import { registerOperations } from './operations.ts';
 import { registerPublic } from './public.ts';
 
 const DESCRIPTION = `The Matrix OS control plane: accounts, instances, the admin API.
@@ -46,6 +47,7 @@ function described(): OpenAPIHono {
   registerAdmin(registry);
   registerInstances(registry);
   registerOidc(registry);
+  registerOperations(registry);
   return app;
 }
 
