@@ -21,7 +21,7 @@ export const remoteUrl = z
     return parsed.username === '' && parsed.password === '';
   }, 'put credentials in username/password, not in the URL');
 
-const remoteSchema = z.union([
+export const remoteSchema = z.union([
   z.strictObject({
     url: remoteUrl,
     username: z.string().min(1).max(200).optional(),

@@ -4,6 +4,7 @@ import { cookieNames } from '../../accounts/cookieNames.ts';
 import { VERSION } from '../../version.ts';
 import { registerAdmin } from './admin.ts';
 import { registerAuth } from './auth.ts';
+import { registerBilling } from './billing.ts';
 import { registerInstances } from './instances.ts';
 import { registerMe } from './me.ts';
 import { registerOidc } from './oidc.ts';
@@ -46,6 +47,7 @@ function described(): OpenAPIHono {
   registerAdmin(registry);
   registerInstances(registry);
   registerOidc(registry);
+  registerBilling(registry);
   return app;
 }
 
