@@ -207,7 +207,9 @@ export function registerJobs(registry: OpenAPIRegistry): void {
   );
   route('post', '/api/jobs/repo/sync', 'pull and push the remote (rebasing local commits)', {
     200: json('synced', syncReply),
-    409: failure('local and remote change the same lines (`sync_conflict`, with `files`); nothing changed'),
+    409: failure(
+      'no remote is set (`no_remote`), or local and remote change the same lines (`sync_conflict`, with `files`); nothing changed',
+    ),
     ...limited,
     ...noSync,
     502: failure('the remote did not answer or refused (`sync_failed`)'),

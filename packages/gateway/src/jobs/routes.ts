@@ -5,7 +5,7 @@ import { secretValueSchema } from '../contract/jobs.ts';
 import { JOB_ID_PATTERN } from './manifest.ts';
 import { JobBusy, JobNotFound } from './scheduler.ts';
 import type { Jobs } from './service.ts';
-import { type RepoSync, SyncConflict, SyncFailed } from './sync.ts';
+import { NoRemote, type RepoSync, SyncConflict, SyncFailed } from './sync.ts';
 
 const SMALL_BODY = 16 * 1024;
 const SECRET_NAME = /^[A-Z_][A-Z0-9_]{0,63}$/;
@@ -153,6 +153,7 @@ export function jobRoutes({ jobs, sync }: { jobs: Jobs; sync?: RepoSync }): Hono
         throw new HttpError(409, 'sync_conflict', `${err.message}; the local repo is unchanged`, {
           files: err.files,
         });
+      if (err instanceof NoRemote) throw new HttpError(409, 'no_remote', err.message);
       if (err instanceof SyncFailed) throw new HttpError(502, 'sync_failed', err.message);
       throw err;
     }
