@@ -32,6 +32,8 @@ export const aliasProvisionBody = z.object({
   subdomain: z.string().max(64).meta({ description: 'the new handle', example: 'alice' }),
   owner_email: z.email().max(254),
 });
+/** The seed's view of an instance (`GET /admin/instances/{subdomain}`). */
+export const aliasReply = z.object({ subdomain: z.string(), url: z.string(), instance: instanceView });
 export const roleBody = z.object({ role: z.enum(['user', 'admin']) });
 export { budgetNoticeSchema };
 
@@ -251,7 +253,7 @@ export function registerAdmin(registry: OpenAPIRegistry): void {
   );
 
   // The seed's routes (SDP-1) as aliases of `/containers/...` (`instanceAliasRoutes.ts`).
-  const alias = z.object({ subdomain: z.string(), url: z.string(), instance: instanceView });
+  const alias = aliasReply;
   route(
     'post',
     '/admin/instances',
