@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startProxyProcess, startUpstreamStandIn } from '@matrixos/proxy/testing';
 import { freePort, newToken } from '@matrixos/shared';
+import { startBotApiStandIn } from '../packages/gateway/test/telegram/botApiStandIn.ts';
 
 interface Service {
   url: string;
@@ -116,6 +117,9 @@ async function gateway(): Promise<Service> {
   const port = await freePort();
   const token = newToken('mxi');
   const url = `http://127.0.0.1:${port}`;
+  // Telegram at the wire: a token the fuzz makes up gets Telegram's 401, never api.telegram.org.
+  const telegram = await startBotApiStandIn(`1:${newToken('x')}`);
+  cleanups.push(() => telegram.close());
   const child = start(
     'packages/gateway/src/main.ts',
     {
@@ -127,6 +131,7 @@ async function gateway(): Promise<Service> {
       MATRIX_HANDLE: 'fuzz',
       // Nothing listens there: the settings' model list fails at once instead of going online.
       ANTHROPIC_BASE_URL: `http://127.0.0.1:${await freePort()}`,
+      TELEGRAM_API_ROOT: telegram.url,
     },
     'gateway',
   );

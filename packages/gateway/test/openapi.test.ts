@@ -2,6 +2,8 @@ import { errorBody, openApiPath } from '@matrixos/shared';
 import { inspectRoutes } from 'hono/dev';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
+import { telegramSettingsResponse } from '../src/channels/contract.ts';
+import { jobsReply, repoReply, secretNamesReply } from '../src/contract/jobs.ts';
 import {
   appsReply,
   conversationsReply,
@@ -25,7 +27,7 @@ describe('the gateway API description', () => {
   let doc: Doc;
   beforeAll(async () => {
     // No model list from a real Anthropic: a closed port answers at once.
-    gw = await startGateway({ anthropicBaseUrl: 'http://127.0.0.1:9' });
+    gw = await startGateway({ anthropicBaseUrl: 'http://127.0.0.1:9' }, { jobs: true });
     doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as Doc;
   });
   afterAll(() => gw?.close());
@@ -94,5 +96,13 @@ describe('the gateway API description', () => {
     await conforms('POST', '/api/message', '/api/message', 400, errorBody, '{"text":');
     // Found by the fuzz: the name went into Location as it came, and an invalid header is a 500.
     await conforms('GET', '/apps/1%C2%94%0F', '/apps/{name}', 404, errorBody);
+    await conforms('GET', '/api/health', '/api/health', 200, healthReply);
+    await conforms('GET', '/api/jobs', '/api/jobs', 200, jobsReply);
+    await conforms('GET', '/api/jobs/repo', '/api/jobs/repo', 200, repoReply);
+    await conforms('GET', '/api/jobs/secrets', '/api/jobs/secrets', 200, secretNamesReply);
+    await conforms('GET', '/api/jobs/Bad', '/api/jobs/{id}', 400, errorBody);
+    await conforms('GET', '/api/jobs/nope', '/api/jobs/{id}', 404, errorBody);
+    await conforms('POST', '/api/jobs/repo/sync', '/api/jobs/repo/sync', 409, errorBody);
+    await conforms('GET', '/api/settings/telegram', '/api/settings/telegram', 200, telegramSettingsResponse);
   });
 });

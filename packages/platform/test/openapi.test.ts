@@ -3,7 +3,13 @@ import { openApiPath } from '@matrixos/shared';
 import { inspectRoutes } from 'hono/dev';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { containerReply, keptDataReply, overviewReply, sweepReply } from '../src/api/contract/admin.ts';
+import {
+  aliasReply,
+  containerReply,
+  keptDataReply,
+  overviewReply,
+  sweepReply,
+} from '../src/api/contract/admin.ts';
 import { availabilityReply } from '../src/api/contract/auth.ts';
 import { errorBody, instanceReply } from '../src/api/contract/common.ts';
 import { INSTANCE_TRAFFIC } from '../src/api/contract/instances.ts';
@@ -89,6 +95,18 @@ describe('the platform API description', () => {
     await conforms('POST', '/containers/alice/pause', 409, errorBody);
     await conforms('GET', '/containers/Alice', 400, errorBody);
     await conforms('GET', '/admin/kept-data', 200, keptDataReply);
+    await conforms(
+      'POST',
+      '/admin/instances',
+      200,
+      aliasReply.extend({ owner_email: aliasReply.shape.url }),
+      {
+        subdomain: 'alice',
+        owner_email: 'alice@example.com',
+      },
+    );
+    // Billing is off here: Stripe's webhook says so, as described.
+    await conforms('POST', '/webhooks/stripe', 404, errorBody, {});
     await conforms('DELETE', '/containers/alice/data', 409, errorBody);
     await conforms('POST', '/internal/budget-notices', 404, errorBody, {
       handle: 'nobody',

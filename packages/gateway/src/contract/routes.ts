@@ -8,7 +8,9 @@ import {
   type Security,
 } from '@matrixos/shared';
 import { z } from 'zod';
+import { channelRouteContracts, channelStatusSchema } from '../channels/contract.ts';
 import { changeSchema, keySchema, listSchema, messageSchema, signInSchema } from './bodies.ts';
+import { registerJobs } from './jobs.ts';
 
 const mode = z.enum(['single', 'platform']);
 const time = z.iso.datetime();
@@ -28,7 +30,10 @@ export const systemInfoReply = z.object({
   startedAt: time,
   uptime: z.number().int(),
   node: z.string(),
-  channels: z.array(z.string()),
+  // Each live channel with its state; names only in system/config.json come as `configured`.
+  channels: z.array(
+    channelStatusSchema.extend({ state: z.enum(['off', 'starting', 'running', 'error', 'configured']) }),
+  ),
   modules: z.array(z.object({ name: z.string(), path: z.string() })),
   disk: z.object({
     home: z.object({ bytes: z.number(), files: z.number().int(), measuredAt: time }),
@@ -144,6 +149,15 @@ export function registerGateway(registry: OpenAPIRegistry): void {
     '/health',
     'system',
     'alive; public, and not activity',
+    { 200: json('alive', healthReply) },
+    {},
+    null,
+  );
+  route(
+    'get',
+    '/api/health',
+    'system',
+    "alive (the seed's name for `/health`); public, and not activity",
     { 200: json('alive', healthReply) },
     {},
     null,
@@ -380,6 +394,9 @@ export function registerGateway(registry: OpenAPIRegistry): void {
     502: failure('the LLM proxy did not answer (`proxy_error`, platform mode)'),
   });
 
+  registerJobs(registry);
+  registerChannels(route);
+
   route('get', '/ws', 'events', 'the WebSocket: events out, `ping` / `chat.send` / `chat.cancel` in', {
     101: {
       description:
@@ -387,4 +404,60 @@ export function registerGateway(registry: OpenAPIRegistry): void {
     },
     404: failure('not a WebSocket upgrade: the route answers nothing else'),
   });
+}
+
+const channelSummaries: Record<string, string> = {
+  'get /api/settings/telegram': 'the Telegram channel: bot, linked owner, link code, status',
+  'put /api/settings/telegram': 'connect a bot token from @BotFather (asks Telegram: getMe, setWebhook)',
+  'delete /api/settings/telegram': 'disconnect the bot and forget its token',
+  'post /api/settings/telegram/link-code': 'a new code for the owner to send the bot, to link their chat',
+  'delete /api/settings/telegram/owner': "unlink the owner's Telegram chat",
+  'post /api/channels/telegram/webhook':
+    "Telegram's webhook: public, answers only with the instance's `X-Telegram-Bot-Api-Secret-Token`",
+};
+
+/** The channel routes (`channels/routes.ts`), from their contract. */
+function registerChannels(
+  route: (
+    method: 'get' | 'post' | 'put' | 'delete',
+    path: string,
+    tag: string,
+    summary: string,
+    responses: Responses,
+    request?: Record<string, unknown>,
+    security?: Security | null,
+  ) => unknown,
+): void {
+  const limited = { 429: failure('too many requests in the window (`rate_limited`, with `Retry-After`)') };
+  for (const contract of channelRouteContracts) {
+    const webhook = contract.path === '/api/channels/telegram/webhook';
+    const ok: Responses =
+      contract.response === null
+        ? { 204: { description: 'done' } }
+        : { 200: json(webhook ? 'the update was taken' : 'the settings now', contract.response) };
+    const reads = 'request' in contract;
+    const responses: Responses = {
+      ...ok,
+      ...(reads ? badBody : {}),
+      ...(contract.method === 'put'
+        ? {
+            400: failure(
+              'not a bot token (`invalid_body`), or one Telegram does not know (`invalid_bot_token`)',
+            ),
+            502: failure('Telegram did not answer (`telegram_unreachable`)'),
+          }
+        : {}),
+      ...(contract.method === 'get' ? {} : limited),
+      ...(webhook ? { 401: failure('a missing or wrong webhook secret (`bad_secret`)') } : {}),
+    };
+    route(
+      contract.method,
+      contract.path,
+      'channels',
+      channelSummaries[`${contract.method} ${contract.path}`] ?? contract.path,
+      responses,
+      reads ? { body: jsonBody(contract.request) } : {},
+      webhook ? null : owner,
+    );
+  }
 }

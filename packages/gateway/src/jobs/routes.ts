@@ -1,10 +1,11 @@
 import { HttpError, limitBody, readJson } from '@matrixos/shared';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
+import { secretValueSchema } from '../contract/jobs.ts';
 import { JOB_ID_PATTERN } from './manifest.ts';
 import { JobBusy, JobNotFound } from './scheduler.ts';
 import type { Jobs } from './service.ts';
-import { type RepoSync, SyncConflict, SyncFailed } from './sync.ts';
+import { NoRemote, type RepoSync, SyncConflict, SyncFailed } from './sync.ts';
 
 const SMALL_BODY = 16 * 1024;
 const SECRET_NAME = /^[A-Z_][A-Z0-9_]{0,63}$/;
@@ -86,7 +87,7 @@ export function jobRoutes({ jobs, sync }: { jobs: Jobs; sync?: RepoSync }): Hono
     const name = c.req.param('name');
     if (!SECRET_NAME.test(name))
       throw new HttpError(400, 'invalid_secret_name', 'secret names are upper-case environment names');
-    const { value } = await readJson(c, z.strictObject({ value: z.string().min(1).max(8192) }));
+    const { value } = await readJson(c, secretValueSchema);
     await jobs.secrets.set(name, value);
     return c.json({ names: jobs.secrets.names() });
   });
@@ -152,6 +153,7 @@ export function jobRoutes({ jobs, sync }: { jobs: Jobs; sync?: RepoSync }): Hono
         throw new HttpError(409, 'sync_conflict', `${err.message}; the local repo is unchanged`, {
           files: err.files,
         });
+      if (err instanceof NoRemote) throw new HttpError(409, 'no_remote', err.message);
       if (err instanceof SyncFailed) throw new HttpError(502, 'sync_failed', err.message);
       throw err;
     }

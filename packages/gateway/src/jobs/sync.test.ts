@@ -105,6 +105,14 @@ describe('remote sync against a real git server', () => {
     expect(server.log('conflict')[0]).toBe('Remote rewrites the manifest');
   });
 
+  it("refuses a sync before a remote is set as the caller's to fix (409), not a failing remote", async () => {
+    // Found by the fuzz: this was a 502 `sync_failed`.
+    gw = await startGateway({}, { jobs: true });
+    const r = await sync(gw);
+    expect(r.status).toBe(409);
+    expect((await r.json()).error.code).toBe('no_remote');
+  });
+
   it('fails clearly with wrong credentials, and refuses credentials inside the URL', async () => {
     const g = await withRemote('wrong', { username: 'owner', password: 'not-the-password' });
     const r = await sync(g);

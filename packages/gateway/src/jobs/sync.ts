@@ -21,7 +21,7 @@ export const remoteUrl = z
     return parsed.username === '' && parsed.password === '';
   }, 'put credentials in username/password, not in the URL');
 
-const remoteSchema = z.union([
+export const remoteSchema = z.union([
   z.strictObject({
     url: remoteUrl,
     username: z.string().min(1).max(200).optional(),
@@ -40,6 +40,8 @@ export class SyncConflict extends Error {
   }
 }
 export class SyncFailed extends Error {}
+/** Sync asked for before `PUT /api/jobs/repo/remote`: the owner's to fix, not the remote's failure. */
+export class NoRemote extends Error {}
 
 export interface SyncResult {
   action: 'up-to-date' | 'pushed' | 'fast-forwarded' | 'rebased' | 'rebased-and-pushed';
@@ -101,7 +103,7 @@ export function createRepoSync(deps: {
 
   async function syncLocked(): Promise<SyncResult> {
     const stored = await load();
-    if (!stored) throw new SyncFailed('no remote is configured (PUT /api/jobs/repo/remote)');
+    if (!stored) throw new NoRemote('no remote is configured (PUT /api/jobs/repo/remote)');
     await git.addRemote({ fs, dir, remote: REMOTE, url: stored.url, force: true });
     const onAuth = auth(stored);
     const branch = await branchOf();

@@ -1,13 +1,8 @@
 import { HttpError, limitBody, readJson, validateHandle } from '@matrixos/shared';
 import { Hono } from 'hono';
-import { z } from 'zod';
 import { instanceUrl, type PlatformConfig } from '../config.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
-
-const provisionBody = z.object({
-  subdomain: z.string().max(64),
-  owner_email: z.email().max(254),
-});
+import { aliasProvisionBody } from './contract/admin.ts';
 
 function subdomainParam(value: string): string {
   const check = validateHandle(value);
@@ -28,7 +23,7 @@ export function instanceAliasRoutes(deps: {
   const { orchestrator, config } = deps;
   return new Hono()
     .post('/admin/instances', limitBody(4 * 1024), async (c) => {
-      const { subdomain, owner_email } = await readJson(c, provisionBody);
+      const { subdomain, owner_email } = await readJson(c, aliasProvisionBody);
       const result = await orchestrator.provision(subdomain);
       const body = {
         subdomain: result.instance.handle,

@@ -27,6 +27,13 @@ export const provisionBody = z.object({
   /** A git repo (http or https, no credentials in it) cloned into the new instance's ~/jobs. */
   jobsRepo: remoteUrl.optional(),
 });
+/** The seed's `POST /admin/instances` (`instanceAliasRoutes.ts`); the handle's rules are the orchestrator's. */
+export const aliasProvisionBody = z.object({
+  subdomain: z.string().max(64).meta({ description: 'the new handle', example: 'alice' }),
+  owner_email: z.email().max(254),
+});
+/** The seed's view of an instance (`GET /admin/instances/{subdomain}`). */
+export const aliasReply = z.object({ subdomain: z.string(), url: z.string(), instance: instanceView });
 export const roleBody = z.object({ role: z.enum(['user', 'admin']) });
 export { budgetNoticeSchema };
 
@@ -243,5 +250,44 @@ export function registerAdmin(registry: OpenAPIRegistry): void {
       502: failure('the instance did not take it (`not_delivered`)'),
     },
     { body: jsonBody(budgetNoticeSchema) },
+  );
+
+  // The seed's routes (SDP-1) as aliases of `/containers/...` (`instanceAliasRoutes.ts`).
+  const alias = aliasReply;
+  route(
+    'post',
+    '/admin/instances',
+    "the seed's provision: `POST /containers/provision` by `subdomain`",
+    {
+      201: json(
+        'made; `token` is its API token, shown only here',
+        alias.extend({ owner_email: z.string(), token: z.string() }),
+      ),
+      200: json('it existed already', alias.extend({ owner_email: z.string() })),
+      ...badBody,
+      400: failure('a bad handle (`invalid_handle`) or body (`invalid_json`, `invalid_body`)'),
+      409: failure('the handle is taken, or data is kept under it (`handle_reserved`)'),
+      503: failure('the engine failed; nothing is left behind (`provision_failed`)'),
+    },
+    { body: jsonBody(aliasProvisionBody) },
+  );
+  const bySubdomain = { params: z.object({ subdomain: handleParam.shape.handle }) };
+  route(
+    'get',
+    '/admin/instances/{subdomain}',
+    "the seed's view of one instance",
+    { 200: json('the instance', alias), ...invalidHandle, ...missing },
+    bySubdomain,
+  );
+  route(
+    'delete',
+    '/admin/instances/{subdomain}',
+    "the seed's delete: the instance goes, its data is kept unless `deleteData=true`",
+    {
+      200: json('removed', z.object({ deleted: z.string() })),
+      ...invalidHandle,
+      ...missing,
+    },
+    { ...bySubdomain, query: z.object({ deleteData: z.enum(['true', 'false']).optional() }) },
   );
 }

@@ -4,6 +4,7 @@ import { cookieNames } from '../../accounts/cookieNames.ts';
 import { VERSION } from '../../version.ts';
 import { registerAdmin } from './admin.ts';
 import { registerAuth } from './auth.ts';
+import { registerBilling } from './billing.ts';
 import { registerInstances } from './instances.ts';
 import { registerMe } from './me.ts';
 import { registerOidc } from './oidc.ts';
@@ -48,6 +49,7 @@ function described(): OpenAPIHono {
   registerInstances(registry);
   registerOidc(registry);
   registerOperations(registry);
+  registerBilling(registry);
   return app;
 }
 
