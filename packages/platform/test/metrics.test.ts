@@ -198,7 +198,7 @@ describe('metrics', () => {
     expect(delta('matrixos_proxy_tokens_total', { ...model, kind: 'input' })).toBe(1000);
     expect(delta('matrixos_proxy_tokens_total', { ...model, kind: 'output' })).toBe(50);
     expect(delta('matrixos_proxy_cost_usd_total', model)).toBeGreaterThan(0);
-    expect(delta('matrixos_proxy_refusals_total', { reason: 'budget' })).toBe(1);
+    expect(delta('matrixos_proxy_refusals_total', { reason: 'budget_exhausted' })).toBe(1);
     expect(delta('matrixos_proxy_upstream_response_seconds_count', model)).toBe(1);
     expect(delta('matrixos_proxy_request_duration_seconds_count', { ...model, outcome: 'ok' })).toBe(1);
     expect(sampleSum(after, 'matrixos_proxy_in_flight_requests')).toBe(0);

@@ -50,7 +50,7 @@ export function createProxyMetrics(opts: { defaultMetrics?: boolean } = {}) {
   });
   const refusals = new Counter({
     name: 'matrixos_proxy_refusals_total',
-    help: 'Requests refused before reaching the API, by reason (budget: a limit is spent, in_flight: too many at once)',
+    help: 'Requests refused before reaching the API, by refusal code (budget_exhausted, too_many_in_flight, server_tool_in_flight, ...)',
     labelNames: ['reason'],
     registers,
   });

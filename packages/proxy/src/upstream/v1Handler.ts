@@ -226,6 +226,7 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
     if (route === 'plain') {
       const busy = plainInFlight.get(handle) ?? 0;
       if (busy >= o.maxInFlight) {
+        o.metrics?.refused('too_many_in_flight');
         sendAnthropicError(
           res,
           429,
@@ -255,6 +256,7 @@ export function createV1Handler(o: V1Options): (req: IncomingMessage, res: Serve
 
     const hold = o.ledger.hold({ handle, keySource });
     if (!hold.ok) {
+      o.metrics?.refused(hold.code);
       o.log.info({ handle, reason: hold.code }, 'request refused');
       sendAnthropicError(res, 429, 'rate_limit_error', hold.code, hold.message, {
         ...early,
