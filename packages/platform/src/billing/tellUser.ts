@@ -1,4 +1,5 @@
 import type { InstanceAccess } from '../accounts/instanceAccess.ts';
+import { postToInbox } from '../instances/postToInbox.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 
 /**
@@ -13,13 +14,7 @@ export function createTellUser(deps: {
     const token = deps.access.instanceToken(handle);
     if (!token) return false;
     try {
-      const endpoint = await deps.lifecycle.wake(handle);
-      const res = await fetch(`http://${endpoint.host}:${endpoint.port}/api/message`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ from: 'Matrix OS billing', text }),
-        signal: AbortSignal.timeout(10_000),
-      });
+      const res = await postToInbox(deps.lifecycle, { handle, token, from: 'Matrix OS billing', text });
       return res.ok;
     } catch {
       return false;

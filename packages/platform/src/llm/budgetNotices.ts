@@ -1,6 +1,7 @@
 import { type BudgetNoticeMessage, budgetNotice, formatUsd, usdToMicros } from '@matrixos/proxy/contract';
 import { HttpError, type Logger } from '@matrixos/shared';
 import type { InstanceAccess } from '../accounts/instanceAccess.ts';
+import { postToInbox } from '../instances/postToInbox.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 
 /** What the LLM proxy POSTs when a user's spend crosses 80% or 100% of a budget: the proxy's own schema, `periodKey` included. */
@@ -35,15 +36,13 @@ export function createBudgetNotices(deps: { lifecycle: Lifecycle; access: Instan
       const token = deps.access.instanceToken(notice.handle);
       // A notice for an instance that is not there is the caller's mistake, not a delivery failure.
       if (!token) throw new HttpError(404, 'not_found', `no instance "${notice.handle}"`);
-      const post = async () => {
-        const endpoint = await deps.lifecycle.wake(notice.handle);
-        return fetch(`http://${endpoint.host}:${endpoint.port}/api/message`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ from: 'Matrix OS', text: budgetNoticeText(notice) }),
-          signal: AbortSignal.timeout(10_000),
+      const post = () =>
+        postToInbox(deps.lifecycle, {
+          handle: notice.handle,
+          token,
+          from: 'Matrix OS',
+          text: budgetNoticeText(notice),
         });
-      };
       // An instance stopped between its wake and the POST (the idle sweep, an admin) refuses
       // the connection: wake it again, once (the schemathesis fuzz found this race).
       const res = await post().catch(post);
