@@ -37,8 +37,10 @@ describe.skipIf(!toolAvailable('chromium'))('revocation closes open instance soc
     await startTotpSignup(instanceTab, t.port, handle);
     await saveRecoveryCodes(instanceTab);
     await waitForInstance(instanceTab, handle, t.port);
+    // The shell reconnects with a backoff of up to 15 s (shell/lib/socket.js): if its first tries
+    // met the instance still waking, the socket opens one backoff later, so wait two of them.
     await expect
-      .poll(() => sockets.filter((s) => s.closedAt === undefined).length, { timeout: 15_000 })
+      .poll(() => sockets.filter((s) => s.closedAt === undefined).length, { timeout: 30_000 })
       .toBe(1);
     const cookie = (await browser.context.cookies(instanceOrigin(handle, t.port))).find(
       (c) => c.name === 'mx_instance',
