@@ -30,7 +30,15 @@ describe.skipIf(!chromium || !stripeMock)('dashboard plan section in Chromium', 
         STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
         STRIPE_API_URL: stripe.url,
         BILLING_PLANS: JSON.stringify([
-          { id: 'pro', name: 'Pro', priceId: 'price_pro', monthlyUsd: 50, priceLabel: '$20 / month' },
+          {
+            id: 'pro',
+            name: 'Pro',
+            priceId: 'price_pro',
+            monthlyUsd: 50,
+            priceLabel: '$20 / month',
+            memory: '1g',
+            cpus: 2,
+          },
         ]),
       },
     });
@@ -51,7 +59,9 @@ describe.skipIf(!chromium || !stripeMock)('dashboard plan section in Chromium', 
     await card.waitFor();
     expect(await page.locator('#plan-name').textContent()).toBe('Free');
     expect(await page.locator('#plan-detail').textContent()).toBe('The free tier: $5.00 of AI in total.');
-    expect(await page.locator('#plans li .meta').textContent()).toBe('$20 / month · $50.00 of AI a month');
+    expect(await page.locator('#plans li .meta').textContent()).toBe(
+      '$20 / month · $50.00 of AI a month · 1.0 GiB memory · 2 CPUs',
+    );
     expect(await page.locator('#plan-manage').isHidden()).toBe(true);
 
     // Stripe's own page is out of reach offline: the browser gets a stand-in for it.
