@@ -4,24 +4,13 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCookieClient, signUpWithTotp } from './cookieClient.ts';
 import { startTestPlatform, startTestPlatformWithProxy, type TestPlatform } from './harness.ts';
-import { stripeEvents } from './stripeEvents.ts';
+import { PRO_PLAN, stripeEvents } from './stripeEvents.ts';
 import { startStripeStandIn } from './stripeStandIn.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/streamingInstance.ts', import.meta.url));
 const WEBHOOK_SECRET = 'whsec_test_billing_secret';
 const DAY = 86_400_000;
-const PLANS = [
-  {
-    id: 'pro',
-    name: 'Pro',
-    priceId: 'price_pro',
-    monthlyUsd: 50,
-    priceLabel: '$20 / month',
-    memory: '1g',
-    cpus: 2,
-  },
-  { id: 'tiny', name: 'Tiny', priceId: 'price_tiny', monthlyUsd: 0.01 },
-];
+const PLANS = [PRO_PLAN, { id: 'tiny', name: 'Tiny', priceId: 'price_tiny', monthlyUsd: 0.01 }];
 const stripeMock = await startStripeStandIn();
 // Only for its webhook test helpers (signing payloads as Stripe does); it calls nothing.
 const signer = new Stripe('sk_test_123');

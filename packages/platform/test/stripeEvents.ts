@@ -1,6 +1,17 @@
 import Stripe from 'stripe';
 import type { TestPlatform } from './harness.ts';
 
+/** The paid plan the billing tests sell: $50 of AI a month, a 1 GiB / 2-CPU instance. */
+export const PRO_PLAN = {
+  id: 'pro',
+  name: 'Pro',
+  priceId: 'price_pro',
+  monthlyUsd: 50,
+  priceLabel: '$20 / month',
+  memory: '1g',
+  cpus: 2,
+};
+
 // Only for its webhook test helpers (signing payloads as Stripe does); it calls nothing.
 const signer = new Stripe('sk_test_123');
 

@@ -3,6 +3,7 @@ import { launchChromium, type TestBrowser, toolAvailable } from '@matrixos/share
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPlatform, type TestPlatform } from '../harness.ts';
+import { PRO_PLAN } from '../stripeEvents.ts';
 import { startStripeStandIn } from '../stripeStandIn.ts';
 import { controlUrl, startTotpSignup } from './flows.ts';
 
@@ -29,17 +30,7 @@ describe.skipIf(!chromium || !stripeMock)('dashboard plan section in Chromium', 
         STRIPE_SECRET_KEY: 'sk_test_123',
         STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
         STRIPE_API_URL: stripe.url,
-        BILLING_PLANS: JSON.stringify([
-          {
-            id: 'pro',
-            name: 'Pro',
-            priceId: 'price_pro',
-            monthlyUsd: 50,
-            priceLabel: '$20 / month',
-            memory: '1g',
-            cpus: 2,
-          },
-        ]),
+        BILLING_PLANS: JSON.stringify([PRO_PLAN]),
       },
     });
     browser = await launchChromium();
