@@ -227,7 +227,9 @@ export const sendRefusalCode = z.enum([
   'rate_limited',
   'recipient_cap',
   'undeliverable',
-  'bad_body',
+  'invalid_reply',
+  'invalid_body',
+  'invalid_json',
 ]);
 export type SendRefusalCode = z.infer<typeof sendRefusalCode>;
 
@@ -383,7 +385,8 @@ export function registerSocial(registry: OpenAPIRegistry): void {
       {
         200: json('the settings now', socialSettings),
         ...badBody,
-        409: failure(`at most ${SOCIAL_MAX_BLOCKS} blocks (\`too_many_blocks\`), or yourself (\`self\`)`),
+        400: failure('a bad handle (`invalid_handle`), or yourself (`self`)'),
+        409: failure(`at most ${SOCIAL_MAX_BLOCKS} blocks (\`too_many_blocks\`)`),
       },
       { params: profileParams },
     );
@@ -432,7 +435,9 @@ export function registerSocial(registry: OpenAPIRegistry): void {
     {
       200: json('in the recipient inbox', sendReply),
       ...badBody,
-      400: failure('a bad body (`bad_body`), or to yourself (`self`)'),
+      400: failure(
+        'a bad body (`invalid_body`, `invalid_json`), to yourself (`self`), or `inReplyTo` not a message they sent you (`invalid_reply`)',
+      ),
       403: failure('the recipient blocked this sender (`blocked`)'),
       404: failure('no such user (`unknown_recipient`)'),
       413: failure(`text over ${SOCIAL_LIMITS.textChars} characters (\`too_large\`), or a body too large`),
