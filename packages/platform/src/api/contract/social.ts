@@ -13,6 +13,8 @@ import {
 } from './common.ts';
 import { INSTANCE_API } from './instanceApi.ts';
 
+export { INSTANCE_API };
+
 /**
  * The social API (docs/social.md): who is here, their published profiles, the global feed, and
  * messages between instances. Owned by the platform; the gateway imports these schemas
