@@ -4,12 +4,14 @@
  * the recipient's gateway took it into its inbox), to an awake and to a sleeping recipient; and,
  * for scale, the same POST straight to the recipient's delivery route (no platform in between).
  *
- *   npm run bench -- social                           # process runtime, stand-in recipients
- *   BENCH_RUNTIME=docker npm run bench -- social      # real instance image (its gateway must
- *                                                     # serve SOCIAL_INBOX_PATH: issue 8's gateway half)
+ *   npm run bench -- social                                  # process runtime, stand-in recipients
+ *   BENCH_RECIPIENT=gateway npm run bench -- social          # process runtime, the real gateway
+ *   BENCH_RUNTIME=docker npm run bench -- social             # Docker, the instance image's gateway
  *
- * Process runtime: recipients are `packages/platform/test/fixtures/socialInstance.ts` (the
- * delivery route at the wire); a sleeping one is a stopped process, woken by the send.
+ * The real gateway must serve SOCIAL_INBOX_PATH (issue 8's gateway half). The stand-in is
+ * `packages/platform/test/fixtures/socialInstance.ts` (the delivery route at the wire). A
+ * sleeping recipient is stopped before each send, which wakes it. The recipient's auto-reply
+ * is turned off: the figure is the delivery, not its AI's answer.
  * Results: printed as markdown and written to bench/results/social-<time>.{md,json}.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -21,6 +23,7 @@ import { httpRequest, startTestPlatform } from '../../packages/platform/test/har
 const N = Number(process.env.BENCH_SAMPLES ?? 20);
 const SLEEPING = Number(process.env.BENCH_SLEEP_ROUNDS ?? 8);
 const runtime = process.env.BENCH_RUNTIME === 'docker' ? 'docker' : 'process';
+const recipient = runtime === 'docker' || process.env.BENCH_RECIPIENT === 'gateway' ? 'gateway' : 'stand-in';
 const root = path.resolve(import.meta.dirname, '../..');
 const FIXTURE = path.join(root, 'packages/platform/test/fixtures/socialInstance.ts');
 const stats = (xs: number[]) => {
@@ -28,11 +31,16 @@ const stats = (xs: number[]) => {
   const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN;
   return { n: s.length, median: q(0.5), p95: q(0.95), min: s[0] ?? Number.NaN, max: s.at(-1) ?? Number.NaN };
 };
-const results: Record<string, unknown> = { at: new Date().toISOString(), node: process.version, runtime };
+const results: Record<string, unknown> = {
+  at: new Date().toISOString(),
+  node: process.version,
+  runtime,
+  recipient,
+};
 
 const t = await startTestPlatform({
   runtime,
-  ...(runtime === 'process' ? { command: [process.execPath, FIXTURE] } : {}),
+  ...(recipient === 'stand-in' ? { command: [process.execPath, FIXTURE] } : {}),
 });
 try {
   // Enough senders that the per-sender limit (10 a minute) never decides a sample.
@@ -43,6 +51,7 @@ try {
   const tokens = new Map<string, string>();
   for (const h of ['rcpt', ...senders]) tokens.set(h, await t.provision(h));
   const api = new URL(t.platform.instanceApiUrl()!);
+  t.platform.social.changeSettings('rcpt', { autoReply: false });
   let n = 0;
   async function sendOnce(): Promise<number> {
     const from = senders[Math.floor(n++ / SOCIAL_LIMITS.sendsPerMinute)]!;
@@ -103,7 +112,7 @@ try {
 }
 
 const md = [
-  `Runtime: ${runtime}. Node ${process.version}.`,
+  `Runtime: ${runtime}, recipient: ${recipient}. Node ${process.version}.`,
   '',
   '| measure | median ms | p95 ms | min | max | n |',
   '| --- | ---: | ---: | ---: | ---: | ---: |',
