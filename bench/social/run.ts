@@ -18,7 +18,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SOCIAL_INBOX_PATH, SOCIAL_LIMITS } from '../../packages/platform/src/api/contract/social.ts';
-import { httpRequest, startTestPlatform } from '../../packages/platform/test/harness.ts';
+import { startTestPlatform } from '../../packages/platform/test/harness.ts';
 
 const N = Number(process.env.BENCH_SAMPLES ?? 20);
 const SLEEPING = Number(process.env.BENCH_SLEEP_ROUNDS ?? 8);
@@ -56,14 +56,15 @@ try {
   async function sendOnce(): Promise<number> {
     const from = senders[Math.floor(n++ / SOCIAL_LIMITS.sendsPerMinute)]!;
     const t0 = performance.now();
-    const r = await httpRequest(Number(api.port), {
+    // The listener is on the address instances reach the host at (Docker: the network's gateway).
+    const r = await fetch(`${api.origin}/instance/v1/social/send/rcpt`, {
       method: 'POST',
-      path: '/instance/v1/social/send/rcpt',
-      headers: { authorization: `Bearer ${tokens.get(from)}` },
-      body: { text: `bench message ${n}` },
+      headers: { authorization: `Bearer ${tokens.get(from)}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ text: `bench message ${n}` }),
     });
+    const text = await r.text();
     const ms = performance.now() - t0;
-    if (r.status !== 200) throw new Error(`send: ${r.status} ${r.text}`);
+    if (r.status !== 200) throw new Error(`send: ${r.status} ${text}`);
     return ms;
   }
 
