@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { nextDueBody } from '../../instanceApi/jobRoutes.ts';
-import { badBody, failure, json, jsonBody, type OpenAPIRegistry, rateLimited } from './common.ts';
-import { INSTANCE_API } from './social.ts';
+import {
+  badBody,
+  failure,
+  INSTANCE_API,
+  json,
+  jsonBody,
+  type OpenAPIRegistry,
+  rateLimited,
+} from './common.ts';
 
 export { INSTANCE_API };
 

@@ -4,6 +4,7 @@ import {
   badBody,
   failure,
   handleParam,
+  INSTANCE_API,
   json,
   jsonBody,
   type OpenAPIRegistry,
@@ -11,6 +12,8 @@ import {
   rateLimited,
   type Security,
 } from './common.ts';
+
+export { INSTANCE_API };
 
 /**
  * The social API (docs/social.md): who is here, their published profiles, the global feed, and
@@ -288,9 +291,6 @@ export const settingsChange = z
 export type SettingsChange = z.infer<typeof settingsChange>;
 
 export const SOCIAL_MAX_BLOCKS = 1_000;
-
-/** Tag of the instance API's routes (its own listener, `INSTANCE_API_PORT`; not the platform origin). */
-export const INSTANCE_API = 'instance-api';
 
 // ---- the description -----------------------------------------------------------------
 
