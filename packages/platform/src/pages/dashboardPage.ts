@@ -125,7 +125,7 @@ export function dashboardPage(d: { viewer: Viewer; instanceHost: string }): Html
     </div>
     <button type="submit" class="btn secondary">Save</button>
   </form>
-  <h3>Blocked</h3>
+  <h3 class="subhead">Blocked</h3>
   <ul class="list" id="social-blocks" aria-label="People you blocked"></ul>
   <form class="inline-form" id="social-block" novalidate>
     <div class="field">
