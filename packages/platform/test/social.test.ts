@@ -131,7 +131,12 @@ describe('the social API', () => {
     expect(published.status, published.text).toBe(200);
     expect(published.json()).toMatchObject({ handle: 'alice', changed: true });
 
-    const profile = parsed(profileReply, await dave.cp('/social/profiles/alice'));
+    const read = await dave.cp('/social/profiles/alice');
+    // What an instance wrote is never a document on the control plane's origin.
+    expect(read.headers['content-type']).toContain('application/json');
+    expect(read.headers['x-content-type-options']).toBe('nosniff');
+    expect(read.headers['content-security-policy']).toContain('sandbox');
+    const profile = parsed(profileReply, read);
     expect(profile).toMatchObject({
       handle: 'alice',
       displayName: 'Alice A.',

@@ -23,6 +23,13 @@ export function socialRoutes(deps: { social: Social; cookies: SessionCookies; li
       await next();
     });
   }
+  // Profiles are text an instance wrote, answered on the control plane's origin: JSON only, never
+  // sniffed or rendered as a document there (DESIGN.md §8).
+  app.use('/social/*', async (c, next) => {
+    await next();
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('Content-Security-Policy', "sandbox; default-src 'none'");
+  });
   mountSocialHandlers(app, deps.social, (c) => c.var.user.handle, {
     reads: '/social',
     settings: '/me/social',
