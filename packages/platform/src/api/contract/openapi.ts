@@ -5,11 +5,13 @@ import { VERSION } from '../../version.ts';
 import { registerAdmin } from './admin.ts';
 import { registerAuth } from './auth.ts';
 import { registerBilling } from './billing.ts';
+import { registerInstanceApi } from './instanceApi.ts';
 import { registerInstances } from './instances.ts';
 import { registerMe } from './me.ts';
 import { registerOidc } from './oidc.ts';
 import { registerOperations } from './operations.ts';
 import { registerPublic } from './public.ts';
+import { registerSocial } from './social.ts';
 
 const DESCRIPTION = `The Matrix OS control plane: accounts, instances, the admin API.
 
@@ -50,6 +52,8 @@ function described(): OpenAPIHono {
   registerOidc(registry);
   registerOperations(registry);
   registerBilling(registry);
+  registerSocial(registry);
+  registerInstanceApi(registry);
   return app;
 }
 
