@@ -9,6 +9,7 @@ import {
 } from '@matrixos/shared';
 import { z } from 'zod';
 import { channelRouteContracts, channelStatusSchema } from '../channels/contract.ts';
+import { inboxPeerSchema } from '../events/contract.ts';
 import { changeSchema, keySchema, listSchema, messageSchema, signInSchema } from './bodies.ts';
 import { registerJobs } from './jobs.ts';
 
@@ -47,7 +48,13 @@ export const sessionReply = z.object({
   via: z.enum(['bearer', 'session']),
 });
 export const inboxMessage = z
-  .object({ id: z.string(), text: z.string(), from: z.string().nullable(), receivedAt: time })
+  .object({
+    id: z.string(),
+    text: z.string(),
+    from: z.string().nullable(),
+    receivedAt: time,
+    peer: inboxPeerSchema.optional(),
+  })
   .meta({ id: 'InboxMessage' });
 export const messagesReply = z.object({ messages: z.array(inboxMessage), more: z.boolean() });
 export const directoryReply = z.object({
