@@ -12,6 +12,7 @@ import { channelRouteContracts, channelStatusSchema } from '../channels/contract
 import { inboxPeerSchema } from '../events/contract.ts';
 import { changeSchema, keySchema, listSchema, messageSchema, signInSchema } from './bodies.ts';
 import { registerJobs } from './jobs.ts';
+import { registerSocial } from './social.ts';
 
 const mode = z.enum(['single', 'platform']);
 const time = z.iso.datetime();
@@ -403,6 +404,7 @@ export function registerGateway(registry: OpenAPIRegistry): void {
 
   registerJobs(registry);
   registerChannels(route);
+  registerSocial(registry, owner, denied);
 
   route('get', '/ws', 'events', 'the WebSocket: events out, `ping` / `chat.send` / `chat.cancel` in', {
     101: {

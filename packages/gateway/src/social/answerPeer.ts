@@ -41,6 +41,16 @@ export interface PeerSandboxDeps {
   mode: 'single' | 'platform';
 }
 
+export interface PeerMessage {
+  /** The sender's handle, authenticated by the transport. */
+  peer: string;
+  text: string;
+  /** The settings the transport brought along (the platform's delivery does); else `deps.settings()`. */
+  settings?: AutoReplySettings | undefined;
+  /** The transport already put the message in the inbox and the conversation (see `record`). */
+  recorded?: boolean | undefined;
+}
+
 export type UnansweredReason = 'auto_reply_off' | 'daily_cap' | 'no_key' | 'no_answer' | 'model_failed';
 
 export type PeerAnswer =
@@ -57,14 +67,11 @@ const REFUSED = "Refused: there are no tools in a conversation with another user
  * platform delivery route, the Matrix channel) sends `text` back the way the message came.
  * `peer` must already be a valid handle (the transport authenticated it).
  */
-export async function answerPeer(
-  deps: PeerSandboxDeps,
-  input: { peer: string; text: string },
-): Promise<PeerAnswer> {
+export async function answerPeer(deps: PeerSandboxDeps, input: PeerMessage): Promise<PeerAnswer> {
   const { peer } = input;
-  await record(deps, peer, { from: 'peer', text: input.text });
+  if (!input.recorded) await record(deps, peer, { from: 'peer', text: input.text });
 
-  const settings = await deps.settings();
+  const settings = input.settings ?? (await deps.settings());
   if (!settings.autoReply) {
     return unanswered(deps, peer, 'auto_reply_off', 'Auto-replies are off: the message waits for the owner.');
   }

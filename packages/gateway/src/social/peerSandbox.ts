@@ -1,8 +1,8 @@
-import { answerPeer, type PeerAnswer, type PeerSandboxDeps } from './answerPeer.ts';
+import { answerPeer, type PeerAnswer, type PeerMessage, type PeerSandboxDeps } from './answerPeer.ts';
 
 export interface PeerSandbox {
   /** answerPeer, one message at a time per peer (so the conversation stays in order). */
-  answer(input: { peer: string; text: string }): Promise<PeerAnswer>;
+  answer(input: PeerMessage): Promise<PeerAnswer>;
 }
 
 /** The sandboxed answering the transports share (the platform's delivery, the Matrix channel). */
