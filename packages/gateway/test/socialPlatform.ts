@@ -88,7 +88,9 @@ export async function startSocialPlatform(o: {
         return refuse(400, 'bad_body', 'not JSON');
       }
       const peer = (h: string) => o.peers.find((p) => p.handle === h);
-      let m: RegExpExecArray | null;
+      const profileMatch = /^\/profiles\/([a-z0-9-]+)(\/ai)?$/.exec(path);
+      const blockMatch = /^\/blocks\/([a-z0-9-]+)$/.exec(path);
+      const sendMatch = /^\/send\/([a-z0-9-]+)$/.exec(path);
       if (req.method === 'GET' && path === '/users') {
         return send(200, {
           users: o.peers.map((p) => ({
@@ -103,7 +105,8 @@ export async function startSocialPlatform(o: {
       }
       if (req.method === 'GET' && path === '/feed')
         return send(200, { events: [...feed].reverse(), nextCursor: null });
-      if (req.method === 'GET' && (m = /^\/profiles\/([a-z0-9-]+)(\/ai)?$/.exec(path))) {
+      if (req.method === 'GET' && profileMatch) {
+        const m = profileMatch;
         const p = peer(m[1]!);
         if (!p) return refuse(404, 'not_found', 'no such user');
         const at = '2026-12-01T12:00:00.000Z';
@@ -131,14 +134,16 @@ export async function startSocialPlatform(o: {
         settings = socialSettings.parse({ ...settings, ...parsed.data });
         return send(200, settings);
       }
-      if ((m = /^\/blocks\/([a-z0-9-]+)$/.exec(path))) {
+      if (blockMatch) {
+        const m = blockMatch;
         const blocks = new Set(settings.blocks);
         if (req.method === 'PUT') blocks.add(m[1]!);
         else blocks.delete(m[1]!);
         settings = { ...settings, blocks: [...blocks] };
         return send(200, settings);
       }
-      if (req.method === 'POST' && (m = /^\/send\/([a-z0-9-]+)$/.exec(path))) {
+      if (req.method === 'POST' && sendMatch) {
+        const m = sendMatch;
         const parsed = sendBody.safeParse(body);
         if (!parsed.success) return refuse(400, 'bad_body', parsed.error.message);
         const p = peer(m[1]!);
