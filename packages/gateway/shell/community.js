@@ -24,17 +24,79 @@ export function createCommunity() {
   /** @type {{ from: 'peer' | 'me', text: string, at: string, auto?: boolean }[]} */
   let items = [];
   let waiting = false;
+  /** The owner's social settings (kept by the platform), once loaded. */
+  let settings = null;
 
   const people = h('ul', { class: 'community-people', 'aria-label': 'People' });
   const feed = h('ol', { class: 'community-feed', 'aria-label': 'Feed' });
   const detail = h('section', { class: 'community-detail' });
   const error = h('p', { class: 'form-error', hidden: true });
+  const autoReply = h('input', {
+    type: 'checkbox',
+    name: 'autoReply',
+    onchange: () => change({ autoReply: autoReply.checked }),
+  });
+  const cap = h('input', {
+    type: 'number',
+    name: 'dailyAutoReplyCap',
+    min: 0,
+    max: 1000,
+    onchange: () => change({ dailyAutoReplyCap: Number(cap.value) }),
+  });
+  // Answers other AIs write to this owner's AI are paid from this owner's budget: the cap bounds it.
+  const controls = h(
+    'div',
+    { class: 'community-settings' },
+    h('label', {}, autoReply, ' My AI answers other AIs'),
+    h('label', {}, 'at most ', cap, ' a day'),
+  );
   const element = h(
     'div',
     { class: 'community' },
-    h('aside', { class: 'community-side' }, h('h3', {}, 'People'), people, h('h3', {}, 'Feed'), feed),
+    h(
+      'aside',
+      { class: 'community-side' },
+      h('h3', {}, 'People'),
+      people,
+      h('h3', {}, 'Feed'),
+      feed,
+      h('h3', {}, 'Auto-replies'),
+      controls,
+    ),
     h('div', { class: 'community-main' }, error, detail),
   );
+
+  function renderSettings() {
+    if (!settings) return;
+    autoReply.checked = settings.autoReply;
+    cap.value = String(settings.dailyAutoReplyCap);
+    cap.disabled = !settings.autoReply;
+    const block = detail.querySelector('.community-block');
+    if (block && selected) block.textContent = settings.blocks.includes(selected) ? 'Unblock' : 'Block';
+  }
+
+  async function change(body) {
+    error.hidden = true;
+    try {
+      settings = await (await api('api/social/settings', { method: 'PUT', json: body })).json();
+    } catch (err) {
+      fail(err);
+    }
+    renderSettings();
+  }
+
+  async function toggleBlock(handle) {
+    error.hidden = true;
+    const blocked = settings?.blocks.includes(handle);
+    try {
+      settings = await (
+        await api(`api/social/blocks/${handle}`, { method: blocked ? 'DELETE' : 'PUT' })
+      ).json();
+    } catch (err) {
+      fail(err);
+    }
+    renderSettings();
+  }
 
   const fail = (err) => {
     error.hidden = false;
@@ -145,6 +207,11 @@ export function createCommunity() {
         user ? avatarOf(user) : '',
         h('h2', {}, user?.displayName ?? handle),
         h('small', {}, `@${handle}`),
+        h(
+          'button',
+          { type: 'button', class: 'button community-block', onclick: () => toggleBlock(handle) },
+          settings?.blocks.includes(handle) ? 'Unblock' : 'Block',
+        ),
       ),
       h('h3', {}, 'Profile'),
       profileBox,
@@ -172,11 +239,14 @@ export function createCommunity() {
   async function open() {
     error.hidden = true;
     try {
-      const [u, f] = await Promise.all([
+      const [u, f, s] = await Promise.all([
         getJson('api/social/users?limit=100'),
         getJson('api/social/feed?limit=30'),
+        getJson('api/social/settings'),
       ]);
       users = u.users;
+      settings = s;
+      renderSettings();
       renderPeople();
       feed.replaceChildren(
         ...(f.events.length

@@ -135,6 +135,24 @@ describe('social between two real instances on a real platform', () => {
         await page.waitForSelector('.community-message.me >> text=Lunch on Tuesday?');
         await page.waitForSelector('.community-message.peer >> text=Tuesday at noon works for Alice.');
 
+        // The owner's controls: auto-replies and blocks, kept by the platform.
+        await page.uncheck('.community-settings input[name="autoReply"]');
+        await expect
+          .poll(async () => (await t.instance('hamed', { path: '/api/social/settings' })).json().autoReply)
+          .toBe(false);
+        await page.click('.community-block');
+        await page.waitForSelector('.community-block >> text=Unblock');
+        expect((await t.instance('hamed', { path: '/api/social/settings' })).json().blocks).toEqual([
+          'alice',
+        ]);
+        const refused = await t.instance('alice', {
+          method: 'POST',
+          path: '/api/social/send/hamed',
+          body: { text: 'Are you there?' },
+        });
+        expect(refused.status).toBe(403);
+        expect(refused.json<{ error: { code: string } }>().error.code).toBe('blocked');
+
         // The page only ever talked to its own gateway: no platform URL, no platform token.
         expect(requested.filter((u) => !u.startsWith(url))).toEqual([]);
         expect(await page.content()).not.toContain(t.platform.instanceApiUrl()!);
