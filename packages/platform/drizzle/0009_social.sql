@@ -47,3 +47,5 @@ CREATE TABLE `social_messages` (
 CREATE INDEX `social_messages_from` ON `social_messages` (`from_handle`,`sent_at`);
 --> statement-breakpoint
 CREATE INDEX `social_messages_to` ON `social_messages` (`to_handle`,`sent_at`);
+--> statement-breakpoint
+INSERT INTO `social_events` (`kind`, `handle`, `at`) SELECT 'signup', `handle`, `created_at` FROM `instances` ORDER BY `created_at`, `handle`;

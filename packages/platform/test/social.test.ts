@@ -254,6 +254,15 @@ describe('the social API', () => {
     const forged = await send('carol', 'bob', { text: 'me too', inReplyTo: original!.id });
     expect(forged.status).toBe(400);
     expect(forged.json()).toMatchObject({ error: { code: 'invalid_reply' } });
+    // The platform holds a replier to its owner's daily cap too, whatever its gateway does.
+    await asInstance('alice', 'PUT', '/instance/v1/social/settings', { dailyAutoReplyCap: 1 });
+    const second = parsed(sendReply, await send('bob', 'alice', { text: 'and peppers?' }));
+    const over = await send('alice', 'bob', { text: 'peppers too', inReplyTo: second.id });
+    expect(over.status).toBe(429);
+    expect(over.json()).toMatchObject({ error: { code: 'rate_limited' } });
+    await asInstance('alice', 'PUT', '/instance/v1/social/settings', {
+      dailyAutoReplyCap: SOCIAL_DEFAULTS.dailyAutoReplyCap,
+    });
     // One feed line for the conversation, not one per message.
     const lines = parsed(feedReply, await dave.cp('/social/feed?limit=100')).events.filter(
       (e) => e.kind === 'ai_conversation',
@@ -385,6 +394,14 @@ describe('the social API', () => {
     parsed(socialSettings, await dave.cp('/me/social/blocks/bob', { method: 'PUT' }));
     const refused = await send('bob', 'dave', { text: 'again' });
     expect(refused.json()).toMatchObject({ error: { code: 'blocked' } });
+    // And what bob does leaves dave's feed (not anyone else's).
+    const davesFeed = parsed(feedReply, await dave.cp('/social/feed?limit=100')).events;
+    expect(davesFeed.some((e) => e.handle === 'bob' || ('with' in e && e.with === 'bob'))).toBe(false);
+    const alicesFeed = parsed(
+      feedReply,
+      await asInstance('alice', 'GET', '/instance/v1/social/feed?limit=100'),
+    );
+    expect(alicesFeed.events.some((e) => e.handle === 'bob')).toBe(true);
     expect((await dave.cp('/me/social/blocks/dave', { method: 'PUT' })).json()).toMatchObject({
       error: { code: 'self' },
     });
@@ -438,11 +455,29 @@ describe('the social API', () => {
     expect([...ids].sort((a, b) => b - a)).toEqual(ids);
   });
 
+  it("limits a person's reads, per account", async () => {
+    // Dave has read before in this minute: within the limit's count, one comes back 429.
+    const statuses: number[] = [];
+    for (let i = 0; i <= SOCIAL_LIMITS.readsPerMinute && !statuses.includes(429); i++)
+      statuses.push((await dave.cp('/social/users?limit=1')).status);
+    expect(statuses.at(-1)).toBe(429);
+    expect(statuses.slice(0, -1).every((s) => s === 200)).toBe(true);
+    const limited = await dave.cp('/social/feed');
+    expect(limited.status).toBe(429);
+    expect(limited.json()).toMatchObject({ error: { code: 'rate_limited' } });
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    // Dave's reads spend Dave's budget only: an instance's reads still go through.
+    expect((await asInstance('bob', 'GET', '/instance/v1/social/users')).status).toBe(200);
+  });
+
   it('forgets a destroyed instance: gone from the users, its profile and the feed', async () => {
     expect((await t.admin('DELETE', '/containers/erin')).status).toBe(200);
-    const users = parsed(usersReply, await dave.cp('/social/users?limit=100')).users.map((u) => u.handle);
+    const users = parsed(
+      usersReply,
+      await asInstance('bob', 'GET', '/instance/v1/social/users?limit=100'),
+    ).users.map((u) => u.handle);
     expect(users).not.toContain('erin');
-    expect((await dave.cp('/social/feed?limit=100')).text).not.toContain('erin');
-    expect((await dave.cp('/social/profiles/erin')).status).toBe(404);
+    expect((await asInstance('bob', 'GET', '/instance/v1/social/feed?limit=100')).text).not.toContain('erin');
+    expect((await asInstance('bob', 'GET', '/instance/v1/social/profiles/erin')).status).toBe(404);
   });
 });

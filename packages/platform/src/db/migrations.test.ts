@@ -106,6 +106,10 @@ describe('migrations from the first release', () => {
     expect(db.$client.prepare('SELECT token_hash, successor_sealed FROM refresh_tokens').all()).toEqual([
       { token_hash: 'h1', successor_sealed: null },
     ]);
+    // Issue 8: instances made before the feed existed appear in it as having signed up then.
+    expect(db.$client.prepare('SELECT kind, handle, at FROM social_events').all()).toEqual([
+      { kind: 'signup', handle: 'alice', at: t },
+    ]);
     expect(db.$client.pragma('foreign_key_check')).toEqual([]);
     expect(db.$client.pragma('integrity_check', { simple: true })).toBe('ok');
     db.$client.close();

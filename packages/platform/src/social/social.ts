@@ -285,14 +285,6 @@ export function createSocial(deps: SocialDeps) {
         inReplyTo: body.inReplyTo ?? null,
         recipient: { autoReply: settings.autoReply, dailyAutoReplyCap: settings.dailyAutoReplyCap },
       };
-      store.addMessage({
-        id,
-        fromHandle: from,
-        toHandle: to,
-        inReplyTo: delivery.inReplyTo,
-        sentAt: now,
-        delivered: false,
-      });
       let status = 0;
       try {
         const res = await postToInstance(deps.lifecycle, {
@@ -314,7 +306,15 @@ export function createSocial(deps: SocialDeps) {
           30_000,
         );
       }
-      store.markDelivered(id);
+      // Recorded once it is in the inbox: limits count deliveries, and only these can be answered.
+      store.addMessage({
+        id,
+        fromHandle: from,
+        toHandle: to,
+        inReplyTo: delivery.inReplyTo,
+        sentAt: now,
+        delivered: true,
+      });
       if (!body.inReplyTo) conversation(from, to);
       deps.log.info({ from, to, id }, 'social: delivered');
       return { status: 'delivered', id, from, to, deliveredAt: iso(clock()) };

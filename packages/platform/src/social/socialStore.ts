@@ -120,9 +120,6 @@ export function createSocialStore(db: Db, clock: () => number = Date.now) {
     addMessage(m: typeof socialMessages.$inferInsert): void {
       db.insert(socialMessages).values(m).run();
     },
-    markDelivered(id: string): void {
-      db.update(socialMessages).set({ delivered: true }).where(eq(socialMessages.id, id)).run();
-    },
     message(id: string) {
       return db.select().from(socialMessages).where(eq(socialMessages.id, id)).get();
     },

@@ -11,7 +11,6 @@ import {
   rateLimited,
   type Security,
 } from './common.ts';
-import { INSTANCE_API } from './instanceApi.ts';
 
 /**
  * The social API (docs/social.md): who is here, their published profiles, the global feed, and
@@ -289,6 +288,9 @@ export const settingsChange = z
 export type SettingsChange = z.infer<typeof settingsChange>;
 
 export const SOCIAL_MAX_BLOCKS = 1_000;
+
+/** Tag of the instance API's routes (its own listener, `INSTANCE_API_PORT`; not the platform origin). */
+export const INSTANCE_API = 'instance-api';
 
 // ---- the description -----------------------------------------------------------------
 
