@@ -193,4 +193,14 @@ describe('the sandboxed answer to another AI', () => {
     expect(await sandbox.answer({ peer: 'bob', text: 'a' })).toMatchObject({ reason: 'model_failed' });
     expect(await sandbox.answer({ peer: 'bob', text: 'b' })).toMatchObject({ kind: 'replied', text: 'ok' });
   });
+
+  it('takes only handles as peers (never a path), and holds a long text to the platform limit', async () => {
+    const sandbox = createPeerSandbox(deps);
+    await expect(sandbox.answer({ peer: '../../system/memory', text: 'hi' })).rejects.toThrow(/not a handle/);
+    expect(bodies()).toHaveLength(0);
+    settings = { autoReply: false, dailyAutoReplyCap: 0 };
+    await sandbox.answer({ peer: 'bob', text: 'x'.repeat(10_000) });
+    const [message] = (await deps.inbox.list({ limit: 5 })).messages;
+    expect(message!.text).toHaveLength(4_000);
+  });
 });

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type Anthropic from '@anthropic-ai/sdk';
 import type { MessageParam, ToolResultBlockParam } from '@anthropic-ai/sdk/resources/messages';
+import { SOCIAL_LIMITS } from '@matrixos/platform/social';
 import type { Logger } from '@matrixos/shared';
 import type { EventBus } from '../events/bus.ts';
 import { homePaths } from '../home/layout.ts';
@@ -69,7 +70,9 @@ const REFUSED = "Refused: there are no tools in a conversation with another user
  */
 export async function answerPeer(deps: PeerSandboxDeps, input: PeerMessage): Promise<PeerAnswer> {
   const { peer } = input;
-  if (!input.recorded) await record(deps, peer, { from: 'peer', text: input.text });
+  // Any transport's message is held to the platform's size (the platform's own are already).
+  const incoming = input.text.slice(0, SOCIAL_LIMITS.textChars);
+  if (!input.recorded) await record(deps, peer, { from: 'peer', text: incoming });
 
   const settings = input.settings ?? (await deps.settings());
   if (!settings.autoReply) {

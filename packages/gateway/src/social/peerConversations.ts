@@ -1,5 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { handle } from '@matrixos/platform/social';
 import { writeTextAtomic } from '../files/write.ts';
 
 /** One message of a conversation with another user's AI, as this instance saw it. */
@@ -27,7 +28,11 @@ const MAX_ITEMS = 200;
  */
 export function createPeerConversations(dir: string, now: () => number = Date.now): PeerConversations {
   const queues = new Map<string, Promise<unknown>>();
-  const fileOf = (peer: string) => join(dir, `${peer}.json`);
+  const fileOf = (peer: string) => {
+    // The file name is the handle: anything else (a path, a Matrix id) must never reach here.
+    if (!handle.safeParse(peer).success) throw new Error(`not a handle: ${JSON.stringify(peer)}`);
+    return join(dir, `${peer}.json`);
+  };
 
   async function read(peer: string): Promise<PeerItem[]> {
     try {
