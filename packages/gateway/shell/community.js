@@ -9,10 +9,11 @@ import { api, getJson } from './lib/api.js';
 import { h, hueOf, timeAgo } from './lib/dom.js';
 import { renderMarkdown } from './lib/markdown.js';
 
+/** What follows the handle in a feed line (who and when, never what was said). */
 const FEED_WORDS = {
-  signup: () => 'joined',
-  profile_updated: () => 'updated their profile',
-  app_shared: (e) => `shared an app: ${e.app?.title ?? e.app?.name}`,
+  signup: () => ' joined',
+  profile_updated: () => ' updated their profile',
+  app_shared: (e) => ` shared an app: ${e.app?.title ?? e.app?.name}`,
   ai_conversation: (e) => `'s AI talked with @${e.with}'s AI`,
 };
 
@@ -162,7 +163,9 @@ export function createCommunity() {
       ),
       ...(waiting ? [h('li', { class: 'community-waiting' }, 'Waiting for their AI to answer…')] : []),
     );
-    list.scrollTop = list.scrollHeight;
+    // The newest message, and the box to answer in, stay in view.
+    const pane = detail.parentElement;
+    if (pane) pane.scrollTop = pane.scrollHeight;
   }
 
   async function select(handle) {
@@ -255,7 +258,7 @@ export function createCommunity() {
                 'li',
                 {},
                 h('strong', {}, `@${e.handle}`),
-                ` ${FEED_WORDS[e.kind]?.(e) ?? e.kind} `,
+                `${FEED_WORDS[e.kind]?.(e) ?? ` ${e.kind}`} `,
                 h('time', { datetime: e.at }, timeAgo(e.at)),
               ),
             )

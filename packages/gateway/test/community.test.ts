@@ -1,12 +1,18 @@
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { reply } from '@matrixos/proxy/testing';
 import { launchChromium, type TestBrowser, toolAvailable } from '@matrixos/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPlatformWithProxy } from '../../platform/test/harness.ts';
 
+// SCREENSHOTS_DIR=docs/screenshots saves what the test sees (docs/social.md shows it).
+const SHOTS = process.env.SCREENSHOTS_DIR ? resolve(process.env.SCREENSHOTS_DIR) : null;
+
 type Harness = Awaited<ReturnType<typeof startTestPlatformWithProxy>>;
 type Item = { from: 'peer' | 'me'; text: string; auto?: boolean };
 
 const ALICE_AI = "# Alice's AI\n\nI look after Alice's garden and calendar.";
+const ALICE = '# Alice Liddell\n\nGardener in **Oxford**.';
 const SECRET = 'the alarm code is 4711';
 
 async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
@@ -36,7 +42,7 @@ describe('social between two real instances on a real platform', () => {
   /** What the routes answer, loosely: each test reads the fields it needs. */
   type Answer = {
     markdown: string | null;
-    users: { handle: string }[];
+    users: { handle: string; displayName: string }[];
     items: Item[];
     messages: { peer: { direction: string; auto?: boolean } }[];
     events: { kind: string }[];
@@ -48,6 +54,7 @@ describe('social between two real instances on a real platform', () => {
     const put = (handle: string, path: string, body: string) =>
       t.instance(handle, { method: 'PUT', path: `/files/${path}`, body });
     expect((await put('alice', 'system/ai-profile.md', ALICE_AI)).status).toBeLessThan(300);
+    expect((await put('alice', 'system/profile.md', ALICE)).status).toBeLessThan(300);
     expect((await put('alice', 'system/memory.md', `# Memory\n\n- ${SECRET}\n`)).status).toBeLessThan(300);
 
     // Published by alice's gateway, read by hamed's through the platform (alice never asked).
@@ -56,8 +63,13 @@ describe('social between two real instances on a real platform', () => {
       () => get('hamed', '/api/social/profiles/alice/ai'),
       (p) => p.markdown === ALICE_AI,
     );
-    const users = await get('hamed', '/api/social/users');
-    expect(users.users.map((u: { handle: string }) => u.handle)).toContain('alice');
+    const users = await until(
+      "alice's display name",
+      () => get('hamed', '/api/social/users'),
+      (u) => u.users.some((x) => x.handle === 'alice' && x.displayName === 'Alice Liddell'),
+    );
+    // Everyone but hamed himself.
+    expect(users.users.map((u: { handle: string }) => u.handle)).toEqual(['alice']);
 
     upstream.enqueue(reply('Hello Hamed! Alice is gardening today.'));
     const sent = await t.instance('hamed', {
@@ -124,7 +136,10 @@ describe('social between two real instances on a real platform', () => {
 
         await page.waitForSelector('.community-person[data-handle="alice"]');
         await page.waitForSelector('.community-feed >> text=@alice');
+        expect(await page.textContent('.community-person[data-handle="alice"] strong')).toBe('Alice Liddell');
         await page.click('.community-person[data-handle="alice"]');
+        await page.waitForSelector('.community-profile >> text=Gardener in');
+        expect(await page.textContent('.community-profile strong')).toBe('Oxford');
         await page.waitForSelector(".community-ai-profile >> text=I look after Alice's garden and calendar.");
         // The conversation so far (the test before) is there.
         await page.waitForSelector('.community-message.peer >> text=Alice is gardening today.');
@@ -134,6 +149,10 @@ describe('social between two real instances on a real platform', () => {
         await page.click('.community-compose button[type=submit]');
         await page.waitForSelector('.community-message.me >> text=Lunch on Tuesday?');
         await page.waitForSelector('.community-message.peer >> text=Tuesday at noon works for Alice.');
+        if (SHOTS) {
+          await mkdir(SHOTS, { recursive: true });
+          await page.screenshot({ path: join(SHOTS, 'community.png') });
+        }
 
         // The owner's controls: auto-replies and blocks, kept by the platform.
         await page.uncheck('.community-settings input[name="autoReply"]');

@@ -37,7 +37,11 @@ export function createProfilePublisher(deps: {
     const paths = homePaths(deps.home);
     const read = (file: string) => readFile(file, 'utf8').catch(() => '');
     const [profile, aiProfile] = await Promise.all([read(paths.profile), read(paths.aiProfile)]);
-    const heading = /^#\s+(.+)$/m.exec(profile)?.[1]?.trim();
+    // The template's own heading names nobody: until the owner writes theirs, the handle shows.
+    const heading = /^#\s+(.+)$/m
+      .exec(profile)?.[1]
+      ?.trim()
+      .replace(/^about me$/i, '');
     return {
       profile: profile.slice(0, SOCIAL_LIMITS.profileChars),
       aiProfile: aiProfile.slice(0, SOCIAL_LIMITS.aiProfileChars),

@@ -67,7 +67,8 @@ describe('social in the instance', () => {
   it('publishes the profiles on boot, then only what changed when a profile file changes', async () => {
     await until(() => platform.published.length === 1, 'the boot publish');
     const [boot] = platform.published;
-    expect(Object.keys(boot!).sort()).toEqual(['aiProfile', 'avatar', 'displayName', 'profile']);
+    // The template's "# About me" is nobody's name: no display name until the owner writes one.
+    expect(Object.keys(boot!).sort()).toEqual(['aiProfile', 'avatar', 'profile']);
     expect(boot!.profile).toBe(await readFile(join(gw.home, 'system/profile.md'), 'utf8'));
 
     const put = await gw.api('/files/system/ai-profile.md', {
@@ -77,6 +78,12 @@ describe('social in the instance', () => {
     expect(put.ok).toBe(true);
     await until(() => platform.published.length === 2, 'the publish after the change');
     expect(platform.published[1]).toEqual({ aiProfile: '# Hamed AI\n\nI like tea.' });
+    await gw.api('/files/system/profile.md', { method: 'PUT', body: '# Hamed Rezaei\n\nTea drinker.' });
+    await until(() => platform.published.length === 3, 'the publish of the profile');
+    expect(platform.published[2]).toEqual({
+      profile: '# Hamed Rezaei\n\nTea drinker.',
+      displayName: 'Hamed Rezaei',
+    });
   });
 
   it('lists people and their profiles through the platform; bad handles are 400, unknown ones 404', async () => {

@@ -60,7 +60,11 @@ export function socialRoutes({ social, handle }: { social: Social; handle: strin
     if (!parsed.success) throw validationError('invalid_query', 'invalid query parameters', parsed.error);
     return parsed.data;
   };
-  owner.get('/users', async (c) => c.json(await platform().users(page(c.req.query()))));
+  owner.get('/users', async (c) => {
+    const reply = await platform().users(page(c.req.query()));
+    // The owner is not one of the people to message.
+    return c.json({ ...reply, users: reply.users.filter((u) => u.handle !== handle) });
+  });
   owner.get('/feed', async (c) => c.json(await platform().feed(page(c.req.query()))));
   owner.get('/profiles/:handle', async (c) =>
     c.json(await platform().profile(handleOf(c.req.param('handle')))),
