@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { createProxyClient } from '@matrixos/proxy/contract';
 import { reply } from '@matrixos/proxy/testing';
 import { launchChromium, type TestBrowser, toolAvailable } from '@matrixos/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,6 +104,11 @@ describe('social between two real instances on a real platform', () => {
     expect(body.tools).toBeUndefined();
     expect(body.system).toContain(ALICE_AI);
     expect(JSON.stringify(body)).not.toContain(SECRET);
+    // Billed to the receiver: the proxy counts the answer against alice, not hamed.
+    const proxy = createProxyClient({ baseUrl: h.proxy.url, adminToken: h.t.adminToken });
+    const [aliceUsage, hamedUsage] = await Promise.all([proxy.usageOf('alice'), proxy.usageOf('hamed')]);
+    expect(aliceUsage.recent).toHaveLength(1);
+    expect(hamedUsage.recent).toHaveLength(0);
 
     // The feed says they talked, never what.
     const feed = await get('hamed', '/api/social/feed');
