@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  appShared,
   type FeedEvent,
   profilePublish,
   SOCIAL_DEFAULTS,
@@ -39,6 +40,7 @@ export async function startSocialPlatform(o: {
 }) {
   let gatewayUrl = '';
   const published: Record<string, unknown>[] = [];
+  const apps: { name: string; title?: string | undefined }[] = [];
   const sent: { to: string; text: string; inReplyTo: string | null }[] = [];
   const deliveries: { delivery: SocialDelivery; status: number }[] = [];
   let settings: SocialSettings = { ...SOCIAL_DEFAULTS, blocks: [] };
@@ -127,6 +129,12 @@ export async function startSocialPlatform(o: {
         published.push(parsed.data);
         return send(200, { handle: o.handle, changed: true, publishedAt: new Date().toISOString() });
       }
+      if (req.method === 'POST' && path === '/apps') {
+        const parsed = appShared.safeParse(body);
+        if (!parsed.success) return refuse(400, 'bad_body', parsed.error.message);
+        apps.push(parsed.data);
+        return send(200, { recorded: settings.shareApps });
+      }
       if (req.method === 'GET' && path === '/settings') return send(200, settings);
       if (req.method === 'PUT' && path === '/settings') {
         const parsed = settingsChange.safeParse(body);
@@ -172,6 +180,7 @@ export async function startSocialPlatform(o: {
   return {
     url,
     published,
+    apps,
     sent,
     deliveries,
     settings: () => settings,

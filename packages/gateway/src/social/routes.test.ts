@@ -64,6 +64,19 @@ const post = (path: string, body: unknown) =>
   });
 
 describe('social in the instance', () => {
+  it('reports an app the AI built, for the feed', async () => {
+    const html = '<!doctype html><title>Tea</title><h1>Tea timer</h1>';
+    upstream.enqueue(
+      toolCall('create_app', { name: 'tea', title: 'Tea timer', description: 'Steeps tea', html }),
+      reply('Built.'),
+    );
+    socket.send({ type: 'chat.send', text: 'Build a tea timer', requestId: 'r0' });
+    const started = await socket.next('chat.started');
+    await socket.next('chat.done', (e) => e.turnId === started.turnId);
+    await until(() => platform.apps.length === 1, 'the app report');
+    expect(platform.apps[0]).toEqual({ name: 'tea', title: 'Tea timer' });
+  });
+
   it('publishes the profiles on boot, then only what changed when a profile file changes', async () => {
     await until(() => platform.published.length === 1, 'the boot publish');
     const [boot] = platform.published;

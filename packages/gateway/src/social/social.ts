@@ -65,6 +65,19 @@ export function createSocial(deps: {
     },
   });
 
+  // An app the AI built goes to the feed (when the owner shares builds: the platform's setting).
+  if (client) {
+    deps.bus.subscribe((event) => {
+      if (event.type !== 'chat.tool_result' || !event.ok || !event.app) return;
+      const { name, title } = event.app;
+      client
+        .appShared({ name, ...(title ? { title: title.slice(0, 100) } : {}) })
+        .catch((err) =>
+          log.warn({ err: (err as Error).message, app: name }, 'social: could not report the app'),
+        );
+    });
+  }
+
   return {
     client,
     sandbox,

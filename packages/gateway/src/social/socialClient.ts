@@ -1,5 +1,7 @@
 import type {
   aiProfileReply,
+  appShared,
+  appSharedReply,
   feedReply,
   ProfilePublish,
   profilePublishReply,
@@ -31,6 +33,8 @@ export interface SocialClient {
   block(handle: string): Promise<SocialSettings>;
   unblock(handle: string): Promise<SocialSettings>;
   publish(body: ProfilePublish): Promise<z.infer<typeof profilePublishReply>>;
+  /** The AI built an app: in the feed if the owner shares app builds (the platform decides). */
+  appShared(body: z.infer<typeof appShared>): Promise<z.infer<typeof appSharedReply>>;
 }
 
 /**
@@ -93,5 +97,6 @@ export function createSocialClient(opts: { url: string; token: string; log: Logg
     block: (handle) => call('PUT', `/blocks/${h(handle)}`),
     unblock: (handle) => call('DELETE', `/blocks/${h(handle)}`),
     publish: (body) => call('PUT', '/profile', body),
+    appShared: (body) => call('POST', '/apps', body),
   };
 }
