@@ -13,6 +13,10 @@ RUN npm ci --workspace packages/gateway --no-audit --no-fund --update-notifier=f
 COPY packages/shared/src packages/shared/src
 COPY packages/shared/browser packages/shared/browser
 COPY packages/gateway packages/gateway
+# The platform's contract modules (zod schemas): the gateway imports the social one, which reaches
+# the jobs route's body schema (zod, hono and @matrixos/shared only, all in this workspace).
+COPY packages/platform/src/api/contract packages/platform/src/api/contract
+COPY packages/platform/src/instanceApi/jobRoutes.ts packages/platform/src/instanceApi/
 COPY scripts/bundle-gateway.ts scripts/
 RUN node scripts/bundle-gateway.ts /out
 

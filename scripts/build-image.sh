@@ -54,6 +54,7 @@ inputs_hash() {
     find Dockerfile .dockerignore package.json package-lock.json scripts/bundle-gateway.ts \
       packages/shared/package.json packages/shared/src packages/shared/browser packages/gateway/package.json \
       packages/gateway/src packages/gateway/template packages/gateway/shell \
+      packages/platform/src/api/contract packages/platform/src/instanceApi/jobRoutes.ts \
       -path packages/shared/src/testing -prune -o -type f ! -name '*.test.ts' -print0 |
       LC_ALL=C sort -z | xargs -0 sha256sum
   } | sha256sum | cut -c1-32

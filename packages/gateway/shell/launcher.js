@@ -1,11 +1,11 @@
 // @ts-check
-// The launcher: the system's own windows (Files, Settings) and every app in ~/apps.
+// The launcher: the system's own windows (Files, Settings, Jobs, Community) and every app in ~/apps.
 
 import { getJson } from './lib/api.js';
 import { h, hueOf, icon } from './lib/dom.js';
 import { openWindow, windowOf } from './lib/windows.js';
 
-export function createLauncher({ el, openFiles, openSettings, openJobs }) {
+export function createLauncher({ el, openFiles, openSettings, openJobs, openCommunity }) {
   let apps = [];
 
   /** @param {{ label: string, hue: number, glyph: Element, onOpen: () => void, name?: string }} spec */
@@ -31,6 +31,9 @@ export function createLauncher({ el, openFiles, openSettings, openJobs }) {
       tile({ label: 'Files', hue: 215, glyph: icon('folder'), onOpen: openFiles }),
       tile({ label: 'Settings', hue: 260, glyph: icon('gear'), onOpen: openSettings }),
       ...(openJobs ? [tile({ label: 'Jobs', hue: 30, glyph: icon('history'), onOpen: openJobs })] : []),
+      ...(openCommunity
+        ? [tile({ label: 'Community', hue: 160, glyph: icon('people'), onOpen: openCommunity })]
+        : []),
       ...apps.map((app) =>
         tile({
           label: app.title,

@@ -2,6 +2,7 @@
 // The shell: desktop, launcher, windows and chat, wired to the instance's API and WebSocket.
 
 import { createChat } from './chat.js';
+import { createCommunity } from './community.js';
 import { createFileBrowser } from './files.js';
 import { createInbox } from './inbox.js';
 import { createJobsApp } from './jobs.js';
@@ -46,11 +47,26 @@ function openJobs() {
   jobs.open();
 }
 
+const community = createCommunity();
+function openCommunity() {
+  showView('desktop');
+  openWindow({
+    id: 'community',
+    title: 'Community',
+    hue: 160,
+    content: community.element,
+    width: 760,
+    height: 580,
+  });
+  community.open();
+}
+
 const launcher = createLauncher({
   el: document.getElementById('launcher'),
   openFiles,
   openSettings,
   openJobs,
+  openCommunity,
 });
 
 const chat = createChat({
@@ -74,6 +90,7 @@ const socket = connectSocket({
   onEvent(event) {
     chat.handle(event);
     inbox.handle(event);
+    community.handle(event);
     if (event.type === 'files.changed') {
       files.changed(event.path);
       const app = /^apps\/([^/]+)(?:\/|\.html$)/.exec(event.path);
