@@ -26,6 +26,11 @@ import { createActivity } from './lifecycle/activity.ts';
 import { createLifecycle } from './lifecycle/lifecycle.ts';
 import { createBudgetNotices } from './llm/budgetNotices.ts';
 import type { LlmProxy } from './llm/proxyClient.ts';
+import { appserviceRoutes } from './matrix/appservice.ts';
+import { createHomeserver, type Homeserver } from './matrix/homeserver.ts';
+import { listenRelay } from './matrix/listenRelay.ts';
+import { createMatrixAccountStore } from './matrix/matrixAccountStore.ts';
+import { matrixRelay } from './matrix/matrixRelay.ts';
 import { observeState } from './metrics/observeState.ts';
 import { createPlatformMetrics, type PlatformMetrics } from './metrics/platformMetrics.ts';
 import { createOrchestrator, type ReconcileReport } from './orchestrator/orchestrator.ts';
@@ -33,6 +38,7 @@ import { createRouter } from './router/createRouter.ts';
 import type { RuntimeDriver } from './runtime/driver.ts';
 import { waitReady } from './runtime/index.ts';
 import { createServer } from './server.ts';
+import { Hono } from 'hono';
 
 export interface PlatformDeps {
   config: PlatformConfig;
@@ -77,9 +83,30 @@ export function createPlatform(deps: PlatformDeps) {
   let instanceApiServer: Awaited<ReturnType<typeof listenInstanceApi>> | undefined;
   let wakes: JobWakes | undefined;
   const metrics = deps.metrics ?? createPlatformMetrics();
+  // Issue 8: the Matrix homeserver (docs/matrix.md), when one is configured.
+  const matrixAccounts = createMatrixAccountStore(deps.db);
+  let matrixRelayUrl: string | undefined;
+  let matrixRelayServer: Awaited<ReturnType<typeof listenRelay>> | undefined;
+  const homeserver: Homeserver | null = config.matrix
+    ? createHomeserver({
+        config: config.matrix,
+        accounts: matrixAccounts,
+        sealer,
+        log: log.child({ module: 'matrix' }),
+        instanceUrl: () => matrixRelayUrl,
+        clock: deps.clock,
+      })
+    : null;
   const orchestrator = createOrchestrator({
+    beforeFirstStart: homeserver
+      ? (handle) =>
+          // A homeserver that is down does not stop a sign-up: the next start's backfill registers.
+          homeserver
+            .ensure(handle)
+            .catch((err) => log.error({ err, handle }, 'matrix accounts not registered (retried at start)'))
+      : undefined,
     instanceEnv: (handle) => {
-      const env: Record<string, string> = {};
+      const env: Record<string, string> = { ...homeserver?.instanceEnv(handle) };
       if (instanceApiUrl) env.MATRIXOS_PLATFORM_URL = instanceApiUrl;
       const repo = wakes?.jobsRepo(handle);
       if (repo) env.MATRIXOS_JOBS_REPO = repo;
@@ -129,6 +156,11 @@ export function createPlatform(deps: PlatformDeps) {
     metrics,
   });
   orchestrator.events.on('destroyed', access.forget);
+  orchestrator.events.on('destroyed', (handle) => {
+    void homeserver
+      ?.deactivate(handle)
+      .catch((err) => log.error({ err, handle }, 'could not deactivate the matrix accounts'));
+  });
   const engineStatus = createEngineStatus({ runtime });
   // What /health says of the engine follows its events (one look at a time, however many come).
   orchestrator.events.on('engineChanged', () => void engineStatus.refresh());
@@ -179,7 +211,45 @@ export function createPlatform(deps: PlatformDeps) {
     proxyStatus,
     metrics,
   });
-  const server = createServer({ app, router, domain: config.domain, log, limits: config.limits });
+  const relay = config.matrix
+    ? matrixRelay({
+        homeserverUrl: config.matrix.url,
+        limiter,
+        callerOf: (c) => c.req.header('x-forwarded-for') ?? 'anonymous',
+      })
+    : null;
+  const matrixApp =
+    config.matrix && relay
+      ? (() => {
+          const m = new Hono();
+          if (config.matrix.appserviceToken)
+            m.route(
+              '/',
+              appserviceRoutes({
+                hsToken: config.matrix.appserviceToken,
+                serverName: config.matrix.serverName,
+                rooms: matrixAccounts.rooms,
+                wake: (handle) => {
+                  const state = store.get(handle)?.state;
+                  if (state !== 'stopped' && state !== 'paused') return;
+                  log.info({ handle }, 'waking for a matrix message');
+                  lifecycle.wake(handle).catch((err) => log.error({ err, handle }, 'matrix wake failed'));
+                },
+                log: log.child({ module: 'appservice' }),
+              }),
+            );
+          m.route('/', relay);
+          return m;
+        })()
+      : null;
+  const server = createServer({
+    app,
+    router,
+    domain: config.domain,
+    log,
+    limits: config.limits,
+    matrix: matrixApp,
+  });
   const instanceApi = createInstanceApi({
     store,
     sealer,
@@ -219,6 +289,10 @@ export function createPlatform(deps: PlatformDeps) {
     /** Where instances reach the instance API (set once `listen` has bound it). */
     instanceApiUrl: () => instanceApiUrl,
     billing,
+    /** The Matrix side (accounts, health); null without a homeserver. */
+    homeserver,
+    /** Where instances reach the homeserver (set once `listen` has bound the relay). */
+    matrixRelayUrl: () => matrixRelayUrl,
     /** Listens, then reconciles in the background; `reconciled` settles when that first pass ends. */
     async listen(
       port = config.port,
@@ -235,6 +309,15 @@ export function createPlatform(deps: PlatformDeps) {
       // Before the reconcile starts instances: their environment carries this URL.
       instanceApiServer = await listenInstanceApi(instanceApi, runtime.hostAddress(), config.instanceApiPort);
       instanceApiUrl = instanceApiServer.url;
+      if (relay && config.matrix) {
+        matrixRelayServer = await listenRelay(relay, runtime.hostAddress(), config.matrix.instancePort);
+        matrixRelayUrl = matrixRelayServer.url;
+        homeserver?.start();
+        // Users from before Matrix (or whose sign-up met a homeserver that was down): once each.
+        void homeserver?.backfill(store.list().map((r) => r.handle)).then((r) => {
+          if (r.registered.length) log.info({ handles: r.registered }, 'matrix accounts backfilled');
+        });
+      }
       jobWakes.start();
       proxyStatus.start();
       const reconciled = lifecycle.start();
@@ -254,6 +337,8 @@ export function createPlatform(deps: PlatformDeps) {
       await lifecycle.close();
       jobWakes.stop();
       await instanceApiServer?.close();
+      homeserver?.stop();
+      await matrixRelayServer?.close();
       billing?.stop();
       await closed;
       clearTimeout(cut);
