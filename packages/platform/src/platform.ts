@@ -210,6 +210,7 @@ export function createPlatform(deps: PlatformDeps) {
     }),
     proxyStatus,
     metrics,
+    homeserver,
   });
   const relay = config.matrix
     ? matrixRelay({
