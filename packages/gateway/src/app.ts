@@ -28,6 +28,9 @@ import { sessionRoutes } from './session/routes.ts';
 import { createSessionStore } from './session/store.ts';
 import { settingsRoutes } from './settings/routes.ts';
 import { shellRoutes } from './shell/routes.ts';
+import { createProfilePublisher, type ProfilePublisher } from './social/profilePublisher.ts';
+import { socialRoutes } from './social/routes.ts';
+import { createSocial, type Social } from './social/social.ts';
 import { createStorageGuard } from './storage/guard.ts';
 import { systemRoutes } from './system/routes.ts';
 import { createToolbox } from './tools/toolbox.ts';
@@ -54,6 +57,10 @@ export interface Gateway {
   jobs: Jobs;
   /** Telegram (and later others): started in the background here, stopped by closeSockets. */
   channels: Channels;
+  /** The social API's instance side: the sandbox the Matrix channel shares, the platform client. */
+  social: Social;
+  /** Publishes the profiles to the platform (started here when there is a platform). */
+  profiles: ProfilePublisher | null;
   /** Closes every open WebSocket with 1001 (going away) and stops running AI turns, for shutdown. */
   closeSockets(): void;
 }
@@ -80,6 +87,16 @@ export async function createApp({ config, log, token, shellDir, now }: GatewayDe
   const apps = createAppStore({ home: config.home, bus, maxFileBytes: config.maxFileBytes, storage });
   const conversations = createConversationStore(paths.conversations);
   const jobs = await createJobs({ config, token, log, inbox, bus, activity });
+  // The kernel comes after the toolbox that needs this; auto-replies use its client when called.
+  let kernelRef: Kernel | null = null;
+  const social = createSocial({
+    config,
+    token,
+    log,
+    inbox,
+    bus,
+    modelClient: async () => (kernelRef ? kernelRef.client() : null),
+  });
   const toolbox = createToolbox({
     home: config.home,
     maxFileBytes: config.maxFileBytes,
@@ -88,9 +105,14 @@ export async function createApp({ config, log, token, shellDir, now }: GatewayDe
     log,
     storage,
     jobs,
+    social,
   });
   const ownKey = createOwnKey({ config, token, log });
   const kernel = createKernel({ config, log, bus, conversations, apps, toolbox, ownKey });
+  kernelRef = kernel;
+  const profiles = social.client
+    ? createProfilePublisher({ home: config.home, client: social.client, bus, log })
+    : null;
   const telegram = createTelegramChannel({ config, token, log, kernel, bus, activity });
   const channels = createChannels([telegram]);
 
@@ -112,9 +134,12 @@ export async function createApp({ config, log, token, shellDir, now }: GatewayDe
   app.route('/', openApiRoute());
   app.route('/', jobRoutes({ jobs, sync: jobs.sync }));
   app.route('/', channelRoutes({ telegram }));
+  app.route('/', socialRoutes({ social, handle: config.handle }));
   app.route('/', socketRoutes({ bus, activity, handle: config.handle, log, kernel }));
   // In the background: a slow Bot API must not hold up the instance's first answer.
   void channels.startAll();
+  // Also in the background: the platform keeps the copy others read, so it need not be first.
+  void profiles?.start();
 
   return {
     app,
@@ -124,7 +149,10 @@ export async function createApp({ config, log, token, shellDir, now }: GatewayDe
     kernel,
     jobs,
     channels,
+    social,
+    profiles,
     closeSockets() {
+      profiles?.stop();
       void jobs.close();
       void channels.stopAll();
       kernel.cancelAll();

@@ -9,8 +9,10 @@ import {
 } from '@matrixos/shared';
 import { z } from 'zod';
 import { channelRouteContracts, channelStatusSchema } from '../channels/contract.ts';
+import { inboxPeerSchema } from '../events/contract.ts';
 import { changeSchema, keySchema, listSchema, messageSchema, signInSchema } from './bodies.ts';
 import { registerJobs } from './jobs.ts';
+import { registerSocial } from './social.ts';
 
 const mode = z.enum(['single', 'platform']);
 const time = z.iso.datetime();
@@ -47,7 +49,13 @@ export const sessionReply = z.object({
   via: z.enum(['bearer', 'session']),
 });
 export const inboxMessage = z
-  .object({ id: z.string(), text: z.string(), from: z.string().nullable(), receivedAt: time })
+  .object({
+    id: z.string(),
+    text: z.string(),
+    from: z.string().nullable(),
+    receivedAt: time,
+    peer: inboxPeerSchema.optional(),
+  })
   .meta({ id: 'InboxMessage' });
 export const messagesReply = z.object({ messages: z.array(inboxMessage), more: z.boolean() });
 export const directoryReply = z.object({
@@ -396,6 +404,7 @@ export function registerGateway(registry: OpenAPIRegistry): void {
 
   registerJobs(registry);
   registerChannels(route);
+  registerSocial(registry, owner, denied);
 
   route('get', '/ws', 'events', 'the WebSocket: events out, `ping` / `chat.send` / `chat.cancel` in', {
     101: {

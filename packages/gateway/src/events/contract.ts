@@ -35,11 +35,28 @@ export const appInfoSchema = z.object({
   updatedAt: z.string().nullable(),
 });
 
+/** Set on messages of a conversation with another user's AI: who, and which way it went. */
+export const inboxPeerSchema = z.object({
+  handle: z.string(),
+  direction: z.enum(['in', 'out']),
+  /** An answer the sandbox wrote on its own (out only). */
+  auto: z.boolean().optional(),
+});
+
 export const inboxMessageSchema = z.object({
   id: z.string(),
   text: z.string(),
   from: z.string().nullable(),
   receivedAt: z.string(),
+  peer: inboxPeerSchema.optional(),
+});
+
+/** One message of a conversation with another user's AI (`~/data/peers/<handle>.json`). */
+export const peerItemSchema = z.object({
+  from: z.enum(['peer', 'me']),
+  text: z.string(),
+  at: z.string(),
+  auto: z.boolean().optional(),
 });
 
 export const stopReasonSchema = z.enum([
@@ -94,6 +111,15 @@ export const chatEventSchemas = [
 /** What the instance broadcasts to every open shell (the event bus). */
 export const gatewayEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('inbox.message'), message: inboxMessageSchema }),
+  /** A message to or from another user's AI: the Community app shows the conversation live. */
+  z.object({ type: z.literal('social.message'), peer: z.string(), item: peerItemSchema }),
+  /** The sandbox did not answer a peer (auto-replies off, the daily cap, a failed model call). */
+  z.object({
+    type: z.literal('social.unanswered'),
+    peer: z.string(),
+    reason: z.string(),
+    message: z.string(),
+  }),
   z.object({
     type: z.literal('files.changed'),
     path: z.string(),

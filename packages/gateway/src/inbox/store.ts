@@ -9,10 +9,18 @@ export interface InboxMessage {
   /** Who the sender says they are (the platform stamps it for instance-to-instance messages). */
   from: string | null;
   receivedAt: string;
+  /** A message of a conversation with another user's AI (either way): see social/answerPeer.ts. */
+  peer?: InboxPeer;
+}
+
+export interface InboxPeer {
+  handle: string;
+  direction: 'in' | 'out';
+  auto?: boolean;
 }
 
 export interface Inbox {
-  append(input: { text: string; from?: string | undefined }): Promise<InboxMessage>;
+  append(input: { text: string; from?: string | undefined; peer?: InboxPeer }): Promise<InboxMessage>;
   /** Messages after `since` (an id, or a time), oldest first; without it, the latest `limit`. */
   list(query: {
     since?: string | Date | undefined;
@@ -69,6 +77,7 @@ export function createInbox(file: string, now: () => number = Date.now): Inbox {
         text: input.text,
         from: input.from ?? null,
         receivedAt: new Date(time).toISOString(),
+        ...(input.peer ? { peer: input.peer } : {}),
       };
       const done = queue.then(() => appendLine(message));
       queue = done.catch(() => undefined);

@@ -4,11 +4,13 @@ import type { AppStore } from '../apps/store.ts';
 import type { EventBus } from '../events/bus.ts';
 import { fsErrorToHttp } from '../files/fs-errors.ts';
 import type { Jobs } from '../jobs/service.ts';
+import type { Social } from '../social/social.ts';
 import type { StorageGuard } from '../storage/guard.ts';
 import { appTool } from './apps.ts';
 import { fileTools } from './files.ts';
 import { jobTools } from './jobs.ts';
 import { memoryTool } from './memory.ts';
+import { messageAiTool } from './messageAi.ts';
 import { type ToolResult, type ToolSpec, toolDefinition } from './tool.ts';
 
 export interface ToolOutcome extends ToolResult {
@@ -35,9 +37,12 @@ export function createToolbox(deps: {
   storage?: StorageGuard;
   /** The scheduler: save_job and list_jobs (absent: no job tools). */
   jobs?: Jobs;
+  /** The platform's social API: message_ai (absent, or no platform: no such tool). */
+  social?: Social;
 }): Toolbox {
   const specs: ToolSpec[] = [...fileTools(deps), appTool(deps), memoryTool(deps)];
   if (deps.jobs) specs.push(...jobTools({ jobs: deps.jobs }));
+  if (deps.social?.client) specs.push(messageAiTool({ social: deps.social }));
   const byName = new Map(specs.map((s) => [s.name, s]));
 
   return {

@@ -10,6 +10,7 @@ import { registerMe } from './me.ts';
 import { registerOidc } from './oidc.ts';
 import { registerOperations } from './operations.ts';
 import { registerPublic } from './public.ts';
+import { registerSocial } from './social.ts';
 
 const DESCRIPTION = `The Matrix OS control plane: accounts, instances, the admin API.
 
@@ -50,6 +51,7 @@ function described(): OpenAPIHono {
   registerOidc(registry);
   registerOperations(registry);
   registerBilling(registry);
+  registerSocial(registry);
   return app;
 }
 

@@ -1,0 +1,32 @@
+import { handle as handleSchema, SOCIAL_LIMITS } from '@matrixos/platform/social';
+import { z } from 'zod';
+import type { Social } from '../social/social.ts';
+import { defineTool, type ToolSpec } from './tool.ts';
+
+/** message_ai: the owner asks their AI to write to another user's AI (through the platform). */
+export function messageAiTool({ social }: { social: Social }): ToolSpec {
+  return defineTool({
+    name: 'message_ai',
+    description:
+      "Send a message to another Matrix OS user's AI, on the owner's behalf (only when the owner asks " +
+      'for it). It goes through the platform, which tells the recipient it came from this instance. ' +
+      "Their AI may answer: the answer arrives in the owner's inbox and the Community app, not here.",
+    input: z.strictObject({
+      handle: handleSchema.describe('The other user\'s handle, without the @ (e.g. "alice")'),
+      text: z
+        .string()
+        .trim()
+        .min(1)
+        .max(SOCIAL_LIMITS.textChars)
+        .describe('The message, written to their AI'),
+    }),
+    describe: (input) => `@${input.handle}'s AI`,
+    async run(input) {
+      const sent = await social.send(input.handle, input.text);
+      return {
+        content: `Delivered to @${sent.to}'s AI at ${sent.deliveredAt}. Any answer will arrive in the owner's inbox.`,
+        summary: `Message delivered to @${sent.to}'s AI`,
+      };
+    },
+  });
+}
