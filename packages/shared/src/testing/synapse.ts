@@ -14,6 +14,10 @@ export interface TestSynapse {
   hsToken: string;
   /** The platform env that points at it (MATRIX_*). */
   env: Record<string, string>;
+  /** Makes `@localpart` with the registration token (what the platform does at sign-up). */
+  register(localpart: string): Promise<{ userId: string; accessToken: string; deviceId: string }>;
+  /** A client-server API call as `token`. */
+  call(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: Record<string, unknown> }>;
   /** Stops it (its data stays until `destroy`). */
   stop(): void;
   start(): void;
@@ -48,7 +52,30 @@ export async function startSynapse(opts: { appserviceUrl?: string } = {}): Promi
       .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
   ) as Record<string, string>;
   const url = env.MATRIX_HOMESERVER_URL as string;
+  const call = async (method: string, p: string, body?: unknown, token?: string) => {
+    const r = await fetch(`${url}${p}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+  };
   return {
+    call,
+    async register(localpart) {
+      const req = { username: localpart, password: `pw-${localpart}-0123456789` };
+      const first = await call('POST', '/_matrix/client/v3/register', req);
+      const done = await call('POST', '/_matrix/client/v3/register', {
+        ...req,
+        auth: { type: 'm.login.registration_token', token: env.MATRIX_REGISTRATION_TOKEN, session: first.body.session },
+      });
+      if (done.status !== 200) throw new Error(`register ${localpart}: ${done.status} ${JSON.stringify(done.body)}`);
+      return {
+        userId: String(done.body.user_id),
+        accessToken: String(done.body.access_token),
+        deviceId: String(done.body.device_id),
+      };
+    },
     url,
     serverName: env.MATRIX_SERVER_NAME as string,
     registrationToken: env.MATRIX_REGISTRATION_TOKEN as string,
