@@ -13,6 +13,8 @@ RUN npm ci --workspace packages/gateway --no-audit --no-fund --update-notifier=f
 COPY packages/shared/src packages/shared/src
 COPY packages/shared/browser packages/shared/browser
 COPY packages/gateway packages/gateway
+# The platform's social contract (zod schemas only), which the gateway imports.
+COPY packages/platform/src/api/contract/social.ts packages/platform/src/api/contract/common.ts packages/platform/src/api/contract/
 COPY scripts/bundle-gateway.ts scripts/
 RUN node scripts/bundle-gateway.ts /out
 

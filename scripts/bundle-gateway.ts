@@ -25,6 +25,22 @@ function noOptionalModules(names: string[]): Plugin {
   };
 }
 
+/**
+ * The platform's social contract, straight from its file: the image is built from the gateway's
+ * workspace alone (installing the platform's dependencies would need a native build), and the
+ * contract needs nothing but zod and @matrixos/shared.
+ */
+function platformContract(root: string): Plugin {
+  return {
+    name: 'platform-contract',
+    setup(b) {
+      b.onResolve({ filter: /^@matrixos\/platform\/social$/ }, () => ({
+        path: join(root, 'packages/platform/src/api/contract/social.ts'),
+      }));
+    },
+  };
+}
+
 const root = resolve(import.meta.dirname, '..');
 const out = resolve(process.argv[2] ?? join(root, 'dist/gateway'));
 
@@ -53,7 +69,10 @@ const result = await build({
   // node-fetch's charset converter (grammY's). Absent, and each works without them. Resolved to a
   // module in the bundle that throws, never looked up at run time: Node's global module folders
   // include $HOME/.node_modules, and the instance's HOME is the user's writable home.
-  plugins: [noOptionalModules(['bufferutil', 'utf-8-validate', 'supports-color', 'encoding'])],
+  plugins: [
+    noOptionalModules(['bufferutil', 'utf-8-validate', 'supports-color', 'encoding']),
+    platformContract(root),
+  ],
   sourcemap: 'linked',
   // Stack traces need only the mappings. Without a copy of every source the map is 5x smaller,
   // and an instance (which parses it at start, --enable-source-maps) needs ~30 MB less memory.
