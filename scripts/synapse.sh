@@ -89,6 +89,8 @@ log_config: "$dir/log.config"
 media_store_path: "$dir/media"
 signing_key_path: "$dir/signing.key"
 report_stats: false
+# Tests lower it (SYNAPSE_BCRYPT_ROUNDS=4): each registration otherwise costs a second of CPU.
+bcrypt_rounds: ${SYNAPSE_BCRYPT_ROUNDS:-12}
 registration_shared_secret: "$MATRIX_ADMIN_SECRET"
 macaroon_secret_key: "$MACAROON"
 form_secret: "$FORM"

@@ -41,6 +41,7 @@ export async function startSynapse(opts: { appserviceUrl?: string } = {}): Promi
   const port = await freePort();
   execFileSync('bash', [SCRIPT, 'config', dir, String(port), ...(opts.appserviceUrl ? [opts.appserviceUrl] : [])], {
     stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, SYNAPSE_BCRYPT_ROUNDS: '4' },
   });
   const start = () => execFileSync('bash', [SCRIPT, 'start', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
   const stop = () => execFileSync('bash', [SCRIPT, 'stop', dir], { stdio: 'ignore' });
@@ -65,10 +66,13 @@ export async function startSynapse(opts: { appserviceUrl?: string } = {}): Promi
     async register(localpart) {
       const req = { username: localpart, password: `pw-${localpart}-0123456789` };
       const first = await call('POST', '/_matrix/client/v3/register', req);
-      const done = await call('POST', '/_matrix/client/v3/register', {
+      const session = first.body.session;
+      await call('POST', '/_matrix/client/v3/register', {
         ...req,
-        auth: { type: 'm.login.registration_token', token: env.MATRIX_REGISTRATION_TOKEN, session: first.body.session },
+        auth: { type: 'm.login.registration_token', token: env.MATRIX_REGISTRATION_TOKEN, session },
       });
+      // Synapse asks for a dummy stage after the token.
+      const done = await call('POST', '/_matrix/client/v3/register', { ...req, auth: { type: 'm.login.dummy', session } });
       if (done.status !== 200) throw new Error(`register ${localpart}: ${done.status} ${JSON.stringify(done.body)}`);
       return {
         userId: String(done.body.user_id),

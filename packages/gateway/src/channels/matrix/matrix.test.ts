@@ -119,7 +119,7 @@ describe('the Matrix channel', () => {
     const told = await deliver(hamed.gateway, { text: "Ask alice's AI over Matrix whether Tuesday works for lunch" });
     expect(told.text).toContain('Sent it to Alice.');
     const inbox = async (g: TestGateway) =>
-      ((await (await g.api('/api/inbox?limit=50')).json()) as { messages: { text: string; from: string | null }[] }).messages;
+      ((await (await g.api('/api/messages?limit=50')).json()) as { messages: { text: string; from: string | null }[] }).messages;
     const answer = await until('the answer in hamed\'s inbox', async () => (await inbox(hamed)).find((m) => m.text === 'Tuesday works for Alice.'));
     expect(answer.from).toBe("@alice's AI");
     // Alice's inbox shows both sides.
