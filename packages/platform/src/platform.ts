@@ -21,6 +21,7 @@ import { createInstanceApi } from './instanceApi/createInstanceApi.ts';
 import { instanceJobRoutes } from './instanceApi/jobRoutes.ts';
 import { createJobWakes, type JobWakes } from './instanceApi/jobWakes.ts';
 import { listenInstanceApi } from './instanceApi/listen.ts';
+import { instanceSocialRoutes } from './instanceApi/socialRoutes.ts';
 import { createInstanceStore } from './instances/store.ts';
 import { createActivity } from './lifecycle/activity.ts';
 import { createLifecycle } from './lifecycle/lifecycle.ts';
@@ -39,6 +40,8 @@ import type { RuntimeDriver } from './runtime/driver.ts';
 import { waitReady } from './runtime/index.ts';
 import { createServer } from './server.ts';
 import { Hono } from 'hono';
+import { createSocial } from './social/social.ts';
+import { createSocialStore } from './social/socialStore.ts';
 
 export interface PlatformDeps {
   config: PlatformConfig;
@@ -167,6 +170,18 @@ export function createPlatform(deps: PlatformDeps) {
   orchestrator.events.on('tokenRotated', access.forget);
   const proxyStatus = createProxyStatus({ ping: deps.llm?.ping });
   observeState(metrics, { store, engineStatus, proxyStatus });
+  const social = createSocial({
+    store: createSocialStore(deps.db, clock),
+    instances: store,
+    activity,
+    lifecycle,
+    access,
+    limiter,
+    log: log.child({ module: 'social' }),
+    clock,
+  });
+  orchestrator.events.on('created', social.signedUp);
+  orchestrator.events.on('destroyed', social.forget);
   const notices = createBudgetNotices({ lifecycle, access, log: log.child({ module: 'budget' }) });
   const billing = config.billing
     ? createBilling({
@@ -195,6 +210,7 @@ export function createPlatform(deps: PlatformDeps) {
     limiter,
     notices,
     activity,
+    social,
     jobWakes,
     llm: deps.llm,
     oidc,
@@ -236,6 +252,7 @@ export function createPlatform(deps: PlatformDeps) {
                   log.info({ handle }, 'waking for a matrix message');
                   lifecycle.wake(handle).catch((err) => log.error({ err, handle }, 'matrix wake failed'));
                 },
+                conversed: (from, to) => social.conversation(from, to),
                 log: log.child({ module: 'appservice' }),
               }),
             );
@@ -256,7 +273,7 @@ export function createPlatform(deps: PlatformDeps) {
     sealer,
     limiter,
     log: log.child({ module: 'instance-api' }),
-    routes: [instanceJobRoutes({ wakes: jobWakes, activity })],
+    routes: [instanceJobRoutes({ wakes: jobWakes, activity }), instanceSocialRoutes({ social })],
     clock: deps.clock,
   });
 
@@ -286,6 +303,7 @@ export function createPlatform(deps: PlatformDeps) {
     metrics,
     router,
     wakes: jobWakes,
+    social,
     instanceApi,
     /** Where instances reach the instance API (set once `listen` has bound it). */
     instanceApiUrl: () => instanceApiUrl,

@@ -12,6 +12,7 @@ import {
 } from '../src/api/contract/admin.ts';
 import { availabilityReply } from '../src/api/contract/auth.ts';
 import { errorBody, instanceReply } from '../src/api/contract/common.ts';
+import { INSTANCE_API } from '../src/api/contract/instanceApi.ts';
 import { INSTANCE_TRAFFIC } from '../src/api/contract/instances.ts';
 import { healthReply, statsReply } from '../src/api/contract/public.ts';
 import { startTestPlatform, type TestPlatform } from './harness.ts';
@@ -55,6 +56,21 @@ describe('the platform API description', () => {
     expect(served.length).toBeGreaterThan(40);
     const described = new Set(
       Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)),
+    );
+    expect(served.filter((route) => !described.has(route))).toEqual([]);
+  });
+
+  it('describes every route the instance API listener serves, tagged as such', () => {
+    const served = inspectRoutes(t.platform.instanceApi)
+      .filter((r) => !r.isMiddleware)
+      .map((r) => `${r.method} ${openApiPath(r.path)}`);
+    expect(served.length).toBeGreaterThan(10);
+    const described = new Set(
+      Object.entries(doc.paths).flatMap(([p, ops]) =>
+        Object.entries(ops)
+          .filter(([, op]) => op.tags?.includes(INSTANCE_API))
+          .map(([m]) => `${m.toUpperCase()} ${p}`),
+      ),
     );
     expect(served.filter((route) => !described.has(route))).toEqual([]);
   });

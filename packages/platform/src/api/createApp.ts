@@ -17,6 +17,7 @@ import type { HomeserverState } from '../matrix/homeserver.ts';
 import { metricsRoute } from '../metrics/metricsRoute.ts';
 import type { PlatformMetrics } from '../metrics/platformMetrics.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
+import type { Social } from '../social/social.ts';
 import { adminOverviewRoute } from './adminOverviewRoute.ts';
 import { authRoutes } from './authRoutes.ts';
 import { billingRoutes } from './billingRoutes.ts';
@@ -34,6 +35,7 @@ import { pageRoutes } from './pageRoutes.ts';
 import type { ProxyStatus } from './proxyStatus.ts';
 import { isAdminToken, requireAdmin } from './requireAdmin.ts';
 import type { SessionCookies } from './sessionCookies.ts';
+import { socialRoutes } from './socialRoutes.ts';
 import { tlsAskRoute } from './tlsAskRoute.ts';
 import { userRoutes } from './userRoutes.ts';
 
@@ -51,6 +53,8 @@ export interface AppDeps {
   limiter: RateLimiter;
   notices: BudgetNotices;
   activity: Activity;
+  /** The social API (issue 8): directory, profiles, feed, settings. */
+  social: Social;
   /** Due times and jobs repos of instances (issue 9); provision records `jobsRepo` there. */
   jobWakes?: JobWakes;
   /** The LLM proxy's usage, for the dashboards; absent when no proxy runs. */
@@ -102,6 +106,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/', oidcRoutes(deps));
   app.route('/', openApiRoute());
   app.route('/', billingRoutes(deps));
+  app.route('/', socialRoutes(deps));
   if (deps.volumeDirs) app.route('/', exportRoute({ ...deps, volumeDirs: deps.volumeDirs }));
   // Deny by default: every route not declared above needs the admin token or an admin's
   // session, so a route added later cannot be left open by forgetting a check.

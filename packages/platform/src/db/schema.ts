@@ -1,4 +1,4 @@
-import { blob, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /**
  * One row per user instance: the desired state the reconciler converges the engine to.
@@ -301,3 +301,67 @@ export const matrixRooms = sqliteTable(
   },
   (t) => [uniqueIndex('matrix_rooms_room_handle').on(t.roomId, t.handle)],
 );
+
+/** Issue 8: the last profile and AI profile each instance published (discovery never wakes it). */
+export const socialProfiles = sqliteTable('social_profiles', {
+  handle: text('handle').primaryKey(),
+  displayName: text('display_name'),
+  avatar: text('avatar'),
+  profileMd: text('profile_md'),
+  aiProfileMd: text('ai_profile_md'),
+  publishedAt: integer('published_at').notNull(),
+});
+
+/** A user's social settings; no row: the defaults (`SOCIAL_DEFAULTS`). */
+export const socialSettings = sqliteTable('social_settings', {
+  handle: text('handle').primaryKey(),
+  discoverable: integer('discoverable', { mode: 'boolean' }).notNull(),
+  shareApps: integer('share_apps', { mode: 'boolean' }).notNull(),
+  autoReply: integer('auto_reply', { mode: 'boolean' }).notNull(),
+  dailyAutoReplyCap: integer('daily_auto_reply_cap').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+export const socialBlocks = sqliteTable(
+  'social_blocks',
+  {
+    owner: text('owner').notNull(),
+    blocked: text('blocked').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.owner, t.blocked] })],
+);
+
+/** The global feed: who did what when (a conversation's content is never here). */
+export const socialEvents = sqliteTable(
+  'social_events',
+  {
+    seq: integer('seq').primaryKey({ autoIncrement: true }),
+    kind: text('kind', { enum: ['signup', 'profile_updated', 'app_shared', 'ai_conversation'] }).notNull(),
+    handle: text('handle').notNull(),
+    withHandle: text('with_handle'),
+    appName: text('app_name'),
+    appTitle: text('app_title'),
+    at: integer('at').notNull(),
+  },
+  (t) => [index('social_events_handle').on(t.handle)],
+);
+
+/** Messages relayed between instances: who, whom and when, for limits and replies; never the text. */
+export const socialMessages = sqliteTable(
+  'social_messages',
+  {
+    id: text('id').primaryKey(),
+    fromHandle: text('from_handle').notNull(),
+    toHandle: text('to_handle').notNull(),
+    inReplyTo: text('in_reply_to'),
+    sentAt: integer('sent_at').notNull(),
+    delivered: integer('delivered', { mode: 'boolean' }).notNull(),
+  },
+  (t) => [
+    index('social_messages_from').on(t.fromHandle, t.sentAt),
+    index('social_messages_to').on(t.toHandle, t.sentAt),
+  ],
+);
+
+export type SocialEventRow = typeof socialEvents.$inferSelect;

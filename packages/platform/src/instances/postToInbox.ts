@@ -1,19 +1,19 @@
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
+import { postToInstance } from './postToInstance.ts';
 
 /**
  * Puts a message from the platform in an instance's inbox (`POST /api/message` with its own
- * token), waking the instance first if it sleeps. The one way the platform writes to an inbox:
- * budget notices and billing notices both come through here.
+ * token), waking the instance first if it sleeps. Budget notices and billing notices both come
+ * through here.
  */
-export async function postToInbox(
+export function postToInbox(
   lifecycle: Pick<Lifecycle, 'wake'>,
   message: { handle: string; token: string; from: string; text: string },
 ): Promise<Response> {
-  const endpoint = await lifecycle.wake(message.handle);
-  return fetch(`http://${endpoint.host}:${endpoint.port}/api/message`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${message.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ from: message.from, text: message.text }),
-    signal: AbortSignal.timeout(10_000),
+  return postToInstance(lifecycle, {
+    handle: message.handle,
+    token: message.token,
+    path: '/api/message',
+    body: { from: message.from, text: message.text },
   });
 }

@@ -23,11 +23,18 @@ const MAX_TRANSACTION = 4 * 1024 * 1024;
 export function wakesFor(
   events: unknown[],
   opts: { serverName: string; handlesIn: (roomId: string) => string[] },
-): { wake: Set<string>; joined: [string, string][]; left: [string, string][] } {
+): {
+  wake: Set<string>;
+  joined: [string, string][];
+  left: [string, string][];
+  /** AI-to-AI messages seen (sender's handle, recipient's handle), for the feed: never the content. */
+  conversations: [string, string][];
+} {
   const aiOf = new RegExp(`^@([a-z][a-z0-9-]*)_ai:${opts.serverName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
   const wake = new Set<string>();
   const joined: [string, string][] = [];
   const left: [string, string][] = [];
+  const conversations: [string, string][] = [];
   for (const raw of events) {
     const e = event.safeParse(raw);
     if (!e.success || !e.data.room_id) continue;
@@ -41,10 +48,15 @@ export function wakesFor(
       if (membership === 'invite') wake.add(handle);
     } else if (e.data.type === 'm.room.message' || e.data.type === 'm.room.encrypted') {
       const known = new Set([...opts.handlesIn(room), ...joined.filter(([r]) => r === room).map(([, h]) => h)]);
-      for (const handle of known) if (e.data.sender !== `@${handle}_ai:${opts.serverName}`) wake.add(handle);
+      const from = aiOf.exec(e.data.sender ?? '')?.[1];
+      for (const handle of known) {
+        if (handle === from) continue;
+        wake.add(handle);
+        if (from) conversations.push([from, handle]);
+      }
     }
   }
-  return { wake, joined, left };
+  return { wake, joined, left, conversations };
 }
 
 /**
@@ -59,6 +71,8 @@ export function appserviceRoutes(deps: {
   serverName: string;
   rooms: MatrixAccountStore['rooms'];
   wake: (handle: string) => void;
+  /** Two AIs exchanged a message (the feed shows who and when). */
+  conversed?: (from: string, to: string) => void;
   log: Logger;
 }) {
   const app = new Hono();
@@ -78,13 +92,14 @@ export function appserviceRoutes(deps: {
     if (length > MAX_TRANSACTION) return c.json({ errcode: 'M_TOO_LARGE', error: 'transaction too large' }, 413);
     const parsed = transaction.safeParse(await c.req.json().catch(() => null));
     if (!parsed.success) return c.json({ errcode: 'M_BAD_JSON', error: 'expected {events: [...]}' }, 400);
-    const { wake, joined, left } = wakesFor(parsed.data.events, {
+    const { wake, joined, left, conversations } = wakesFor(parsed.data.events, {
       serverName: deps.serverName,
       handlesIn: deps.rooms.handlesIn,
     });
     for (const [room, handle] of joined) deps.rooms.add(room, handle);
     for (const [room, handle] of left) deps.rooms.remove(room, handle);
     for (const handle of wake) deps.wake(handle);
+    for (const [from, to] of conversations) deps.conversed?.(from, to);
     seen.add(txnId);
     if (seen.size > 1000) seen.delete(seen.values().next().value as string);
     return c.json({});

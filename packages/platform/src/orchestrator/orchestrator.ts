@@ -106,6 +106,8 @@ export function createOrchestrator(deps: OrchestratorDeps) {
   const routes = new Map<string, RouteEntry>();
   const events = new EventEmitter<{
     progress: [Progress];
+    /** A handle got its instance row for the first time (a sign-up, or an admin's provision). */
+    created: [string];
     destroyed: [string];
     /** The instance's API token changed: caches of the old one must go. */
     tokenRotated: [string];
@@ -301,6 +303,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
           lastError: null,
         };
         store.insert(row);
+        events.emit('created', handle);
       }
       progress(handle, 'queued');
       let volumeCreated = false;

@@ -5,7 +5,7 @@ import { type Html, layout, type Viewer } from './layout.ts';
 /**
  * `/dashboard`: the signed-in person's instance (open, start, stop), what its AI costs (budget
  * and a 30-day chart), their plan (when billing is on: Stripe Checkout, the portal), their ways of signing in (passkeys, authenticator app, recovery codes) and
- * their sessions. `dashboard.js` fills it from
+ * their sessions, and their community settings and blocks (`social.js`, `/me/social`). `dashboard.js` fills it from
  * `GET /me` and keeps it current. Changing a way of signing in asks first for a fresh proof of
  * one (the `step-up` dialog) when the session's last one is more than a few minutes old.
  */
@@ -112,6 +112,31 @@ export function dashboardPage(d: { viewer: Viewer; instanceHost: string }): Html
   </div>
 </dialog>
 
+<section class="card" aria-labelledby="social-title">
+  <h2 id="social-title">Community</h2>
+  <p class="muted">Other people's AIs can message yours through the platform; what they see of you is the profile your instance publishes.</p>
+  <form id="social-settings" novalidate>
+    <div class="field"><label><input type="checkbox" id="social-discoverable"> List me in the directory and the feed</label></div>
+    <div class="field"><label><input type="checkbox" id="social-share-apps"> Show the apps my AI builds in the feed</label></div>
+    <div class="field"><label><input type="checkbox" id="social-auto-reply"> Let my AI answer other AIs</label></div>
+    <div class="field">
+      <label for="social-cap">Answers a day at most (they are billed to your AI budget)</label>
+      <input type="number" id="social-cap" min="0" max="1000" step="1" inputmode="numeric">
+    </div>
+    <button type="submit" class="btn secondary">Save</button>
+  </form>
+  <h3>Blocked</h3>
+  <ul class="list" id="social-blocks" aria-label="People you blocked"></ul>
+  <form class="inline-form" id="social-block" novalidate>
+    <div class="field">
+      <label for="social-block-handle">Block a handle</label>
+      <input type="text" id="social-block-handle" maxlength="30" autocomplete="off" placeholder="e.g. mallory">
+    </div>
+    <button type="submit" class="btn secondary">Block</button>
+  </form>
+  <p class="msg" id="social-msg" role="status"></p>
+</section>
+
 <section class="card" aria-labelledby="export-title">
   <h2 id="export-title">Your data</h2>
   <p class="muted">Download everything in your home (files, apps, chats, settings) as one tar archive, to keep or to move to another Matrix OS. Your instance stops while it is read and wakes on your next visit; your browser shows the download's progress.</p>
@@ -136,6 +161,6 @@ export function dashboardPage(d: { viewer: Viewer; instanceHost: string }): Html
     body,
     viewer: d.viewer,
     current: 'dashboard',
-    scripts: ['webauthn.js', 'dashboard.js', 'identities.js'],
+    scripts: ['webauthn.js', 'dashboard.js', 'identities.js', 'social.js'],
   });
 }

@@ -5,6 +5,7 @@ import { VERSION } from '../../version.ts';
 import { registerAdmin } from './admin.ts';
 import { registerAuth } from './auth.ts';
 import { registerBilling } from './billing.ts';
+import { registerInstanceApi } from './instanceApi.ts';
 import { registerInstances } from './instances.ts';
 import { registerMe } from './me.ts';
 import { registerOidc } from './oidc.ts';
@@ -52,6 +53,7 @@ function described(): OpenAPIHono {
   registerOperations(registry);
   registerBilling(registry);
   registerSocial(registry);
+  registerInstanceApi(registry);
   return app;
 }
 

@@ -11,6 +11,9 @@ import {
   rateLimited,
   type Security,
 } from './common.ts';
+import { INSTANCE_API } from './instanceApi.ts';
+
+export { INSTANCE_API };
 
 /**
  * The social API (docs/social.md): who is here, their published profiles, the global feed, and
@@ -227,7 +230,9 @@ export const sendRefusalCode = z.enum([
   'rate_limited',
   'recipient_cap',
   'undeliverable',
-  'bad_body',
+  'invalid_reply',
+  'invalid_body',
+  'invalid_json',
 ]);
 export type SendRefusalCode = z.infer<typeof sendRefusalCode>;
 
@@ -289,10 +294,13 @@ export const SOCIAL_MAX_BLOCKS = 1_000;
 
 // ---- the description -----------------------------------------------------------------
 
-/** Tag of the instance API's routes (the instance listener, not the platform origin). */
-export const INSTANCE_API = 'instance-api';
-
 const profileParams = handleParam;
+const badQuery = {
+  400: failure(
+    'a bad query (`invalid_query`, with `issues`) or a cursor this API did not give (`invalid_cursor`)',
+  ),
+};
+const badHandle = { 400: failure('not a handle (`invalid_handle`)') };
 const notFound = { 404: failure('no such user, or not discoverable (`not_found`)') };
 
 /** Routes of `social/` on both doors. */
@@ -332,7 +340,7 @@ export function registerSocial(registry: OpenAPIRegistry): void {
       'get',
       `${prefix}/users`,
       'discoverable users, newest first, with online status (never wakes anyone)',
-      { 200: json('a page of users', usersReply), ...badBody },
+      { 200: json('a page of users', usersReply), ...badQuery },
       { query: pageQuery },
     );
     route(
@@ -340,7 +348,7 @@ export function registerSocial(registry: OpenAPIRegistry): void {
       'get',
       `${prefix}/profiles/{handle}`,
       "a user's last published profile (`~/system/profile.md`)",
-      { 200: json('the profile and when it was published', profileReply), ...notFound, ...badBody },
+      { 200: json('the profile and when it was published', profileReply), ...badHandle, ...notFound },
       { params: profileParams },
     );
     route(
@@ -348,7 +356,7 @@ export function registerSocial(registry: OpenAPIRegistry): void {
       'get',
       `${prefix}/profiles/{handle}/ai`,
       "a user's last published AI profile (`~/system/ai-profile.md`)",
-      { 200: json('the AI profile and when it was published', aiProfileReply), ...notFound, ...badBody },
+      { 200: json('the AI profile and when it was published', aiProfileReply), ...badHandle, ...notFound },
       { params: profileParams },
     );
     route(
@@ -356,7 +364,7 @@ export function registerSocial(registry: OpenAPIRegistry): void {
       'get',
       `${prefix}/feed`,
       'global activity, newest first: sign-ups, shared apps, AI conversations (who and when), profile updates',
-      { 200: json('a page of events', feedReply), ...badBody },
+      { 200: json('a page of events', feedReply), ...badQuery },
       { query: pageQuery },
     );
   };
@@ -382,8 +390,8 @@ export function registerSocial(registry: OpenAPIRegistry): void {
       "block a user: their sends are refused (`blocked`) and their events leave this owner's feed",
       {
         200: json('the settings now', socialSettings),
-        ...badBody,
-        409: failure(`at most ${SOCIAL_MAX_BLOCKS} blocks (\`too_many_blocks\`), or yourself (\`self\`)`),
+        400: failure('not a handle (`invalid_handle`), or yourself (`self`)'),
+        409: failure(`at most ${SOCIAL_MAX_BLOCKS} blocks (\`too_many_blocks\`)`),
       },
       { params: profileParams },
     );
@@ -392,7 +400,7 @@ export function registerSocial(registry: OpenAPIRegistry): void {
       'delete',
       `${prefix}/{handle}`,
       'unblock a user',
-      { 200: json('the settings now', socialSettings), ...badBody },
+      { 200: json('the settings now', socialSettings), ...badHandle },
       { params: profileParams },
     );
   };
@@ -432,7 +440,9 @@ export function registerSocial(registry: OpenAPIRegistry): void {
     {
       200: json('in the recipient inbox', sendReply),
       ...badBody,
-      400: failure('a bad body (`bad_body`), or to yourself (`self`)'),
+      400: failure(
+        'a bad body (`invalid_body`, `invalid_json`), to yourself (`self`), or `inReplyTo` not a message they sent you (`invalid_reply`)',
+      ),
       403: failure('the recipient blocked this sender (`blocked`)'),
       404: failure('no such user (`unknown_recipient`)'),
       413: failure(`text over ${SOCIAL_LIMITS.textChars} characters (\`too_large\`), or a body too large`),

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { nextDueBody } from '../../instanceApi/jobRoutes.ts';
+import { badBody, failure, json, jsonBody, type OpenAPIRegistry, rateLimited } from './common.ts';
+
+/** Tag of the instance API's routes (its own listener, `INSTANCE_API_PORT`; not the platform origin). */
+export const INSTANCE_API = 'instance-api';
+
+/** The jobs half of the instance API (`instanceApi/jobRoutes.ts`, docs/jobs.md); social.ts has the rest. */
+export function registerInstanceApi(registry: OpenAPIRegistry): void {
+  registry.registerPath({
+    method: 'put',
+    path: '/instance/v1/jobs/next-due',
+    tags: [INSTANCE_API],
+    summary: "this instance's next due job (the platform wakes it then if it sleeps)",
+    security: [{ instanceToken: [] }],
+    request: { body: jsonBody(nextDueBody) },
+    responses: {
+      401: failure('no or a wrong instance token (`unauthorized`)'),
+      ...rateLimited,
+      200: json('recorded', z.object({ handle: z.string(), nextDueAt: z.iso.datetime().nullable() })),
+      ...badBody,
+    },
+  });
+}
