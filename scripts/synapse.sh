@@ -19,7 +19,14 @@ py="$venv/bin/python"
 
 install() {
   if [ -x "$py" ] && [ "$(cat "$venv/version" 2>/dev/null)" = "$version" ]; then return; fi
+  # Debian's python3 makes venvs only with python3-venv (ensurepip): installed when root can.
+  if ! command -v python3 >/dev/null || ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      apt-get update -q >/dev/null && apt-get install -y -q python3 python3-venv >/dev/null
+    fi
+  fi
   command -v python3 >/dev/null || { echo "synapse: python3 is not installed" >&2; exit 1; }
+  rm -rf "$venv"
   python3 -m venv "$venv" >&2
   "$venv/bin/pip" install --quiet --disable-pip-version-check "matrix-synapse==$version" >&2
   echo "$version" >"$venv/version"

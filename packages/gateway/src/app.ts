@@ -58,6 +58,8 @@ export interface Gateway {
   jobs: Jobs;
   /** Telegram (and later others): started in the background here, stopped by closeSockets. */
   channels: Channels;
+  /** `@{handle}_ai` on Matrix (off without MATRIX_* in the environment); one of `channels`. */
+  matrix: MatrixChannel;
   /** The social API's instance side: the sandbox the Matrix channel shares, the platform client. */
   social: Social;
   /** Publishes the profiles to the platform (started here when there is a platform). */
@@ -172,6 +174,7 @@ export async function createApp({ config, log, token, shellDir, now }: GatewayDe
     kernel,
     jobs,
     channels,
+    matrix,
     social,
     profiles,
     closeSockets() {

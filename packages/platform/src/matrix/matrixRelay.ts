@@ -39,14 +39,21 @@ export function matrixRelay(deps: {
     const headers = new Headers();
     for (const [k, v] of c.req.raw.headers) if (!DROP.has(k)) headers.set(k, v);
     const hasBody = c.req.method !== 'GET' && c.req.method !== 'HEAD';
-    const res = await fetch(`${base}${url.pathname}${url.search}`, {
-      method: c.req.method,
-      headers,
-      body: hasBody ? c.req.raw.body : undefined,
-      // @ts-expect-error: Node's fetch needs this to stream a request body
-      duplex: 'half',
-      redirect: 'manual',
-    });
+    let res: Response;
+    try {
+      res = await fetch(`${base}${url.pathname}${url.search}`, {
+        method: c.req.method,
+        headers,
+        body: hasBody ? c.req.raw.body : undefined,
+        // @ts-expect-error: Node's fetch needs this to stream a request body
+        duplex: 'half',
+        redirect: 'manual',
+        signal: c.req.raw.signal,
+      });
+    } catch {
+      // Down or restarting: clients retry a 502 (matrix-js-sdk's sync backs off and comes back).
+      return c.json({ errcode: 'M_UNKNOWN', error: 'the homeserver is unreachable' }, 502);
+    }
     const out = new Headers();
     for (const [k, v] of res.headers) if (!DROP.has(k) && k !== 'set-cookie' && k !== 'content-encoding') out.set(k, v);
     return new Response(res.body, { status: res.status, headers: out });
