@@ -98,11 +98,18 @@ async function startHomeserver(): Promise<void> {
     const at = line.indexOf('=');
     const key = line.slice(0, at);
     if (
-      ['MATRIX_HOMESERVER_URL', 'MATRIX_SERVER_NAME', 'MATRIX_REGISTRATION_TOKEN', 'MATRIX_APPSERVICE_HS_TOKEN'].includes(key)
+      [
+        'MATRIX_HOMESERVER_URL',
+        'MATRIX_SERVER_NAME',
+        'MATRIX_REGISTRATION_TOKEN',
+        'MATRIX_APPSERVICE_HS_TOKEN',
+      ].includes(key)
     )
       matrixEnv[key] = line.slice(at + 1);
   }
-  console.log(`[start] Matrix: Synapse on ${matrixEnv.MATRIX_HOMESERVER_URL}; users' clients reach it at the platform's /_matrix/`);
+  console.log(
+    `[start] Matrix: Synapse on ${matrixEnv.MATRIX_HOMESERVER_URL}; users' clients reach it at the platform's /_matrix/`,
+  );
 }
 await startHomeserver();
 

@@ -15,10 +15,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { startGateway } from '../../packages/gateway/test/harness.ts';
 import { reply, startUpstreamStandIn } from '../../packages/proxy/test/testing.ts';
 import { freePort } from '../../packages/shared/src/freePort.ts';
 import { startSynapse } from '../../packages/shared/src/testing/synapse.ts';
-import { startGateway } from '../../packages/gateway/test/harness.ts';
 
 const N = Number(process.env.BENCH_SAMPLES ?? 15);
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 15_000);
@@ -44,9 +44,20 @@ try {
     deviceId: acc[`${h}_ai`]!.deviceId,
     ownerId: acc[h]!.userId,
   });
-  const alice = await startGateway({ handle: 'alice', anthropicBaseUrl: upstream.url, anthropicApiKey: KEY, matrix: matrixOf('alice') });
-  const hamed = await startGateway({ handle: 'hamed', anthropicBaseUrl: upstream.url, anthropicApiKey: KEY, matrix: matrixOf('hamed') });
-  const running = (g: typeof alice) => g.gateway.channels.list().find((c) => c.name === 'matrix')?.state === 'running';
+  const alice = await startGateway({
+    handle: 'alice',
+    anthropicBaseUrl: upstream.url,
+    anthropicApiKey: KEY,
+    matrix: matrixOf('alice'),
+  });
+  const hamed = await startGateway({
+    handle: 'hamed',
+    anthropicBaseUrl: upstream.url,
+    anthropicApiKey: KEY,
+    matrix: matrixOf('hamed'),
+  });
+  const running = (g: typeof alice) =>
+    g.gateway.channels.list().find((c) => c.name === 'matrix')?.state === 'running';
   while (!running(alice) || !running(hamed)) await sleep(100);
   // The kernel's matrix_message tool calls the channel's sendToPeer; the bench calls it directly.
   const rounds: number[] = [];
@@ -91,10 +102,16 @@ try {
           }
         : {}),
     };
-    const child = spawn(process.execPath, [path.join(root, 'packages/gateway/src/main.ts')], { env, stdio: 'ignore' });
+    const child = spawn(process.execPath, [path.join(root, 'packages/gateway/src/main.ts')], {
+      env,
+      stdio: 'ignore',
+    });
     try {
       for (let i = 0; i < 200; i++) {
-        const ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
+        const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
+          (r) => r.ok,
+          () => false,
+        );
         if (ok) break;
         await sleep(100);
       }

@@ -54,10 +54,16 @@ const schema = z
     MATRIXOS_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
     // Matrix (docs/matrix.md): the platform gives each instance its @{handle}_ai, and names the owner.
     MATRIX_HOMESERVER_URL: z.url({ protocol: /^https?$/ }).optional(),
-    MATRIX_USER_ID: z.string().regex(/^@[a-z0-9._=/-]+:[a-z0-9.:-]+$/, 'a Matrix user id such as @alice_ai:example.org').optional(),
+    MATRIX_USER_ID: z
+      .string()
+      .regex(/^@[a-z0-9._=/-]+:[a-z0-9.:-]+$/, 'a Matrix user id such as @alice_ai:example.org')
+      .optional(),
     MATRIX_ACCESS_TOKEN: z.string().regex(/^\S+$/).optional(),
     MATRIX_DEVICE_ID: z.string().optional(),
-    MATRIX_OWNER_ID: z.string().regex(/^@[a-z0-9._=/-]+:[a-z0-9.:-]+$/, 'a Matrix user id such as @alice:example.org').optional(),
+    MATRIX_OWNER_ID: z
+      .string()
+      .regex(/^@[a-z0-9._=/-]+:[a-z0-9.:-]+$/, 'a Matrix user id such as @alice:example.org')
+      .optional(),
   })
   .superRefine((env, ctx) => {
     if (env.MATRIXOS_MODE !== 'platform') return;

@@ -84,7 +84,10 @@ const schema = z.object({
   /** The Matrix homeserver's client API (docs/matrix.md); unset: no Matrix (health says not_configured). */
   MATRIX_HOMESERVER_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** The homeserver's server name, the `:server` of user ids. */
-  MATRIX_SERVER_NAME: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'a host name such as matrix.example.com').optional(),
+  MATRIX_SERVER_NAME: z
+    .string()
+    .regex(/^[a-z0-9.-]+(:\d+)?$/, 'a host name such as matrix.example.com')
+    .optional(),
   /** The registration token the platform registers `@{handle}` and `@{handle}_ai` with. */
   MATRIX_REGISTRATION_TOKEN: z.string().min(8).optional(),
   /** The appservice's hs_token: the homeserver pushes DMs to sleeping instances' AIs with it. */

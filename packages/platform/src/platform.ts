@@ -1,6 +1,7 @@
 import { hkdfSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createSealer, type Logger } from '@matrixos/shared';
+import { Hono } from 'hono';
 import { createAccountStore } from './accounts/accountStore.ts';
 import { createInstanceAccess } from './accounts/instanceAccess.ts';
 import { createIdentityStore } from './accounts/oidc/identityStore.ts';
@@ -39,7 +40,6 @@ import { createRouter } from './router/createRouter.ts';
 import type { RuntimeDriver } from './runtime/driver.ts';
 import { waitReady } from './runtime/index.ts';
 import { createServer } from './server.ts';
-import { Hono } from 'hono';
 import { createSocial } from './social/social.ts';
 import { createSocialStore } from './social/socialStore.ts';
 

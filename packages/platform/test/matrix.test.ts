@@ -69,7 +69,10 @@ describe('Matrix accounts on a real homeserver', () => {
     // What the database holds is sealed: neither password nor token is in it in the clear.
     const { DatabaseSync } = await import('node:sqlite');
     const raw = new DatabaseSync(`${t.dataDir}/platform.db`, { readOnly: true });
-    const stored = raw.prepare('select * from matrix_accounts where handle = ?').get('alice') as Record<string, string>;
+    const stored = raw.prepare('select * from matrix_accounts where handle = ?').get('alice') as Record<
+      string,
+      string
+    >;
     raw.close();
     expect(stored.user_id).toBe('@alice:localhost');
     expect(stored.ai_user_id).toBe('@alice_ai:localhost');
@@ -85,7 +88,13 @@ describe('Matrix accounts on a real homeserver', () => {
     expect(env).toMatchObject({ MATRIX_USER_ID: '@alice_ai:localhost', MATRIX_OWNER_ID: '@alice:localhost' });
     expect(env.MATRIX_HOMESERVER_URL).toBe(t.platform.matrixRelayUrl());
     // The instance reaches the homeserver through the relay on the host, as @alice_ai.
-    const who = await mx(env.MATRIX_HOMESERVER_URL ?? '', 'GET', '/_matrix/client/v3/account/whoami', undefined, env.MATRIX_ACCESS_TOKEN);
+    const who = await mx(
+      env.MATRIX_HOMESERVER_URL ?? '',
+      'GET',
+      '/_matrix/client/v3/account/whoami',
+      undefined,
+      env.MATRIX_ACCESS_TOKEN,
+    );
     expect(who.body.user_id).toBe('@alice_ai:localhost');
     const bobEnv = t.platform.homeserver?.instanceEnv('bob') ?? {};
     expect(bobEnv.MATRIX_USER_ID).toBe('@bob_ai:localhost');
@@ -96,7 +105,11 @@ describe('Matrix accounts on a real homeserver', () => {
   it('relays only the client API: no admin API, no appservice push without its token', async () => {
     expect((await t.request({ path: '/_matrix/client/versions' })).status).toBe(200);
     expect((await t.request({ path: '/_synapse/admin/v1/server_version' })).status).not.toBe(200);
-    const push = await t.request({ method: 'PUT', path: '/_matrix/app/v1/transactions/x1', body: { events: [] } });
+    const push = await t.request({
+      method: 'PUT',
+      path: '/_matrix/app/v1/transactions/x1',
+      body: { events: [] },
+    });
     expect(push.status).toBe(401);
     const wrong = await t.request({
       method: 'PUT',
@@ -120,16 +133,30 @@ describe('Matrix accounts on a real homeserver', () => {
     expect(t.platform.store.get('alice')?.state).toBe('stopped');
     const bob = t.platform.homeserver?.ownerLogin('bob');
     const token = String((await login(base, bob?.userId ?? '', bob?.password ?? '')).body.access_token);
-    const room = await mx(base, 'POST', '/_matrix/client/v3/createRoom', { is_direct: true, invite: ['@alice_ai:localhost'], preset: 'trusted_private_chat' }, token);
+    const room = await mx(
+      base,
+      'POST',
+      '/_matrix/client/v3/createRoom',
+      { is_direct: true, invite: ['@alice_ai:localhost'], preset: 'trusted_private_chat' },
+      token,
+    );
     expect(room.status).toBe(200);
     await until('alice awake', () => t.platform.store.get('alice')?.state === 'running');
     // Its gateway joins (this fixture has none: joined here with its token), then sleeps again:
     // a message in that room wakes it too.
     const env = t.platform.homeserver?.instanceEnv('alice') ?? {};
     const roomId = encodeURIComponent(String(room.body.room_id));
-    expect((await mx(base, 'POST', `/_matrix/client/v3/rooms/${roomId}/join`, {}, env.MATRIX_ACCESS_TOKEN)).status).toBe(200);
+    expect(
+      (await mx(base, 'POST', `/_matrix/client/v3/rooms/${roomId}/join`, {}, env.MATRIX_ACCESS_TOKEN)).status,
+    ).toBe(200);
     await t.admin('POST', '/containers/alice/stop');
-    const sent = await mx(base, 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(String(room.body.room_id))}/send/m.room.message/t1`, { msgtype: 'm.text', body: 'hello' }, token);
+    const sent = await mx(
+      base,
+      'PUT',
+      `/_matrix/client/v3/rooms/${encodeURIComponent(String(room.body.room_id))}/send/m.room.message/t1`,
+      { msgtype: 'm.text', body: 'hello' },
+      token,
+    );
     expect(sent.status).toBe(200);
     await until('alice awake again', () => t.platform.store.get('alice')?.state === 'running');
   });
@@ -140,7 +167,10 @@ describe('Matrix accounts on a real homeserver', () => {
     synapse.stop();
     try {
       await t.platform.homeserver?.check();
-      const down = (await t.request({ path: '/health' })).json<{ homeserver: { status: string }; problems: string[] }>();
+      const down = (await t.request({ path: '/health' })).json<{
+        homeserver: { status: string };
+        problems: string[];
+      }>();
       expect(down.homeserver.status).toBe('unreachable');
       expect(down.problems.join(' ')).toMatch(/Matrix homeserver/);
     } finally {
@@ -153,7 +183,10 @@ describe('Matrix accounts on a real homeserver', () => {
     const owner = t.platform.homeserver?.ownerLogin('bob');
     const ai = t.platform.homeserver?.instanceEnv('bob') ?? {};
     expect((await t.admin('DELETE', '/containers/bob?deleteData=true')).status).toBeLessThan(300);
-    await until('bob deactivated', async () => (await login(base, owner?.userId ?? '', owner?.password ?? '')).status !== 200);
+    await until(
+      'bob deactivated',
+      async () => (await login(base, owner?.userId ?? '', owner?.password ?? '')).status !== 200,
+    );
     const again = await login(base, owner?.userId ?? '', owner?.password ?? '');
     // Synapse forgets a deactivated account's password: the login is refused (403).
     expect(again.status).toBe(403);

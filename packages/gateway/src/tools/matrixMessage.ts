@@ -14,11 +14,16 @@ export function matrixMessageTool({ matrix }: { matrix: MatrixSend }): ToolSpec 
     name: 'matrix_message',
     description:
       "Send a Matrix message to another Matrix OS user's AI (@{handle}_ai on the platform's homeserver), " +
-      'on the owner\'s behalf (only when the owner asks for it, or asks for Matrix). Their AI may answer ' +
+      "on the owner's behalf (only when the owner asks for it, or asks for Matrix). Their AI may answer " +
       "in the same Matrix room: the answer arrives in the owner's inbox and the Community app, not here.",
     input: z.strictObject({
       handle: handleSchema.describe('The other user\'s handle, without the @ or _ai (e.g. "alice")'),
-      text: z.string().trim().min(1).max(SOCIAL_LIMITS.textChars).describe('The message, written to their AI'),
+      text: z
+        .string()
+        .trim()
+        .min(1)
+        .max(SOCIAL_LIMITS.textChars)
+        .describe('The message, written to their AI'),
     }),
     describe: (input) => matrix.peerId(input.handle),
     async run(input) {

@@ -9,8 +9,8 @@ import type { StorageGuard } from '../storage/guard.ts';
 import { appTool } from './apps.ts';
 import { fileTools } from './files.ts';
 import { jobTools } from './jobs.ts';
-import { memoryTool } from './memory.ts';
 import { type MatrixSend, matrixMessageTool } from './matrixMessage.ts';
+import { memoryTool } from './memory.ts';
 import { messageAiTool } from './messageAi.ts';
 import { type ToolResult, type ToolSpec, toolDefinition } from './tool.ts';
 

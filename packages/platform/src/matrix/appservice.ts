@@ -1,5 +1,5 @@
-import { safeEqual } from '@matrixos/shared';
 import type { Logger } from '@matrixos/shared';
+import { safeEqual } from '@matrixos/shared';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { MatrixAccountStore } from './matrixAccountStore.ts';
@@ -30,7 +30,9 @@ export function wakesFor(
   /** AI-to-AI messages seen (sender's handle, recipient's handle), for the feed: never the content. */
   conversations: [string, string][];
 } {
-  const aiOf = new RegExp(`^@([a-z][a-z0-9-]*)_ai:${opts.serverName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  const aiOf = new RegExp(
+    `^@([a-z][a-z0-9-]*)_ai:${opts.serverName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`,
+  );
   const wake = new Set<string>();
   const joined: [string, string][] = [];
   const left: [string, string][] = [];
@@ -47,7 +49,10 @@ export function wakesFor(
       else left.push([room, handle]);
       if (membership === 'invite') wake.add(handle);
     } else if (e.data.type === 'm.room.message' || e.data.type === 'm.room.encrypted') {
-      const known = new Set([...opts.handlesIn(room), ...joined.filter(([r]) => r === room).map(([, h]) => h)]);
+      const known = new Set([
+        ...opts.handlesIn(room),
+        ...joined.filter(([r]) => r === room).map(([, h]) => h),
+      ]);
       const from = aiOf.exec(e.data.sender ?? '')?.[1];
       for (const handle of known) {
         if (handle === from) continue;
@@ -81,7 +86,8 @@ export function appserviceRoutes(deps: {
     const header = c.req.header('authorization');
     const token = header?.startsWith('Bearer ') ? header.slice(7) : c.req.query('access_token');
     if (!token) return c.json({ errcode: 'M_UNAUTHORIZED', error: 'no hs_token' }, 401);
-    if (!safeEqual(token, deps.hsToken)) return c.json({ errcode: 'M_FORBIDDEN', error: 'wrong hs_token' }, 403);
+    if (!safeEqual(token, deps.hsToken))
+      return c.json({ errcode: 'M_FORBIDDEN', error: 'wrong hs_token' }, 403);
     await next();
   });
   app.put('/_matrix/app/v1/transactions/:txnId', async (c) => {
@@ -89,7 +95,8 @@ export function appserviceRoutes(deps: {
     // The homeserver resends a transaction it did not see answered: handled once.
     if (seen.has(txnId)) return c.json({});
     const length = Number(c.req.header('content-length') ?? 0);
-    if (length > MAX_TRANSACTION) return c.json({ errcode: 'M_TOO_LARGE', error: 'transaction too large' }, 413);
+    if (length > MAX_TRANSACTION)
+      return c.json({ errcode: 'M_TOO_LARGE', error: 'transaction too large' }, 413);
     const parsed = transaction.safeParse(await c.req.json().catch(() => null));
     if (!parsed.success) return c.json({ errcode: 'M_BAD_JSON', error: 'expected {events: [...]}' }, 400);
     const { wake, joined, left, conversations } = wakesFor(parsed.data.events, {
@@ -105,8 +112,12 @@ export function appserviceRoutes(deps: {
     return c.json({});
   });
   // The homeserver asks whether the appservice owns a user or room alias: it owns none.
-  app.get('/_matrix/app/v1/users/:userId', (c) => c.json({ errcode: 'M_NOT_FOUND', error: 'no such user' }, 404));
-  app.get('/_matrix/app/v1/rooms/:alias', (c) => c.json({ errcode: 'M_NOT_FOUND', error: 'no such room' }, 404));
+  app.get('/_matrix/app/v1/users/:userId', (c) =>
+    c.json({ errcode: 'M_NOT_FOUND', error: 'no such user' }, 404),
+  );
+  app.get('/_matrix/app/v1/rooms/:alias', (c) =>
+    c.json({ errcode: 'M_NOT_FOUND', error: 'no such room' }, 404),
+  );
   app.post('/_matrix/app/v1/ping', (c) => c.json({}));
   return app;
 }

@@ -53,7 +53,10 @@ export function createHomeserver(deps: {
   const mxid = (localpart: string) => `@${localpart}:${config.serverName}`;
   const password = () => randomBytes(24).toString('base64url');
   const seal = (c: MatrixCredentials, context: string) =>
-    sealer.seal(JSON.stringify({ password: c.password, accessToken: c.accessToken, deviceId: c.deviceId }), context);
+    sealer.seal(
+      JSON.stringify({ password: c.password, accessToken: c.accessToken, deviceId: c.deviceId }),
+      context,
+    );
   function open(sealed: string, context: string, userId: string): MatrixCredentials {
     return { userId, ...(JSON.parse(sealer.open(sealed, context)) as Omit<MatrixCredentials, 'userId'>) };
   }
@@ -86,7 +89,12 @@ export function createHomeserver(deps: {
       await client.versions();
       state = { status: 'ok', serverName: config.serverName, checkedAt };
     } catch (err) {
-      state = { status: 'unreachable', serverName: config.serverName, error: (err as Error).message, checkedAt };
+      state = {
+        status: 'unreachable',
+        serverName: config.serverName,
+        error: (err as Error).message,
+        checkedAt,
+      };
     }
     return state;
   }

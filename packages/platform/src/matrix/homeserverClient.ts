@@ -112,7 +112,12 @@ export function createHomeserverClient(opts: { baseUrl: string; registrationToke
         { erase: false },
         (type, session) =>
           type === 'm.login.password'
-            ? { type, identifier: { type: 'm.id.user', user: account.userId }, password: account.password, session }
+            ? {
+                type,
+                identifier: { type: 'm.id.user', user: account.userId },
+                password: account.password,
+                session,
+              }
             : null,
         account.accessToken,
       );

@@ -10,7 +10,15 @@ export const MATRIX_MAX_BODY = 10 * 1024 * 1024;
 export const MATRIX_RATE_LIMIT = 600;
 
 /** Hop-by-hop headers and the platform's own cookies never cross the relay. */
-const DROP = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'cookie', 'content-length']);
+const DROP = new Set([
+  'host',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'cookie',
+  'content-length',
+]);
 
 /** A Matrix error, in the shape Matrix clients read (`errcode`, `error`). */
 const matrixError = (c: Context, status: 404 | 429, errcode: string, error: string, retryMs?: number) =>
@@ -55,7 +63,8 @@ export function matrixRelay(deps: {
       return c.json({ errcode: 'M_UNKNOWN', error: 'the homeserver is unreachable' }, 502);
     }
     const out = new Headers();
-    for (const [k, v] of res.headers) if (!DROP.has(k) && k !== 'set-cookie' && k !== 'content-encoding') out.set(k, v);
+    for (const [k, v] of res.headers)
+      if (!DROP.has(k) && k !== 'set-cookie' && k !== 'content-encoding') out.set(k, v);
     return new Response(res.body, { status: res.status, headers: out });
   };
   app.use('/_matrix/*', limitBody(MATRIX_MAX_BODY));

@@ -17,7 +17,12 @@ export interface TestSynapse {
   /** Makes `@localpart` with the registration token (what the platform does at sign-up). */
   register(localpart: string): Promise<{ userId: string; accessToken: string; deviceId: string }>;
   /** A client-server API call as `token`. */
-  call(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: Record<string, unknown> }>;
+  call(
+    method: string,
+    path: string,
+    body?: unknown,
+    token?: string,
+  ): Promise<{ status: number; body: Record<string, unknown> }>;
   /** Stops it (its data stays until `destroy`). */
   stop(): void;
   start(): void;
@@ -33,17 +38,25 @@ export async function startSynapse(opts: { appserviceUrl?: string } = {}): Promi
   try {
     execFileSync('bash', [SCRIPT, 'install'], { stdio: ['ignore', 'ignore', 'inherit'] });
   } catch (err) {
-    if (process.env.REQUIRE_TOOLS === '1') throw new Error(`REQUIRE_TOOLS=1 but Synapse did not install: ${err}`);
-    console.warn('[tests] Synapse is not installed: the Matrix tests are skipped (set REQUIRE_TOOLS=1 to fail)');
+    if (process.env.REQUIRE_TOOLS === '1')
+      throw new Error(`REQUIRE_TOOLS=1 but Synapse did not install: ${err}`);
+    console.warn(
+      '[tests] Synapse is not installed: the Matrix tests are skipped (set REQUIRE_TOOLS=1 to fail)',
+    );
     return null;
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'matrixos-synapse-'));
   const port = await freePort();
-  execFileSync('bash', [SCRIPT, 'config', dir, String(port), ...(opts.appserviceUrl ? [opts.appserviceUrl] : [])], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, SYNAPSE_BCRYPT_ROUNDS: '4' },
-  });
-  const start = () => execFileSync('bash', [SCRIPT, 'start', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(
+    'bash',
+    [SCRIPT, 'config', dir, String(port), ...(opts.appserviceUrl ? [opts.appserviceUrl] : [])],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, SYNAPSE_BCRYPT_ROUNDS: '4' },
+    },
+  );
+  const start = () =>
+    execFileSync('bash', [SCRIPT, 'start', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
   const stop = () => execFileSync('bash', [SCRIPT, 'stop', dir], { stdio: 'ignore' });
   start();
   const env = Object.fromEntries(
@@ -72,8 +85,12 @@ export async function startSynapse(opts: { appserviceUrl?: string } = {}): Promi
         auth: { type: 'm.login.registration_token', token: env.MATRIX_REGISTRATION_TOKEN, session },
       });
       // Synapse asks for a dummy stage after the token.
-      const done = await call('POST', '/_matrix/client/v3/register', { ...req, auth: { type: 'm.login.dummy', session } });
-      if (done.status !== 200) throw new Error(`register ${localpart}: ${done.status} ${JSON.stringify(done.body)}`);
+      const done = await call('POST', '/_matrix/client/v3/register', {
+        ...req,
+        auth: { type: 'm.login.dummy', session },
+      });
+      if (done.status !== 200)
+        throw new Error(`register ${localpart}: ${done.status} ${JSON.stringify(done.body)}`);
       return {
         userId: String(done.body.user_id),
         accessToken: String(done.body.access_token),

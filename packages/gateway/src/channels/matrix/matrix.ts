@@ -154,7 +154,8 @@ export function createMatrixChannel(deps: {
 
   async function fromPeer(room: Room, peer: string, text: string): Promise<void> {
     // A room this AI opened is where its own messages get answered: what comes back is an answer.
-    const opened = room.currentState.getStateEvents(EventType.RoomCreate, '')?.getSender() === settings?.userId;
+    const opened =
+      room.currentState.getStateEvents(EventType.RoomCreate, '')?.getSender() === settings?.userId;
     if (opened) {
       await record({ conversations: deps.social.conversations, inbox: inboxOf(), bus: deps.bus }, peer, {
         from: 'peer',
@@ -196,7 +197,12 @@ export function createMatrixChannel(deps: {
             if (status.state !== 'running') log.info({ userId: settings.userId }, 'matrix: syncing');
             status = { name: 'matrix', state: 'running', linked: true, detail: settings.userId };
           } else if (sync === SyncState.Error) {
-            status = { name: 'matrix', state: 'error', linked: true, detail: String(data?.error?.message ?? 'sync failed') };
+            status = {
+              name: 'matrix',
+              state: 'error',
+              linked: true,
+              detail: String(data?.error?.message ?? 'sync failed'),
+            };
           }
         });
         await c.startClient({ initialSyncLimit: 20, lazyLoadMembers: true });

@@ -20,7 +20,11 @@ export function createMatrixState(home: string) {
     async read(): Promise<MatrixState> {
       try {
         const s = JSON.parse(await readFile(file, 'utf8')) as Partial<MatrixState>;
-        return { handledUpTo: s.handledUpTo ?? 0, conversations: s.conversations ?? {}, peerRooms: s.peerRooms ?? {} };
+        return {
+          handledUpTo: s.handledUpTo ?? 0,
+          conversations: s.conversations ?? {},
+          peerRooms: s.peerRooms ?? {},
+        };
       } catch {
         return { handledUpTo: 0, conversations: {}, peerRooms: {} };
       }
