@@ -11,6 +11,8 @@ import {
   RoomEvent,
   SyncState,
 } from 'matrix-js-sdk';
+// The SDK's parts that log through its global logger (the send queue, sync) ignore the client's.
+import { logger as sdkGlobalLogger } from 'matrix-js-sdk/lib/logger.js';
 import type { Activity } from '../../activity.ts';
 import type { EventBus } from '../../events/bus.ts';
 import type { Inbox } from '../../inbox/store.ts';
@@ -46,6 +48,18 @@ export interface MatrixChannel extends Channel {
   peerId(handle: string): string;
 }
 
+// A loglevel logger pinned at DEBUG: every sent event would be a line on stdout. Its children
+// (the send queue, call sessions) copy its method factory: only warnings and errors pass, to stderr.
+{
+  const root = sdkGlobalLogger as unknown as {
+    methodFactory: (method: string) => (...args: unknown[]) => void;
+    rebuild(): void;
+  };
+  root.methodFactory = (method) =>
+    method === 'warn' || method === 'error' ? (...args) => console.error('[matrix-js-sdk]', ...args) : () => {};
+  root.rebuild();
+}
+
 /** matrix-js-sdk talks a lot at debug level: only its warnings reach the gateway's log. */
 function sdkLogger(log: Logger) {
   const quiet = () => {};
@@ -53,7 +67,8 @@ function sdkLogger(log: Logger) {
     trace: quiet,
     debug: quiet,
     info: quiet,
-    warn: (...msg: unknown[]) => log.warn({ sdk: msg.map(String).join(' ') }, 'matrix-js-sdk'),
+    // Its warnings are mostly about push rules it fills in: debug; its errors are worth a warning.
+    warn: (...msg: unknown[]) => log.debug({ sdk: msg.map(String).join(' ') }, 'matrix-js-sdk'),
     error: (...msg: unknown[]) => log.warn({ sdk: msg.map(String).join(' ') }, 'matrix-js-sdk error'),
     getChild: () => logger,
   };

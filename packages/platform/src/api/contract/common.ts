@@ -1,6 +1,13 @@
 import { failure, HANDLE_RULES } from '@matrixos/shared';
 import { z } from 'zod';
 
+/**
+ * Tag of the instance API's routes (its own listener, `INSTANCE_API_PORT`; not the platform origin).
+ * Here, not in instanceApi.ts: social.ts needs it, and the instance image bundles social.ts and
+ * this file only (instanceApi.ts imports the platform's job routes).
+ */
+export const INSTANCE_API = 'instance-api';
+
 /** The shared pieces of every description (`@matrixos/shared`), and the platform's own below. */
 export {
   badBody,

@@ -1,9 +1,16 @@
 import { z } from 'zod';
 import { nextDueBody } from '../../instanceApi/jobRoutes.ts';
-import { badBody, failure, json, jsonBody, type OpenAPIRegistry, rateLimited } from './common.ts';
+import {
+  badBody,
+  failure,
+  INSTANCE_API,
+  json,
+  jsonBody,
+  type OpenAPIRegistry,
+  rateLimited,
+} from './common.ts';
 
-/** Tag of the instance API's routes (its own listener, `INSTANCE_API_PORT`; not the platform origin). */
-export const INSTANCE_API = 'instance-api';
+export { INSTANCE_API };
 
 /** The jobs half of the instance API (`instanceApi/jobRoutes.ts`, docs/jobs.md); social.ts has the rest. */
 export function registerInstanceApi(registry: OpenAPIRegistry): void {

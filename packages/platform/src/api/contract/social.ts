@@ -4,6 +4,7 @@ import {
   badBody,
   failure,
   handleParam,
+  INSTANCE_API,
   json,
   jsonBody,
   type OpenAPIRegistry,
@@ -11,7 +12,6 @@ import {
   rateLimited,
   type Security,
 } from './common.ts';
-import { INSTANCE_API } from './instanceApi.ts';
 
 export { INSTANCE_API };
 
