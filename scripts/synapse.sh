@@ -19,6 +19,11 @@ py="$venv/bin/python"
 
 install() {
   if [ -x "$py" ] && [ "$(cat "$venv/version" 2>/dev/null)" = "$version" ]; then return; fi
+  # Test files run in parallel and each may ask: one installs, the others wait for it.
+  mkdir -p "$root/.tools"
+  exec 9>"$root/.tools/synapse.lock"
+  flock 9
+  if [ -x "$py" ] && [ "$(cat "$venv/version" 2>/dev/null)" = "$version" ]; then flock -u 9; return; fi
   # Debian's python3 makes venvs only with python3-venv (ensurepip): installed when root can.
   if ! command -v python3 >/dev/null || ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -30,6 +35,7 @@ install() {
   python3 -m venv "$venv" >&2
   "$venv/bin/pip" install --quiet --disable-pip-version-check "matrix-synapse==$version" >&2
   echo "$version" >"$venv/version"
+  flock -u 9
 }
 
 secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(32))'; }

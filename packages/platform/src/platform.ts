@@ -9,6 +9,7 @@ import { createOidcClient } from './accounts/oidc/oidcClient.ts';
 import { createRateLimiter } from './accounts/rateLimiter.ts';
 import { createSessions } from './accounts/sessions.ts';
 import { createWebAuthn } from './accounts/webauthn.ts';
+import { clientIp } from './api/clientIp.ts';
 import { createApp } from './api/createApp.ts';
 import { createEngineStatus } from './api/engineStatus.ts';
 import { createProxyStatus } from './api/proxyStatus.ts';
@@ -232,7 +233,8 @@ export function createPlatform(deps: PlatformDeps) {
     ? matrixRelay({
         homeserverUrl: config.matrix.url,
         limiter,
-        callerOf: (c) => c.req.header('x-forwarded-for') ?? 'anonymous',
+        // Never a header the caller picks: that would let anyone spend someone else's limit.
+        callerOf: (c) => clientIp(c, config.trustProxy),
       })
     : null;
   const matrixApp =

@@ -128,6 +128,31 @@ describe('Matrix accounts on a real homeserver', () => {
     expect(bad.json()).toMatchObject({ errcode: 'M_BAD_JSON' });
   });
 
+  it('refuses an oversize body (413) and a caller over its rate (429, Matrix-shaped) at the relay', async () => {
+    const big = await t.request({
+      method: 'PUT',
+      path: '/_matrix/client/v3/rooms/!x:localhost/send/m.room.message/big',
+      body: Buffer.alloc(11 * 1024 * 1024, 97),
+      headers: { 'content-type': 'application/json', authorization: 'Bearer some-token' },
+    });
+    expect(big.status).toBe(413);
+    // One access token's budget (600 a minute) is its own: spending it does not touch another's.
+    const hit = () =>
+      t.request({
+        path: '/_matrix/client/v3/account/whoami',
+        headers: { authorization: 'Bearer flood-token' },
+      });
+    let last = await hit();
+    for (let i = 0; i < 600 && last.status !== 429; i++) last = await hit();
+    expect(last.status).toBe(429);
+    expect(last.json()).toMatchObject({ errcode: 'M_LIMIT_EXCEEDED' });
+    const other = await t.request({
+      path: '/_matrix/client/v3/account/whoami',
+      headers: { authorization: 'Bearer other-token' },
+    });
+    expect(other.status).toBe(401);
+  }, 60_000);
+
   it('wakes a sleeping instance when its AI is sent a DM', async () => {
     await t.admin('POST', '/containers/alice/stop');
     expect(t.platform.store.get('alice')?.state).toBe('stopped');
