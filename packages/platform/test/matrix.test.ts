@@ -210,7 +210,8 @@ describe('Matrix accounts on a real homeserver', () => {
     expect((await t.admin('DELETE', '/containers/bob?deleteData=true')).status).toBeLessThan(300);
     await until(
       'bob deactivated',
-      async () => (await login(base, owner?.userId ?? '', owner?.password ?? '')).status !== 200,
+      // Both accounts closed on the homeserver, then forgotten by the platform.
+      () => t.platform.homeserver?.ownerLogin('bob') === null,
     );
     const again = await login(base, owner?.userId ?? '', owner?.password ?? '');
     // Synapse forgets a deactivated account's password: the login is refused (403).

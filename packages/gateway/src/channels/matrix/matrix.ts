@@ -56,7 +56,9 @@ export interface MatrixChannel extends Channel {
     rebuild(): void;
   };
   root.methodFactory = (method) =>
-    method === 'warn' || method === 'error' ? (...args) => console.error('[matrix-js-sdk]', ...args) : () => {};
+    method === 'warn' || method === 'error'
+      ? (...args) => console.error('[matrix-js-sdk]', ...args)
+      : () => {};
   root.rebuild();
 }
 
