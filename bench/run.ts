@@ -1,11 +1,11 @@
 /**
- * `npm run bench [-- platform|proxy|billing|social]`: runs the benchmarks (all by default), one after the other
+ * `npm run bench [-- platform|proxy|billing|social|matrix]`: runs the benchmarks (all by default), one after the other
  * so they do not disturb each other. Each prints markdown and writes bench/results/.
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
-const suites = ['platform', 'proxy', 'oidc', 'jobs', 'billing', 'backup', 'social'];
+const suites = ['platform', 'proxy', 'oidc', 'jobs', 'billing', 'backup', 'social', 'matrix'];
 const asked = process.argv.slice(2);
 const run = asked.length ? asked : suites;
 for (const name of run) {

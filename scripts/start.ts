@@ -4,7 +4,7 @@
  * shown); otherwise instances run as local processes. Ctrl-C stops everything started here.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
@@ -35,6 +35,7 @@ if (engine) {
 }
 
 const services: ChildProcess[] = [];
+const matrixEnv: Record<string, string> = {};
 let exiting = false;
 function run(name: string, entry: string, extraEnv: Record<string, string> = {}): void {
   const child = spawn(process.execPath, [entry], { stdio: 'inherit', env: { ...env, ...extraEnv } });
@@ -54,7 +55,65 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-run('platform', 'packages/platform/src/main.ts');
+/**
+ * A Matrix homeserver (Synapse in .tools/, SQLite under DATA_DIR/synapse) unless one is configured
+ * (MATRIX_HOMESERVER_URL) or it is turned off (MATRIX=off); without Python or PyPI the platform
+ * runs without one, and says so.
+ */
+async function startHomeserver(): Promise<void> {
+  if (env.MATRIX_HOMESERVER_URL) {
+    console.log(`[start] Matrix: using the homeserver at ${env.MATRIX_HOMESERVER_URL}`);
+    return;
+  }
+  if (env.MATRIX === 'off') {
+    console.log('[start] Matrix: off (MATRIX=off): running without a homeserver');
+    return;
+  }
+  const dir = path.resolve(env.DATA_DIR ?? './data', 'synapse');
+  const port = env.MATRIX_PORT ?? '8448';
+  const platformPort = env.PLATFORM_PORT ?? '9000';
+  try {
+    console.log('[start] Matrix: preparing Synapse (installs into .tools/synapse the first time, ~30 s) ...');
+    execFileSync('bash', ['scripts/synapse.sh', 'config', dir, port, `http://127.0.0.1:${platformPort}`], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  } catch {
+    console.log(
+      '[start] Matrix: Synapse is not installed and could not be (python3 and PyPI needed): RUNNING WITHOUT A HOMESERVER (no Matrix accounts, /health says not_configured)',
+    );
+    return;
+  }
+  rmSync(path.join(dir, 'ready'), { force: true });
+  const child = spawn('bash', ['scripts/synapse.sh', 'run', dir], { stdio: 'inherit' });
+  services.push(child);
+  child.on('exit', (code) => {
+    if (!exiting) console.error(`[start] Synapse exited (${code}); Matrix is unavailable until restarted`);
+  });
+  for (let i = 0; i < 600 && !existsSync(path.join(dir, 'ready')); i++) await sleep(100);
+  if (!existsSync(path.join(dir, 'ready'))) {
+    console.log('[start] Matrix: Synapse did not come up within 60 s: running without a homeserver');
+    return;
+  }
+  for (const line of readFileSync(path.join(dir, 'matrix.env'), 'utf8').split('\n')) {
+    const at = line.indexOf('=');
+    const key = line.slice(0, at);
+    if (
+      [
+        'MATRIX_HOMESERVER_URL',
+        'MATRIX_SERVER_NAME',
+        'MATRIX_REGISTRATION_TOKEN',
+        'MATRIX_APPSERVICE_HS_TOKEN',
+      ].includes(key)
+    )
+      matrixEnv[key] = line.slice(at + 1);
+  }
+  console.log(
+    `[start] Matrix: Synapse on ${matrixEnv.MATRIX_HOMESERVER_URL}; users' clients reach it at the platform's /_matrix/`,
+  );
+}
+await startHomeserver();
+
+run('platform', 'packages/platform/src/main.ts', matrixEnv);
 
 // The proxy's admin API takes the platform's admin token: the platform's own, once it has one.
 const dataDir = path.resolve(env.DATA_DIR ?? './data');

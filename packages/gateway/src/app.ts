@@ -6,6 +6,7 @@ import { appRoutes } from './apps/routes.ts';
 import { createAppStore } from './apps/store.ts';
 import { type AuthEnv, requireAuth } from './auth/require-auth.ts';
 import { type Channels, createChannels } from './channels/channel.ts';
+import { createMatrixChannel, type MatrixChannel } from './channels/matrix/matrix.ts';
 import { channelRoutes } from './channels/routes.ts';
 import { createTelegramChannel } from './channels/telegram/telegram.ts';
 import type { GatewayConfig } from './config.ts';
@@ -57,6 +58,8 @@ export interface Gateway {
   jobs: Jobs;
   /** Telegram (and later others): started in the background here, stopped by closeSockets. */
   channels: Channels;
+  /** `@{handle}_ai` on Matrix (off without MATRIX_* in the environment); one of `channels`. */
+  matrix: MatrixChannel;
   /** The social API's instance side: the sandbox the Matrix channel shares, the platform client. */
   social: Social;
   /** Publishes the profiles to the platform (started here when there is a platform). */
@@ -89,6 +92,8 @@ export async function createApp({ config, log, token, shellDir, now }: GatewayDe
   const jobs = await createJobs({ config, token, log, inbox, bus, activity });
   // The kernel comes after the toolbox that needs this; auto-replies use its client when called.
   let kernelRef: Kernel | null = null;
+  // Likewise the Matrix channel, which needs the kernel, for the kernel's matrix_message tool.
+  let matrixRef: MatrixChannel | null = null;
   const social = createSocial({
     config,
     token,
@@ -106,6 +111,15 @@ export async function createApp({ config, log, token, shellDir, now }: GatewayDe
     storage,
     jobs,
     social,
+    matrix: config.matrix
+      ? {
+          send: (handle: string, text: string) => {
+            if (!matrixRef) throw new Error('the Matrix channel is not ready');
+            return matrixRef.sendToPeer(handle, text);
+          },
+          peerId: (handle: string) => matrixRef?.peerId(handle) ?? `@${handle}_ai`,
+        }
+      : undefined,
   });
   const ownKey = createOwnKey({ config, token, log });
   const kernel = createKernel({ config, log, bus, conversations, apps, toolbox, ownKey });
@@ -114,7 +128,18 @@ export async function createApp({ config, log, token, shellDir, now }: GatewayDe
     ? createProfilePublisher({ home: config.home, client: social.client, bus, log })
     : null;
   const telegram = createTelegramChannel({ config, token, log, kernel, bus, activity });
-  const channels = createChannels([telegram]);
+  const matrix = createMatrixChannel({
+    settings: config.matrix,
+    home: config.home,
+    log: log.child({ module: 'matrix' }),
+    kernel,
+    bus,
+    activity,
+    social,
+    inbox,
+  });
+  matrixRef = matrix;
+  const channels = createChannels([telegram, matrix]);
 
   const app = new Hono<AuthEnv>();
   const onError = errorHandler(log);
@@ -149,6 +174,7 @@ export async function createApp({ config, log, token, shellDir, now }: GatewayDe
     kernel,
     jobs,
     channels,
+    matrix,
     social,
     profiles,
     closeSockets() {

@@ -20,6 +20,7 @@ describe('loadConfig', () => {
       anthropicApiKey: undefined,
       telegramApiRoot: 'https://api.telegram.org',
       publicUrl: undefined,
+      matrix: null,
     });
   });
 
@@ -30,6 +31,24 @@ describe('loadConfig', () => {
     });
     expect([c.telegramApiRoot, c.publicUrl]).toEqual(['http://127.0.0.1:9', 'https://a.example.org']);
     expect(() => loadConfig({ MATRIXOS_PUBLIC_URL: 'ftp://a.example.org' })).toThrow(/MATRIXOS_PUBLIC_URL/);
+  });
+
+  it('turns the Matrix channel on only with the homeserver, the AI account, its token and the owner', () => {
+    const env = {
+      MATRIX_HOMESERVER_URL: 'http://172.17.0.1:9002/',
+      MATRIX_USER_ID: '@alice_ai:example.org',
+      MATRIX_ACCESS_TOKEN: 'syt_token',
+      MATRIX_OWNER_ID: '@alice:example.org',
+    };
+    expect(loadConfig(env).matrix).toEqual({
+      homeserverUrl: 'http://172.17.0.1:9002',
+      userId: '@alice_ai:example.org',
+      accessToken: 'syt_token',
+      deviceId: undefined,
+      ownerId: '@alice:example.org',
+    });
+    expect(loadConfig({ ...env, MATRIX_OWNER_ID: undefined }).matrix).toBeNull();
+    expect(() => loadConfig({ ...env, MATRIX_USER_ID: 'alice_ai' })).toThrow(/MATRIX_USER_ID/);
   });
 
   it('refuses platform mode without a token or a handle, naming both', () => {

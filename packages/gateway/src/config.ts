@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { bytes, parseBytes, parseEnv, port, validateHandle } from '@matrixos/shared';
 import { z } from 'zod';
+import type { MatrixSettings } from './channels/matrix/matrix.ts';
 
 const schema = z
   .object({
@@ -51,6 +52,18 @@ const schema = z
     // from outside (Telegram's webhook goes there; without one, single-user mode long-polls).
     TELEGRAM_API_ROOT: z.url({ protocol: /^https?$/ }).default('https://api.telegram.org'),
     MATRIXOS_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+    // Matrix (docs/matrix.md): the platform gives each instance its @{handle}_ai, and names the owner.
+    MATRIX_HOMESERVER_URL: z.url({ protocol: /^https?$/ }).optional(),
+    MATRIX_USER_ID: z
+      .string()
+      .regex(/^@[a-z0-9._=/-]+:[a-z0-9.:-]+$/, 'a Matrix user id such as @alice_ai:example.org')
+      .optional(),
+    MATRIX_ACCESS_TOKEN: z.string().regex(/^\S+$/).optional(),
+    MATRIX_DEVICE_ID: z.string().optional(),
+    MATRIX_OWNER_ID: z
+      .string()
+      .regex(/^@[a-z0-9._=/-]+:[a-z0-9.:-]+$/, 'a Matrix user id such as @alice:example.org')
+      .optional(),
   })
   .superRefine((env, ctx) => {
     if (env.MATRIXOS_MODE !== 'platform') return;
@@ -96,6 +109,8 @@ export interface GatewayConfig {
   telegramApiRoot: string;
   /** The instance's public origin (no trailing slash), when it has one. */
   publicUrl: string | undefined;
+  /** `@{handle}_ai` on the homeserver, or null: no Matrix channel. */
+  matrix: MatrixSettings | null;
 }
 
 /** Reads the gateway's environment; throws a ConfigError naming every bad variable. */
@@ -117,5 +132,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jobsRepo: e.MATRIXOS_JOBS_REPO,
     telegramApiRoot: e.TELEGRAM_API_ROOT.replace(/\/+$/, ''),
     publicUrl: e.MATRIXOS_PUBLIC_URL?.replace(/\/+$/, ''),
+    matrix:
+      e.MATRIX_HOMESERVER_URL && e.MATRIX_USER_ID && e.MATRIX_ACCESS_TOKEN && e.MATRIX_OWNER_ID
+        ? {
+            homeserverUrl: e.MATRIX_HOMESERVER_URL.replace(/\/+$/, ''),
+            userId: e.MATRIX_USER_ID,
+            accessToken: e.MATRIX_ACCESS_TOKEN,
+            deviceId: e.MATRIX_DEVICE_ID,
+            ownerId: e.MATRIX_OWNER_ID,
+          }
+        : null,
   };
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { bytes, duration, parseEnv, parseSecretKey, port } from '@matrixos/shared';
+import { bytes, ConfigError, duration, parseEnv, parseSecretKey, port } from '@matrixos/shared';
 import { z } from 'zod';
 import { providerList, providerSpecs } from './accounts/oidc/providerSpecs.ts';
 import { billingConfig, billingSettings } from './billing/config.ts';
@@ -81,6 +81,19 @@ const schema = z.object({
   JOB_WAKE_LEAD: duration('30s'),
   /** Billing (docs/billing.md): off unless STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET and BILLING_PLANS are set. */
   ...billingSettings,
+  /** The Matrix homeserver's client API (docs/matrix.md); unset: no Matrix (health says not_configured). */
+  MATRIX_HOMESERVER_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** The homeserver's server name, the `:server` of user ids. */
+  MATRIX_SERVER_NAME: z
+    .string()
+    .regex(/^[a-z0-9.-]+(:\d+)?$/, 'a host name such as matrix.example.com')
+    .optional(),
+  /** The registration token the platform registers `@{handle}` and `@{handle}_ai` with. */
+  MATRIX_REGISTRATION_TOKEN: z.string().min(8).optional(),
+  /** The appservice's hs_token: the homeserver pushes DMs to sleeping instances' AIs with it. */
+  MATRIX_APPSERVICE_HS_TOKEN: z.string().min(16).optional(),
+  /** Where instances reach the homeserver: a relay on the address instances reach the host at; 0: any free port. */
+  MATRIX_INSTANCE_PORT: port(9002),
   /** The Telegram Bot API root instances use (unset: Telegram's own; a stand-in in tests). */
   INSTANCE_TELEGRAM_API_ROOT: z.url({ protocol: /^https?$/ }).optional(),
 });
@@ -140,6 +153,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     instanceApiPort: c.INSTANCE_API_PORT,
     jobWakeLeadMs: c.JOB_WAKE_LEAD,
     billing: billingConfig(c),
+    matrix: matrixConfig(c),
   };
 }
 
@@ -148,4 +162,25 @@ export function instanceUrl(config: Pick<PlatformConfig, 'publicUrl'>, handle: s
   const u = new URL(config.publicUrl);
   u.hostname = `${handle}.${u.hostname}`;
   return u.origin;
+}
+
+function matrixConfig(c: {
+  MATRIX_HOMESERVER_URL?: string | undefined;
+  MATRIX_SERVER_NAME?: string | undefined;
+  MATRIX_REGISTRATION_TOKEN?: string | undefined;
+  MATRIX_APPSERVICE_HS_TOKEN?: string | undefined;
+  MATRIX_INSTANCE_PORT: number;
+}) {
+  if (!c.MATRIX_HOMESERVER_URL) return null;
+  if (!c.MATRIX_SERVER_NAME || !c.MATRIX_REGISTRATION_TOKEN)
+    throw new ConfigError(
+      'MATRIX_HOMESERVER_URL is set: MATRIX_SERVER_NAME and MATRIX_REGISTRATION_TOKEN are needed too (docs/matrix.md)',
+    );
+  return {
+    url: c.MATRIX_HOMESERVER_URL.replace(/\/+$/, ''),
+    serverName: c.MATRIX_SERVER_NAME,
+    registrationToken: c.MATRIX_REGISTRATION_TOKEN,
+    appserviceToken: c.MATRIX_APPSERVICE_HS_TOKEN ?? null,
+    instancePort: c.MATRIX_INSTANCE_PORT,
+  };
 }

@@ -1,6 +1,7 @@
 import { hkdfSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createSealer, type Logger } from '@matrixos/shared';
+import { Hono } from 'hono';
 import { createAccountStore } from './accounts/accountStore.ts';
 import { createInstanceAccess } from './accounts/instanceAccess.ts';
 import { createIdentityStore } from './accounts/oidc/identityStore.ts';
@@ -8,6 +9,7 @@ import { createOidcClient } from './accounts/oidc/oidcClient.ts';
 import { createRateLimiter } from './accounts/rateLimiter.ts';
 import { createSessions } from './accounts/sessions.ts';
 import { createWebAuthn } from './accounts/webauthn.ts';
+import { clientIp } from './api/clientIp.ts';
 import { createApp } from './api/createApp.ts';
 import { createEngineStatus } from './api/engineStatus.ts';
 import { createProxyStatus } from './api/proxyStatus.ts';
@@ -27,6 +29,11 @@ import { createActivity } from './lifecycle/activity.ts';
 import { createLifecycle } from './lifecycle/lifecycle.ts';
 import { createBudgetNotices } from './llm/budgetNotices.ts';
 import type { LlmProxy } from './llm/proxyClient.ts';
+import { appserviceRoutes } from './matrix/appservice.ts';
+import { createHomeserver, type Homeserver } from './matrix/homeserver.ts';
+import { listenRelay } from './matrix/listenRelay.ts';
+import { createMatrixAccountStore } from './matrix/matrixAccountStore.ts';
+import { matrixRelay } from './matrix/matrixRelay.ts';
 import { observeState } from './metrics/observeState.ts';
 import { createPlatformMetrics, type PlatformMetrics } from './metrics/platformMetrics.ts';
 import { createOrchestrator, type ReconcileReport } from './orchestrator/orchestrator.ts';
@@ -80,12 +87,33 @@ export function createPlatform(deps: PlatformDeps) {
   let instanceApiServer: Awaited<ReturnType<typeof listenInstanceApi>> | undefined;
   let wakes: JobWakes | undefined;
   const metrics = deps.metrics ?? createPlatformMetrics();
+  // Issue 8: the Matrix homeserver (docs/matrix.md), when one is configured.
+  const matrixAccounts = createMatrixAccountStore(deps.db);
+  let matrixRelayUrl: string | undefined;
+  let matrixRelayServer: Awaited<ReturnType<typeof listenRelay>> | undefined;
+  const homeserver: Homeserver | null = config.matrix
+    ? createHomeserver({
+        config: config.matrix,
+        accounts: matrixAccounts,
+        sealer,
+        log: log.child({ module: 'matrix' }),
+        instanceUrl: () => matrixRelayUrl,
+        clock: deps.clock,
+      })
+    : null;
   // Billing (made below, it needs the orchestrator) decides the limits of a paid plan's instance.
   let billing: ReturnType<typeof createBilling> | null = null;
   const orchestrator = createOrchestrator({
     planLimits: (handle) => billing?.planLimits(handle) ?? null,
+    beforeFirstStart: homeserver
+      ? (handle) =>
+          // A homeserver that is down does not stop a sign-up: the next start's backfill registers.
+          homeserver
+            .ensure(handle)
+            .catch((err) => log.error({ err, handle }, 'matrix accounts not registered (retried at start)'))
+      : undefined,
     instanceEnv: (handle) => {
-      const env: Record<string, string> = {};
+      const env: Record<string, string> = { ...homeserver?.instanceEnv(handle) };
       if (instanceApiUrl) env.MATRIXOS_PLATFORM_URL = instanceApiUrl;
       const repo = wakes?.jobsRepo(handle);
       if (repo) env.MATRIXOS_JOBS_REPO = repo;
@@ -135,6 +163,11 @@ export function createPlatform(deps: PlatformDeps) {
     metrics,
   });
   orchestrator.events.on('destroyed', access.forget);
+  orchestrator.events.on('destroyed', (handle) => {
+    void homeserver
+      ?.deactivate(handle)
+      .catch((err) => log.error({ err, handle }, 'could not deactivate the matrix accounts'));
+  });
   const engineStatus = createEngineStatus({ runtime });
   // What /health says of the engine follows its events (one look at a time, however many come).
   orchestrator.events.on('engineChanged', () => void engineStatus.refresh());
@@ -197,8 +230,49 @@ export function createPlatform(deps: PlatformDeps) {
     }),
     proxyStatus,
     metrics,
+    homeserver,
   });
-  const server = createServer({ app, router, domain: config.domain, log, limits: config.limits });
+  const relay = config.matrix
+    ? matrixRelay({
+        homeserverUrl: config.matrix.url,
+        limiter,
+        // Never a header the caller picks: that would let anyone spend someone else's limit.
+        callerOf: (c) => clientIp(c, config.trustProxy),
+      })
+    : null;
+  const matrixApp =
+    config.matrix && relay
+      ? (() => {
+          const m = new Hono();
+          if (config.matrix.appserviceToken)
+            m.route(
+              '/',
+              appserviceRoutes({
+                hsToken: config.matrix.appserviceToken,
+                serverName: config.matrix.serverName,
+                rooms: matrixAccounts.rooms,
+                wake: (handle) => {
+                  const state = store.get(handle)?.state;
+                  if (state !== 'stopped' && state !== 'paused') return;
+                  log.info({ handle }, 'waking for a matrix message');
+                  lifecycle.wake(handle).catch((err) => log.error({ err, handle }, 'matrix wake failed'));
+                },
+                conversed: (from, to) => social.conversation(from, to),
+                log: log.child({ module: 'appservice' }),
+              }),
+            );
+          m.route('/', relay);
+          return m;
+        })()
+      : null;
+  const server = createServer({
+    app,
+    router,
+    domain: config.domain,
+    log,
+    limits: config.limits,
+    matrix: matrixApp,
+  });
   const instanceApi = createInstanceApi({
     store,
     sealer,
@@ -239,6 +313,10 @@ export function createPlatform(deps: PlatformDeps) {
     /** Where instances reach the instance API (set once `listen` has bound it). */
     instanceApiUrl: () => instanceApiUrl,
     billing,
+    /** The Matrix side (accounts, health); null without a homeserver. */
+    homeserver,
+    /** Where instances reach the homeserver (set once `listen` has bound the relay). */
+    matrixRelayUrl: () => matrixRelayUrl,
     /** Listens, then reconciles in the background; `reconciled` settles when that first pass ends. */
     async listen(
       port = config.port,
@@ -255,6 +333,15 @@ export function createPlatform(deps: PlatformDeps) {
       // Before the reconcile starts instances: their environment carries this URL.
       instanceApiServer = await listenInstanceApi(instanceApi, runtime.hostAddress(), config.instanceApiPort);
       instanceApiUrl = instanceApiServer.url;
+      if (relay && config.matrix) {
+        matrixRelayServer = await listenRelay(relay, runtime.hostAddress(), config.matrix.instancePort);
+        matrixRelayUrl = matrixRelayServer.url;
+        homeserver?.start();
+        // Users from before Matrix (or whose sign-up met a homeserver that was down): once each.
+        void homeserver?.backfill(store.list().map((r) => r.handle)).then((r) => {
+          if (r.registered.length) log.info({ handles: r.registered }, 'matrix accounts backfilled');
+        });
+      }
       jobWakes.start();
       proxyStatus.start();
       const reconciled = lifecycle.start();
@@ -274,6 +361,8 @@ export function createPlatform(deps: PlatformDeps) {
       await lifecycle.close();
       jobWakes.stop();
       await instanceApiServer?.close();
+      homeserver?.stop();
+      await matrixRelayServer?.close();
       billing?.stop();
       await closed;
       clearTimeout(cut);

@@ -41,10 +41,13 @@ export function createServer(deps: {
   domain: string;
   log: Logger;
   limits?: Partial<ServerLimits>;
+  /** `/_matrix/*` on the control-plane host: the homeserver's client API, and its appservice pushes. */
+  matrix?: Hono | null;
 }): http.Server {
   const { router, domain, log } = deps;
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
   const control = getRequestListener(deps.app.fetch);
+  const matrix = deps.matrix ? getRequestListener(deps.matrix.fetch) : null;
   const server = http.createServer(
     {
       maxHeaderSize: limits.maxHeaderBytes,
@@ -56,6 +59,11 @@ export function createServer(deps: {
     (req, res) => {
       cutWhenAnsweredButSending(req, res);
       const target = resolveTarget(req.headers.host, req.url ?? '/', domain);
+      if (!target && matrix && req.url?.startsWith('/_matrix/')) {
+        // Not the control plane's API: a sync long-polls and a media upload is large.
+        void matrix(req, res);
+        return;
+      }
       if (!target) {
         bodyDeadline(req, res, limits.bodyTimeoutMs);
         void control(req, res);

@@ -9,6 +9,7 @@ import type { StorageGuard } from '../storage/guard.ts';
 import { appTool } from './apps.ts';
 import { fileTools } from './files.ts';
 import { jobTools } from './jobs.ts';
+import { type MatrixSend, matrixMessageTool } from './matrixMessage.ts';
 import { memoryTool } from './memory.ts';
 import { messageAiTool } from './messageAi.ts';
 import { type ToolResult, type ToolSpec, toolDefinition } from './tool.ts';
@@ -39,10 +40,13 @@ export function createToolbox(deps: {
   jobs?: Jobs;
   /** The platform's social API: message_ai (absent, or no platform: no such tool). */
   social?: Social;
+  /** The Matrix channel: matrix_message (absent: no Matrix account, no such tool). */
+  matrix?: MatrixSend;
 }): Toolbox {
   const specs: ToolSpec[] = [...fileTools(deps), appTool(deps), memoryTool(deps)];
   if (deps.jobs) specs.push(...jobTools({ jobs: deps.jobs }));
   if (deps.social?.client) specs.push(messageAiTool({ social: deps.social }));
+  if (deps.matrix) specs.push(matrixMessageTool({ matrix: deps.matrix }));
   const byName = new Map(specs.map((s) => [s.name, s]));
 
   return {

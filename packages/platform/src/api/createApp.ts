@@ -13,6 +13,7 @@ import type { Activity } from '../lifecycle/activity.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { BudgetNotices } from '../llm/budgetNotices.ts';
 import type { LlmUsage } from '../llm/proxyClient.ts';
+import type { HomeserverState } from '../matrix/homeserver.ts';
 import { metricsRoute } from '../metrics/metricsRoute.ts';
 import type { PlatformMetrics } from '../metrics/platformMetrics.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
@@ -70,6 +71,8 @@ export interface AppDeps {
   volumeDirs?: (volume: string) => Promise<string>;
   /** The LLM proxy's last known health, for `GET /health`. */
   proxyStatus: ProxyStatus;
+  /** The Matrix homeserver's state for /health; null or absent: none configured. */
+  homeserver?: { current(): HomeserverState } | null;
   /** The platform's Prometheus metrics (`GET /metrics`, admin only); the sign-in routes count into them. */
   metrics: PlatformMetrics;
 }
@@ -93,6 +96,7 @@ export function createApp(deps: AppDeps): Hono {
       engine: deps.engineStatus,
       proxy: deps.proxyStatus,
       dataDir: config.dataDir,
+      homeserver: deps.homeserver,
     }),
   );
   app.route('/', tlsAskRoute({ domain: config.domain, exists: orchestrator.exists }));

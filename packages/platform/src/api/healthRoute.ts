@@ -2,6 +2,7 @@ import { statfs } from 'node:fs/promises';
 import os from 'node:os';
 import { Hono } from 'hono';
 import type { InstanceStore } from '../instances/store.ts';
+import type { HomeserverState } from '../matrix/homeserver.ts';
 import type { RuntimeDriver } from '../runtime/driver.ts';
 import { VERSION } from '../version.ts';
 import type { EngineStatus } from './engineStatus.ts';
@@ -14,6 +15,7 @@ export function readiness(input: {
   engine: ReturnType<EngineStatus['current']>;
   db: { ok: boolean; error?: string };
   proxy: ReturnType<ProxyStatus['current']>;
+  homeserver?: HomeserverState;
 }): { ready: boolean; status: 'ok' | 'degraded'; problems: string[] } {
   const problems: string[] = [];
   let ready = true;
@@ -30,6 +32,9 @@ export function readiness(input: {
     problems.push(
       `LLM proxy: ${input.proxy.error} (instances' AI calls fail; keys are registered when it is back)`,
     );
+  // Matrix is optional: without it only AI-to-AI over Matrix and owners' Matrix clients stop.
+  if (input.homeserver?.status === 'unreachable')
+    problems.push(`Matrix homeserver: ${input.homeserver.error} (Matrix messages wait until it is back)`);
   return { ready, status: problems.length === 0 ? 'ok' : 'degraded', problems };
 }
 
@@ -46,6 +51,8 @@ export function healthRoute(deps: {
   engine: EngineStatus;
   proxy: ProxyStatus;
   dataDir: string;
+  /** The homeserver's last known state; absent: no homeserver is configured. */
+  homeserver?: { current(): HomeserverState } | null;
 }) {
   function state() {
     const engine = deps.engine.current();
@@ -57,7 +64,8 @@ export function healthRoute(deps: {
       db = { ok: false, error: (err as Error).message };
     }
     const proxy = deps.proxy.current();
-    return { engine, db, proxy, instances, ...readiness({ engine, db, proxy }) };
+    const homeserver: HomeserverState = deps.homeserver?.current() ?? { status: 'not_configured' };
+    return { engine, db, proxy, homeserver, instances, ...readiness({ engine, db, proxy, homeserver }) };
   }
 
   return new Hono()
@@ -85,8 +93,8 @@ export function healthRoute(deps: {
           platformRssBytes: process.memoryUsage.rss(),
         },
         disk: { path: deps.dataDir, totalBytes: fs.blocks * fs.bsize, freeBytes: fs.bavail * fs.bsize },
-        // No homeserver is part of the platform yet: said as it is, never a made-up "ok".
-        homeserver: { status: 'not_configured' },
+        // Said as it was last seen (checked every 15 s), never a made-up "ok".
+        homeserver: s.homeserver,
       };
       return c.json(body, s.ready ? 200 : 503);
     })

@@ -276,6 +276,32 @@ export const billingEvents = sqliteTable('billing_events', {
 
 export type BillingAccountRow = typeof billingAccounts.$inferSelect;
 
+/**
+ * A user's two Matrix accounts, `@{handle}` (theirs, for any Matrix client) and `@{handle}_ai`
+ * (their instance's AI). Each secret is a sealed JSON `{password, accessToken, deviceId}`, bound
+ * to the handle and the account: `@{handle}_ai`'s reaches only that user's instance.
+ */
+export const matrixAccounts = sqliteTable('matrix_accounts', {
+  handle: text('handle').primaryKey(),
+  userId: text('user_id').notNull(),
+  userSecretSealed: text('user_secret_sealed').notNull(),
+  aiUserId: text('ai_user_id').notNull(),
+  aiSecretSealed: text('ai_secret_sealed').notNull(),
+  createdAt: integer('created_at').notNull(),
+});
+
+export type MatrixAccountRow = typeof matrixAccounts.$inferSelect;
+
+/** Rooms an `@{handle}_ai` is in or invited to, as the appservice heard: a message there wakes it. */
+export const matrixRooms = sqliteTable(
+  'matrix_rooms',
+  {
+    roomId: text('room_id').notNull(),
+    handle: text('handle').notNull(),
+  },
+  (t) => [uniqueIndex('matrix_rooms_room_handle').on(t.roomId, t.handle)],
+);
+
 /** Issue 8: the last profile and AI profile each instance published (discovery never wakes it). */
 export const socialProfiles = sqliteTable('social_profiles', {
   handle: text('handle').primaryKey(),

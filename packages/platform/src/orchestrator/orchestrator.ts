@@ -72,6 +72,11 @@ export interface OrchestratorDeps {
   instanceEnv?: (handle: string) => Record<string, string>;
   /** The user's plan's limits over the defaults (INSTANCE_MEMORY, INSTANCE_CPUS); null: the defaults. */
   planLimits?: (handle: string) => Partial<ResourceLimits> | null;
+  /**
+   * Accounts elsewhere the instance needs in its environment from its first start (its Matrix
+   * accounts): awaited before the first start; a failure is the hook's to log, not the provision's.
+   */
+  beforeFirstStart?: (handle: string) => Promise<void>;
   /** Counts provisions (outcome, time) and reconciler repairs. */
   metrics?: Pick<PlatformMetrics, 'provision' | 'reconciled'>;
 }
@@ -315,6 +320,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       try {
         // Before the instance runs, so its AI works from its first request.
         await deps.llmKeys?.register(handle, sealer.open(row.proxyTokenSealed, proxyContext(handle)));
+        await deps.beforeFirstStart?.(handle);
         volumeCreated = (await runtime.ensureVolume(volumeOf(row))).created;
         const { endpoint } = await bringUp(row);
         markRunning(handle, endpoint);

@@ -1,3 +1,4 @@
 export { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium, type TestBrowser } from './browser.ts';
 export { dockerAvailable, TEST_INSTANCE_IMAGE } from './docker.ts';
+export { startSynapse, type TestSynapse } from './synapse.ts';
 export { toolAvailable } from './tools.ts';

@@ -122,7 +122,10 @@ describe('Telegram channel (long polling against a stand-in Bot API)', () => {
       status: { state: 'running', via: 'polling', linked: true },
     });
     const info = await (await gw.api('/api/system/info')).json();
-    expect(info.channels).toEqual([{ name: 'telegram', state: 'running', via: 'polling', linked: true }]);
+    expect(info.channels).toEqual([
+      { name: 'telegram', state: 'running', via: 'polling', linked: true },
+      { name: 'matrix', state: 'off', linked: false },
+    ]);
   });
 
   it('voids the link code after five wrong guesses', async () => {

@@ -27,7 +27,14 @@ export const healthReply = z
     instances: counts.loose(),
     memory: z.object({ totalBytes: z.number(), freeBytes: z.number(), platformRssBytes: z.number() }).loose(),
     disk: z.object({ path: z.string(), totalBytes: z.number(), freeBytes: z.number() }).loose(),
-    homeserver: z.object({ status: z.string() }).loose(),
+    homeserver: z
+      .object({
+        status: z.enum(['ok', 'unreachable', 'not_configured']),
+        serverName: z.string().optional(),
+        error: z.string().optional(),
+        checkedAt: z.string().optional(),
+      })
+      .loose(),
   })
   .loose()
   .meta({ id: 'Health' });
