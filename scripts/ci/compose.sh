@@ -19,7 +19,9 @@ if ! command -v docker-compose >/dev/null; then
 fi
 command -v curl >/dev/null || fail "curl is missing"
 
-bash scripts/build-image.sh --if-stale | tail -1
+# Its own instance tag, so that the shared engine's matrixos/instance:latest is never moved.
+instance_image=${TEST_INSTANCE_IMAGE:-matrixos/instance:compose-test}
+INSTANCE_IMAGE=$instance_image bash scripts/build-image.sh --if-stale | tail -1
 bash scripts/build-platform-images.sh --if-stale | grep -v DEPRECATED | grep build-platform-images
 
 free_port() { bash scripts/node24.sh node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
@@ -44,6 +46,7 @@ INSTANCE_API_PORT=$api_port
 PLATFORM_ID=mxc$id
 DOCKER_NETWORK=mxc$id-net
 CADDY_IMAGE=matrixos/caddy:2.6-local
+INSTANCE_IMAGE=$instance_image
 ENV
 dc() { MATRIXOS_ENV_FILE="$env_file" docker-compose --env-file "$env_file" -p "$project" -f deploy/compose/docker-compose.yml "$@"; }
 
