@@ -34,8 +34,8 @@ describe('admin invites', () => {
   afterAll(() => t?.destroy());
 
   /** The operator's command, for real, against the running platform's data directory. */
-  async function invite(ttl?: string): Promise<{ link: URL; token: string; expiresAt: string }> {
-    const { stdout } = await run(process.execPath, [CLI, 'admin-invite', ...(ttl ? ['--ttl', ttl] : [])], {
+  async function cli(args: string[]): Promise<Record<string, string>> {
+    const { stdout } = await run(process.execPath, [CLI, 'admin-invite', ...args], {
       env: {
         ...process.env,
         DATA_DIR: t.dataDir,
@@ -44,7 +44,10 @@ describe('admin invites', () => {
         LOG_LEVEL: 'silent',
       },
     });
-    const out = JSON.parse(stdout) as { link: string; expiresAt: string };
+    return JSON.parse(stdout) as Record<string, string>;
+  }
+  async function invite(ttl?: string): Promise<{ link: URL; token: string; expiresAt: string }> {
+    const out = (await cli(ttl ? ['--ttl', ttl] : [])) as { link: string; expiresAt: string };
     const link = new URL(out.link);
     return { link, token: link.searchParams.get('invite') ?? '', expiresAt: out.expiresAt };
   }
@@ -154,6 +157,10 @@ describe('admin invites', () => {
     const c = createCookieClient(t.port);
     expect((await finishTotp(c, await startTotp(c, 'plain-user'))).status).toBe(201);
     expect(await roleOf(c)).toBe('user');
+  });
+
+  it('--if-none mints no second link while an admin exists', async () => {
+    expect(await cli(['--if-none'])).toEqual({ skipped: 'an admin exists' });
   });
 
   it('rejects a bad --ttl with a message naming it', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { newToken } from '@matrixos/shared';
-import { and, eq, gt, isNull, lt } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, lt } from 'drizzle-orm';
 import type { Db } from '../db/openDb.ts';
 import { adminInvites } from '../db/schema.ts';
 
@@ -49,6 +49,16 @@ export function createAdminInvites(deps: { db: Db; clock?: () => number }) {
         )
         .get();
       return row ? hash : null;
+    },
+    /** When the latest invite still usable expires; null when none is. */
+    outstanding(): number | null {
+      const row = db
+        .select({ expiresAt: adminInvites.expiresAt })
+        .from(adminInvites)
+        .where(and(isNull(adminInvites.usedAt), gt(adminInvites.expiresAt, clock())))
+        .orderBy(desc(adminInvites.expiresAt))
+        .get();
+      return row?.expiresAt ?? null;
     },
     /** Marks it used by this user; false when it was used or expired meanwhile (one wins a race). */
     redeem(hash: string, userId: string): boolean {

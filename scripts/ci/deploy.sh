@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# scripts/deploy-platform.sh for real, on a fresh Debian 12: debootstraps a root filesystem (cached
+# as a tarball under .tools/deploy/), boots it with `systemd-nspawn -b` in a network namespace of
+# its own (a veth pair to the host, NAT for Debian's mirror and the npm registry), copies this
+# checkout in, runs the deploy script twice (the second run must report that nothing changed),
+# and checks that the platform answers through the edge (--tls internal) and that its admin
+# invite link works. Prints the time from the fresh root filesystem to a working platform.
+# Cleans up only what it made (its netns, veth, NAT rules, machine and directory).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+say() { printf '[deploy] %s\n' "$*"; }
+fail() { printf '[deploy] FAIL: %s\n' "$*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || fail "needs root (debootstrap, systemd-nspawn, netns)"
+
+need=()
+for tool in debootstrap:debootstrap systemd-nspawn:systemd-container script:bsdutils iptables:iptables nsenter:util-linux; do
+  command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
+done
+if [ "${#need[@]}" -gt 0 ]; then
+  say "installing ${need[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+cache="$root/.tools/deploy"
+tarball="$cache/debian12-rootfs.tar.gz"
+mkdir -p "$cache"
+if [ ! -s "$tarball" ]; then
+  say "debootstrap Debian 12 (once; cached in $tarball)"
+  tmp=$(mktemp -d "$cache/bootstrap.XXXX")
+  debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,ca-certificates,curl,iproute2,procps,gnupg,git \
+    bookworm "$tmp/rootfs" http://deb.debian.org/debian >"$cache/debootstrap.log" 2>&1 || { tail "$cache/debootstrap.log"; fail "debootstrap"; }
+  tar -C "$tmp/rootfs" -czf "$tarball.part" . && mv "$tarball.part" "$tarball"
+  rm -rf "$tmp"
+fi
+
+id=$$
+name="mxdeploy$id"
+work=$(mktemp -d /var/tmp/matrixos-deploy.XXXX)
+tree="$work/rootfs"
+ns="mxdeploy$id"
+host_if="mxd${id}h"; guest_if="mxd${id}g"
+# A private /30 that only this namespace uses, picked from the pid so parallel runs differ.
+octet=$((id % 60 * 4))
+host_ip="10.213.$((id / 60 % 250)).$((octet + 1))"; guest_ip="10.213.$((id / 60 % 250)).$((octet + 2))"
+nspawn_pid=
+
+cleanup() {
+  local rc=$?
+  set +e
+  if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
+    leader=$(cat "$work/leader" 2>/dev/null)
+    [ -n "$leader" ] && kill -RTMIN+4 "$leader" 2>/dev/null # systemd: poweroff
+    for _ in $(seq 1 30); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 1; done
+    kill "$nspawn_pid" 2>/dev/null; wait "$nspawn_pid" 2>/dev/null
+  fi
+  iptables -t nat -D POSTROUTING -s "$guest_ip/32" ! -d "$guest_ip/32" -j MASQUERADE 2>/dev/null
+  iptables -D DOCKER-USER -i "$host_if" -j ACCEPT 2>/dev/null
+  iptables -D DOCKER-USER -o "$host_if" -j ACCEPT 2>/dev/null
+  iptables -D FORWARD -i "$host_if" -j ACCEPT 2>/dev/null
+  iptables -D FORWARD -o "$host_if" -j ACCEPT 2>/dev/null
+  ip link del "$host_if" 2>/dev/null
+  ip netns del "$ns" 2>/dev/null
+  # The tree holds the guest's Docker data (overlay mounts are gone with its mount namespace).
+  rm -rf "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+
+t0=$(date +%s)
+say "fresh root filesystem in $tree"
+mkdir -p "$tree" && tar -C "$tree" -xzf "$tarball"
+echo "$name" >"$tree/etc/hostname"
+printf 'nameserver %s\n' "$(awk '/^nameserver/{print $2; exit}' /etc/resolv.conf)" >"$tree/etc/resolv.conf"
+printf '127.0.0.1 localhost\n::1 localhost\n' >"$tree/etc/hosts"
+# The guest's network: a static address on its end of the veth pair.
+mkdir -p "$tree/etc/systemd/network"
+printf '[Match]\nName=%s\n[Network]\nAddress=%s/30\nGateway=%s\n' "$guest_if" "$guest_ip" "$host_ip" >"$tree/etc/systemd/network/10-veth.network"
+ln -sf /lib/systemd/system/systemd-networkd.service "$tree/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
+# The machine's CA bundle (where TLS to the registries is intercepted, the guest needs it too).
+cp /etc/ssl/certs/ca-certificates.crt "$tree/usr/local/share/ca-certificates/host-bundle.crt" 2>/dev/null || true
+say "copying the checkout in (git ls-files, plus .tools/node-*)"
+mkdir -p "$tree/opt/matrixos"
+git ls-files -z --cached --others --exclude-standard | tar -C "$root" --null -T - -c | tar -C "$tree/opt/matrixos" -x
+[ -d .git ] && cp -a .git "$tree/opt/matrixos/.git" 2>/dev/null || true
+
+ip netns add "$ns"
+ip link add "$host_if" type veth peer name "$guest_if"
+ip link set "$guest_if" netns "$ns"
+ip addr add "$host_ip/30" dev "$host_if" && ip link set "$host_if" up
+iptables -t nat -A POSTROUTING -s "$guest_ip/32" ! -d "$guest_ip/32" -j MASQUERADE
+# Docker's FORWARD policy is DROP on this host: let this pair through (its rules go first).
+iptables -I DOCKER-USER -i "$host_if" -j ACCEPT 2>/dev/null || iptables -I FORWARD -i "$host_if" -j ACCEPT
+iptables -I DOCKER-USER -o "$host_if" -j ACCEPT 2>/dev/null || iptables -I FORWARD -o "$host_if" -j ACCEPT
+
+say "booting it (systemd-nspawn -b)"
+# Docker inside needs what a VM would give it: every capability, the mount/keyring/bpf system
+# calls, its own cgroup subtree writable, and /dev/fuse-free overlay2 on the tree's ext4.
+SYSTEMD_NSPAWN_USE_CGNS=0 SYSTEMD_NSPAWN_API_VFS_WRITABLE=1 script -qfec "systemd-nspawn -b -D '$tree' -M '$name' \
+  --network-namespace-path=/run/netns/$ns --capability=all \
+  --system-call-filter='@mount @keyring @privileged bpf' \
+  --property=DeviceAllow='char-* rwm' --console=passive" "$work/console.log" >/dev/null 2>&1 </dev/null &
+nspawn_pid=$!
+leader=
+for _ in $(seq 1 60); do
+  leader=$(pgrep -P "$(pgrep -f -n "systemd-nspawn -b -D $tree" || echo 0)" 2>/dev/null | head -1 || true)
+  [ -n "$leader" ] && nsenter -t "$leader" -m -p -- test -S /run/systemd/private 2>/dev/null && break
+  sleep 1
+done
+[ -n "$leader" ] || { tail -20 "$work/console.log"; fail "the machine did not boot"; }
+echo "$leader" >"$work/leader"
+guest() { nsenter -t "$leader" -a -- env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb LANG=C.UTF-8 "$@"; }
+for _ in $(seq 1 60); do
+  [ "$(guest systemctl is-system-running 2>/dev/null)" != starting ] && break
+  sleep 1
+done
+say "booted in $(($(date +%s) - t0)) s ($(guest systemctl is-system-running 2>/dev/null || true))"
+guest update-ca-certificates >/dev/null 2>&1 || true
+guest sh -c 'curl -sS -o /dev/null -w "%{http_code}" http://deb.debian.org/debian/dists/bookworm/Release' | grep -q 200 || fail "the guest cannot reach Debian's mirror"
+
+domain=mxdeploy.test
+run_deploy() {
+  guest bash /opt/matrixos/scripts/deploy-platform.sh --domain "$domain" --email ops@example.com \
+    --tls internal --skip-dns-check "$@" 2>&1 | tee -a "$work/deploy.log"
+}
+say "first run"
+t1=$(date +%s)
+first=$(run_deploy) || { echo "$first" | tail -40; fail "first run of deploy-platform.sh"; }
+t2=$(date +%s)
+echo "$first" | tail -25
+link=$(echo "$first" | grep -o 'https://[^ ]*/signup?invite=mxv_[A-Za-z0-9_-]*' | head -1)
+[ -n "$link" ] || fail "the first run printed no admin invite link"
+
+say "the platform through the edge, inside the machine"
+ready=$(guest curl -sk --resolve "$domain:443:127.0.0.1" -o /dev/null -w '%{http_code}' "https://$domain/health/ready")
+[ "$ready" = 200 ] || fail "GET https://$domain/health/ready through the edge: $ready"
+page=$(guest curl -sk --resolve "$domain:443:127.0.0.1" "${link/https:\/\/$domain/https://$domain}")
+grep -q 'administrator invite' <<<"$page" || fail "the invite link does not open the admin sign-up page"
+
+say "second run"
+second=$(run_deploy) || { echo "$second" | tail -40; fail "second run of deploy-platform.sh"; }
+t3=$(date +%s)
+echo "$second" | tail -12
+grep -q '^deploy-platform: unchanged' <<<"$second" || fail "the second run changed something"
+
+say "PASS: fresh root filesystem to a working platform in $((t2 - t0)) s (deploy script $((t2 - t1)) s), second run $((t3 - t2)) s"
