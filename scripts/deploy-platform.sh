@@ -83,7 +83,8 @@ public_url="https://$domain"; [ "$https_port" = 443 ] || public_url="$public_url
 
 # --- Packages ----------------------------------------------------------------------------------
 # Caddy: only its binary, for the edge image (scripts/make-caddy-image.sh); the edge runs in the stack.
-packages=(docker.io docker-compose caddy busybox-static file curl git ca-certificates iproute2)
+# npm: Debian's, only to fetch Node 24 from the npm registry (scripts/node24.sh).
+packages=(docker.io docker-compose caddy busybox-static file curl git ca-certificates iproute2 npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -50,7 +50,8 @@ cleanup() {
   set +e
   if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
     leader=$(cat "$work/leader" 2>/dev/null)
-    [ -n "$leader" ] && kill -RTMIN+4 "$leader" 2>/dev/null # systemd: poweroff
+    # systemd's "poweroff" signal, to the machine's init only (never a pid this side of the fence).
+    [ -n "$leader" ] && [ "$leader" -gt 1 ] && kill -RTMIN+4 "$leader" 2>/dev/null
     for _ in $(seq 1 30); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 1; done
     kill "$nspawn_pid" 2>/dev/null; wait "$nspawn_pid" 2>/dev/null
   fi
@@ -73,10 +74,6 @@ mkdir -p "$tree" && tar -C "$tree" -xzf "$tarball"
 echo "$name" >"$tree/etc/hostname"
 printf 'nameserver %s\n' "$(awk '/^nameserver/{print $2; exit}' /etc/resolv.conf)" >"$tree/etc/resolv.conf"
 printf '127.0.0.1 localhost\n::1 localhost\n' >"$tree/etc/hosts"
-# The guest's network: a static address on its end of the veth pair.
-mkdir -p "$tree/etc/systemd/network"
-printf '[Match]\nName=%s\n[Network]\nAddress=%s/30\nGateway=%s\n' "$guest_if" "$guest_ip" "$host_ip" >"$tree/etc/systemd/network/10-veth.network"
-ln -sf /lib/systemd/system/systemd-networkd.service "$tree/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
 # The machine's CA bundle (where TLS to the registries is intercepted, the guest needs it too).
 cp /etc/ssl/certs/ca-certificates.crt "$tree/usr/local/share/ca-certificates/host-bundle.crt" 2>/dev/null || true
 say "copying the checkout in (git ls-files, plus .tools/node-*)"
@@ -87,6 +84,11 @@ git ls-files -z --cached --others --exclude-standard | tar -C "$root" --null -T 
 ip netns add "$ns"
 ip link add "$host_if" type veth peer name "$guest_if"
 ip link set "$guest_if" netns "$ns"
+# The guest's network, set from here: its end of the pair, loopback, a default route to the host.
+ip -n "$ns" addr add "$guest_ip/30" dev "$guest_if"
+ip -n "$ns" link set "$guest_if" up
+ip -n "$ns" link set lo up
+ip -n "$ns" route add default via "$host_ip"
 ip addr add "$host_ip/30" dev "$host_if" && ip link set "$host_if" up
 iptables -t nat -A POSTROUTING -s "$guest_ip/32" ! -d "$guest_ip/32" -j MASQUERADE
 # Docker's FORWARD policy is DROP on this host: let this pair through (its rules go first).
@@ -96,27 +98,41 @@ iptables -I DOCKER-USER -o "$host_if" -j ACCEPT 2>/dev/null || iptables -I FORWA
 say "booting it (systemd-nspawn -b)"
 # Docker inside needs what a VM would give it: every capability, the mount/keyring/bpf system
 # calls, its own cgroup subtree writable, and /dev/fuse-free overlay2 on the tree's ext4.
-SYSTEMD_NSPAWN_USE_CGNS=0 SYSTEMD_NSPAWN_API_VFS_WRITABLE=1 script -qfec "systemd-nspawn -b -D '$tree' -M '$name' \
+SYSTEMD_NSPAWN_API_VFS_WRITABLE=1 script -qfec "systemd-nspawn -b -D '$tree' -M '$name' \
   --network-namespace-path=/run/netns/$ns --capability=all \
   --system-call-filter='@mount @keyring @privileged bpf' \
-  --property=DeviceAllow='char-* rwm' --console=passive" "$work/console.log" >/dev/null 2>&1 </dev/null &
+  --register=no --keep-unit --console=passive" "$work/console.log" >/dev/null 2>&1 </dev/null &
 nspawn_pid=$!
 leader=
-for _ in $(seq 1 60); do
-  leader=$(pgrep -P "$(pgrep -f -n "systemd-nspawn -b -D $tree" || echo 0)" 2>/dev/null | head -1 || true)
-  [ -n "$leader" ] && nsenter -t "$leader" -m -p -- test -S /run/systemd/private 2>/dev/null && break
+for _ in $(seq 1 90); do
+  kill -0 "$nspawn_pid" 2>/dev/null || { tail -20 "$work/console.log"; fail "systemd-nspawn exited"; }
+  # The machine's init: the child of this tree's systemd-nspawn (anchored: not `script` or its shell).
+  spawner=$(pgrep -f "^systemd-nspawn -b -D $tree " | head -1 || true)
+  leader=$([ -n "$spawner" ] && pgrep -P "$spawner" | head -1 || true)
+  if [ -n "$leader" ] && [ "$leader" -gt 1 ] && [ "$(cat "/proc/$leader/comm" 2>/dev/null)" = systemd ] &&
+    nsenter -t "$leader" -m -- test -S /run/systemd/private 2>/dev/null; then break; fi
+  leader=
   sleep 1
 done
 [ -n "$leader" ] || { tail -20 "$work/console.log"; fail "the machine did not boot"; }
 echo "$leader" >"$work/leader"
-guest() { nsenter -t "$leader" -a -- env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb LANG=C.UTF-8 "$@"; }
-for _ in $(seq 1 60); do
-  [ "$(guest systemctl is-system-running 2>/dev/null)" != starting ] && break
+guest() { nsenter -t "$leader" -m -u -i -n -p -C -- env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb LANG=C.UTF-8 "$@"; }
+for _ in $(seq 1 90); do
+  case "$(guest systemctl is-system-running 2>/dev/null)" in running | degraded) break ;; esac
   sleep 1
 done
 say "booted in $(($(date +%s) - t0)) s ($(guest systemctl is-system-running 2>/dev/null || true))"
 guest update-ca-certificates >/dev/null 2>&1 || true
-guest sh -c 'curl -sS -o /dev/null -w "%{http_code}" http://deb.debian.org/debian/dists/bookworm/Release' | grep -q 200 || fail "the guest cannot reach Debian's mirror"
+mirror=000
+for _ in $(seq 1 30); do
+  mirror=$(guest curl -s -o /dev/null -w '%{http_code}' http://deb.debian.org/debian/dists/bookworm/Release || true)
+  [ "$mirror" = 200 ] && break
+  sleep 1
+done
+if [ "$mirror" != 200 ]; then
+  guest ip -br addr; guest ip route; guest cat /etc/resolv.conf; guest networkctl 2>&1 | head
+  fail "the guest cannot reach Debian's mirror (HTTP $mirror)"
+fi
 
 domain=mxdeploy.test
 run_deploy() {
