@@ -74,8 +74,10 @@ mkdir -p "$tree" && tar -C "$tree" -xzf "$tarball"
 echo "$name" >"$tree/etc/hostname"
 printf 'nameserver %s\n' "$(awk '/^nameserver/{print $2; exit}' /etc/resolv.conf)" >"$tree/etc/resolv.conf"
 printf '127.0.0.1 localhost\n::1 localhost\n' >"$tree/etc/hosts"
-# The machine's CA bundle (where TLS to the registries is intercepted, the guest needs it too).
-cp /etc/ssl/certs/ca-certificates.crt "$tree/usr/local/share/ca-certificates/host-bundle.crt" 2>/dev/null || true
+# This machine's CA bundle: where TLS to the registries is intercepted, the guest needs it too (a
+# real server does not). Both as the bundle and as a local CA, so that a regeneration keeps it.
+cp /etc/ssl/certs/ca-certificates.crt "$tree/etc/ssl/certs/ca-certificates.crt"
+cp /etc/ssl/certs/ca-certificates.crt "$tree/usr/local/share/ca-certificates/host-bundle.crt"
 say "copying the checkout in (git ls-files, plus .tools/node-*)"
 mkdir -p "$tree/opt/matrixos"
 git ls-files -z --cached --others --exclude-standard | tar -C "$root" --null -T - -c | tar -C "$tree/opt/matrixos" -x
@@ -122,7 +124,6 @@ for _ in $(seq 1 90); do
   sleep 1
 done
 say "booted in $(($(date +%s) - t0)) s ($(guest systemctl is-system-running 2>/dev/null || true))"
-guest update-ca-certificates >/dev/null 2>&1 || true
 mirror=000
 for _ in $(seq 1 30); do
   mirror=$(guest curl -s -o /dev/null -w '%{http_code}' http://deb.debian.org/debian/dists/bookworm/Release || true)
