@@ -61,12 +61,17 @@ cleanup() {
   iptables -D FORWARD -i "$host_if" -j ACCEPT 2>/dev/null
   iptables -D FORWARD -o "$host_if" -j ACCEPT 2>/dev/null
   ip link del "$host_if" 2>/dev/null
+  # The cgroups the guest's engine made for its containers (empty once the machine is gone).
+  [ -n "${cg_parent:-}" ] && for d in /sys/fs/cgroup/*/"$cg_parent"; do
+    [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+  done
   ip netns del "$ns" 2>/dev/null
   # The tree holds the guest's Docker data (overlay mounts are gone with its mount namespace).
   rm -rf "$work"
   exit "$rc"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 t0=$(date +%s)
 say "fresh root filesystem in $tree"
@@ -97,12 +102,22 @@ iptables -t nat -A POSTROUTING -s "$guest_ip/32" ! -d "$guest_ip/32" -j MASQUERA
 iptables -I DOCKER-USER -i "$host_if" -j ACCEPT 2>/dev/null || iptables -I FORWARD -i "$host_if" -j ACCEPT
 iptables -I DOCKER-USER -o "$host_if" -j ACCEPT 2>/dev/null || iptables -I FORWARD -o "$host_if" -j ACCEPT
 
-say "booting it (systemd-nspawn -b)"
 # Docker inside needs what a VM would give it: every capability, the mount/keyring/bpf system
-# calls, its own cgroup subtree writable, and /dev/fuse-free overlay2 on the tree's ext4.
+# calls, and writable cgroup controllers. nspawn mounts this host's cgroup v1 controllers
+# read-only (runc then fails: "mkdir /sys/fs/cgroup/cpuset/docker/...: read-only file system"),
+# so the controllers are bound in writable, and the guest's engine keeps its containers under a
+# parent of its own (removed at the end). Overlay2 works on the tree's ext4.
+cg_parent="mxdeploy$id"
+binds=()
+for c in /sys/fs/cgroup/*; do
+  case "${c##*/}" in systemd | unified) ;; *) [ -d "$c" ] && binds+=("--bind=$c") ;; esac
+done
+mkdir -p "$tree/etc/docker"
+printf '{"cgroup-parent": "/%s"}\n' "$cg_parent" >"$tree/etc/docker/daemon.json"
+say "booting it (systemd-nspawn -b)"
 SYSTEMD_NSPAWN_API_VFS_WRITABLE=1 script -qfec "systemd-nspawn -b -D '$tree' -M '$name' \
   --network-namespace-path=/run/netns/$ns --capability=all \
-  --system-call-filter='@mount @keyring @privileged bpf' \
+  --system-call-filter='@mount @keyring @privileged bpf' ${binds[*]} \
   --register=no --keep-unit --console=passive" "$work/console.log" >/dev/null 2>&1 </dev/null &
 nspawn_pid=$!
 leader=
@@ -118,7 +133,11 @@ for _ in $(seq 1 90); do
 done
 [ -n "$leader" ] || { tail -20 "$work/console.log"; fail "the machine did not boot"; }
 echo "$leader" >"$work/leader"
-guest() { nsenter -t "$leader" -m -u -i -n -p -C -- env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb LANG=C.UTF-8 "$@"; }
+# NODE_EXTRA_CA_CERTS: Node 24's npm does not read the system bundle (see the CA note above).
+guest() {
+  nsenter -t "$leader" -m -u -i -n -p -C -- env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    HOME=/root TERM=dumb LANG=C.UTF-8 NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt "$@"
+}
 for _ in $(seq 1 90); do
   case "$(guest systemctl is-system-running 2>/dev/null)" in running | degraded) break ;; esac
   sleep 1
