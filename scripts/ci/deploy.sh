@@ -108,12 +108,20 @@ iptables -I DOCKER-USER -o "$host_if" -j ACCEPT 2>/dev/null || iptables -I FORWA
 # so the controllers are bound in writable, and the guest's engine keeps its containers under a
 # parent of its own (removed at the end). Overlay2 works on the tree's ext4.
 cg_parent="mxdeploy$id"
-binds=()
+binds=() controllers=()
 for c in /sys/fs/cgroup/*; do
-  case "${c##*/}" in systemd | unified) ;; *) [ -d "$c" ] && binds+=("--bind=$c") ;; esac
+  case "${c##*/}" in systemd | unified) ;; *)
+    [ -d "$c" ] || continue
+    controllers+=("${c##*/}"); mkdir -p "$tree/mnt/host-cgroup/${c##*/}"
+    binds+=("--bind=$c:/mnt/host-cgroup/${c##*/}") ;;
+  esac
 done
-mkdir -p "$tree/etc/docker"
+# Bound beside /sys (nspawn mounts /sys after binds), and over the read-only ones before the
+# engine starts (a drop-in waiting for the docker.io package the deploy script installs).
+mkdir -p "$tree/etc/docker" "$tree/etc/systemd/system/docker.service.d"
 printf '{"cgroup-parent": "/%s"}\n' "$cg_parent" >"$tree/etc/docker/daemon.json"
+printf '[Service]\nExecStartPre=/bin/sh -c '"'"'for c in %s; do mkdir -p /sys/fs/cgroup/$c/%s 2>/dev/null || { mount --bind /mnt/host-cgroup/$c /sys/fs/cgroup/$c && mkdir -p /sys/fs/cgroup/$c/%s; }; done'"'"'\n' \
+  "${controllers[*]}" "$cg_parent" "$cg_parent" >"$tree/etc/systemd/system/docker.service.d/host-cgroups.conf"
 say "booting it (systemd-nspawn -b)"
 SYSTEMD_NSPAWN_API_VFS_WRITABLE=1 script -qfec "systemd-nspawn -b -D '$tree' -M '$name' \
   --network-namespace-path=/run/netns/$ns --capability=all \
