@@ -111,19 +111,19 @@ if command -v docker-compose >/dev/null; then dc_bin=(docker-compose); else dc_b
 # Node 24 (for building the images) and the checkout's dependencies, into .tools/ and node_modules.
 # npm 11 too: Debian's npm 9 ignores the lockfile's `allowScripts` (it would compile native addons
 # that ship prebuilds) and cannot be copied into the local base image (make-base-image.sh).
-npm_version=11.19.1
-npm_dir="$root/.tools/npm-$npm_version"
-if [ ! -x "$npm_dir/node_modules/.bin/npm" ]; then
-  say "installing npm $npm_version ..."
+npm_version=11.19.1 node_version=24.21.0
+node_dir="$root/.tools/node-$node_version" npm_dir="$root/.tools/npm-$npm_version"
+if [ ! -x "$node_dir/node_modules/node/bin/node" ] || [ ! -x "$npm_dir/node_modules/.bin/npm" ]; then
+  say "installing Node $node_version and npm $npm_version (from the npm registry) ..."
+  npm install --prefix "$node_dir" --no-save --no-package-lock --loglevel=error "node@$node_version" >/dev/null
   npm install --prefix "$npm_dir" --no-save --no-package-lock --loglevel=error "npm@$npm_version" >/dev/null
-  changed "installed npm $npm_version"
+  changed "installed Node $node_version and npm $npm_version"
 fi
-export PATH="$npm_dir/node_modules/.bin:$PATH"
-if [ ! -x .tools/node-24.21.0/node_modules/node/bin/node ] || [ ! -f node_modules/.package-lock.json ] ||
-  [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "installing Node 24 and the dependencies (npm ci) ..."
+export PATH="$node_dir/node_modules/node/bin:$npm_dir/node_modules/.bin:$PATH"
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing the dependencies (npm ci) ..."
   bash scripts/node24.sh node --version >/dev/null
-  changed "installed Node 24 and the dependencies"
+  changed "installed the dependencies"
 fi
 
 # --- Settings file -----------------------------------------------------------------------------
