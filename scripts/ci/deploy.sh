@@ -83,7 +83,7 @@ printf '127.0.0.1 localhost\n::1 localhost\n' >"$tree/etc/hosts"
 # real server does not). Both as the bundle and as a local CA, so that a regeneration keeps it.
 cp /etc/ssl/certs/ca-certificates.crt "$tree/etc/ssl/certs/ca-certificates.crt"
 cp /etc/ssl/certs/ca-certificates.crt "$tree/usr/local/share/ca-certificates/host-bundle.crt"
-say "copying the checkout in (git ls-files, plus .tools/node-*)"
+say "copying the checkout in (its tracked and untracked files, not node_modules or .tools)"
 mkdir -p "$tree/opt/matrixos"
 git ls-files -z --cached --others --exclude-standard | tar -C "$root" --null -T - -c | tar -C "$tree/opt/matrixos" -x
 [ -d .git ] && cp -a .git "$tree/opt/matrixos/.git" 2>/dev/null || true
