@@ -11,6 +11,7 @@ import {
   type UserRow,
   users,
 } from '../db/schema.ts';
+import { createAdminInvites, InviteSpentError } from './adminInvites.ts';
 import { countSignInMethods } from './oidc/countSignInMethods.ts';
 import type { VerifiedIdentity } from './oidc/identityStore.ts';
 import { insertIdentity } from './oidc/insertIdentity.ts';
@@ -36,6 +37,7 @@ export interface NewPasskey {
 export function createAccountStore(deps: { db: Db; sealer: Sealer; clock?: () => number }) {
   const { db, sealer } = deps;
   const clock = deps.clock ?? Date.now;
+  const invites = createAdminInvites({ db, clock });
 
   function recoveryCodesFor(userId: string): string[] {
     const codes = newRecoveryCodes();
@@ -77,7 +79,9 @@ export function createAccountStore(deps: { db: Db; sealer: Sealer; clock?: () =>
 
     /**
      * Creates the user with their first factor and recovery codes, all or nothing. Returns the
-     * codes in clear, once. Every account starts as a user; admins are made with `setRole`.
+     * codes in clear, once. Every account starts as a user (admins are made with `setRole`),
+     * except one created with an admin invite: the invite is redeemed in the same transaction,
+     * and when it is spent meanwhile nothing is created (InviteSpentError).
      */
     createUser(
       handle: string,
@@ -86,15 +90,17 @@ export function createAccountStore(deps: { db: Db; sealer: Sealer; clock?: () =>
         | { totpSecret: string; counter: number }
         | { identity: VerifiedIdentity },
       id: string = randomUUID(),
+      inviteHash: string | null = null,
     ): { user: UserRow; recoveryCodes: string[] } {
       return db.transaction(() => {
         const user: UserRow = {
           id,
           handle,
-          role: 'user',
+          role: inviteHash ? 'admin' : 'user',
           createdAt: clock(),
         };
         db.insert(users).values(user).run();
+        if (inviteHash && !invites.redeem(inviteHash, user.id)) throw new InviteSpentError();
         if ('passkey' in factor) addPasskey(user.id, factor.passkey);
         else if ('identity' in factor) insertIdentity(db, user.id, factor.identity, clock());
         else setTotp(user.id, factor.totpSecret, factor.counter);
@@ -176,6 +182,7 @@ export function createAccountStore(deps: { db: Db; sealer: Sealer; clock?: () =>
       userId?: string;
       challenge?: string;
       totpSecret?: string;
+      inviteHash?: string | null;
     }): Flow {
       const now = clock();
       db.delete(authFlows).where(lt(authFlows.expiresAt, now)).run();
@@ -188,6 +195,7 @@ export function createAccountStore(deps: { db: Db; sealer: Sealer; clock?: () =>
         challenge: f.challenge ?? null,
         totpSecretSealed: f.totpSecret ? sealer.seal(f.totpSecret, `flow:${id}`) : null,
         expiresAt: now + FLOW_TTL_MS,
+        inviteHash: f.inviteHash ?? null,
       };
       db.insert(authFlows).values(flow).run();
       return flow;
@@ -212,6 +220,8 @@ export function createAccountStore(deps: { db: Db; sealer: Sealer; clock?: () =>
         totpSecret: flow.totpSecretSealed ? sealer.open(flow.totpSecretSealed, `flow:${flow.id}`) : null,
       };
     },
+    /** Admin invites (`matrixos admin-invite`): issue, check before a sign-up starts. */
+    invites,
     dropFlow(id: string): void {
       db.delete(authFlows).where(eq(authFlows.id, id)).run();
     },

@@ -3,6 +3,7 @@ import { HANDLE_RULES, HttpError, type Logger, limitBody, readJson, validateHand
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { type Context, Hono } from 'hono';
 import type { AccountStore } from '../accounts/accountStore.ts';
+import { InviteSpentError } from '../accounts/adminInvites.ts';
 import { createFailureThrottle } from '../accounts/failureThrottle.ts';
 import type { RateLimiter } from '../accounts/rateLimiter.ts';
 import type { Sessions } from '../accounts/sessions.ts';
@@ -107,6 +108,31 @@ export function authRoutes(deps: AuthDeps) {
 
   const ip = (c: Context) => clientIp(c, deps.trustProxy);
 
+  const inviteRefused = () =>
+    new HttpError(
+      400,
+      'invite_invalid',
+      'this admin invite link is not valid: it was used, it expired, or it is mistyped',
+    );
+
+  /** An admin invite given with a sign-up start: its hash if it can be used, else 400 before anything starts. */
+  function inviteOf(invite: string | undefined): string | null {
+    if (invite === undefined) return null;
+    const hash = accounts.invites.usable(invite);
+    if (!hash) throw inviteRefused();
+    return hash;
+  }
+
+  /** Creates the account, mapping an invite spent meanwhile to the same 400 (nothing was created). */
+  function createUser(...args: Parameters<AccountStore['createUser']>) {
+    try {
+      return accounts.createUser(...args);
+    } catch (err) {
+      if (err instanceof InviteSpentError) throw inviteRefused();
+      throw err;
+    }
+  }
+
   // Sized for what each step takes: a handle and a code are tiny, a WebAuthn response is not.
   // (Limits nest: each path gets exactly one of these, besides the app's 64 KiB ceiling.)
   const limited = new Hono()
@@ -133,8 +159,10 @@ export function authRoutes(deps: AuthDeps) {
 
     .post('/auth/signup/passkey/options', async (c) => {
       limit([[`signup:${ip(c)}`, 10, 10 * MINUTE]]);
-      const handle = mustBeAvailable((await readJson(c, signupStart)).handle);
+      const start = await readJson(c, signupStart);
+      const handle = mustBeAvailable(start.handle);
       limit([[`signup-handle:${handle}`, 10, 10 * MINUTE]]);
+      const inviteHash = inviteOf(start.invite);
       const userId = randomUUID();
       const options = await webauthn.registrationOptions(handle, Buffer.from(userId));
       const flow = accounts.startFlow({
@@ -142,6 +170,7 @@ export function authRoutes(deps: AuthDeps) {
         handle,
         userId,
         challenge: options.challenge,
+        inviteHash,
       });
       return c.json({ flowId: flow.id, options });
     })
@@ -159,18 +188,20 @@ export function authRoutes(deps: AuthDeps) {
       if (!passkey)
         throw new HttpError(400, 'passkey_not_verified', 'the passkey could not be verified; try again');
       const handle = mustBeAvailable(flow.handle);
-      const { user, recoveryCodes } = accounts.createUser(handle, { passkey }, flow.userId);
+      const { user, recoveryCodes } = createUser(handle, { passkey }, flow.userId, flow.inviteHash);
       await signIn(c, user.id, handle);
-      log.info({ handle, factor: 'passkey' }, 'signed up');
+      log.info({ handle, factor: 'passkey', role: user.role }, 'signed up');
       return c.json({ handle, recoveryCodes }, 201);
     })
 
     .post('/auth/signup/totp/options', async (c) => {
       limit([[`signup:${ip(c)}`, 10, 10 * MINUTE]]);
-      const handle = mustBeAvailable((await readJson(c, signupStart)).handle);
+      const start = await readJson(c, signupStart);
+      const handle = mustBeAvailable(start.handle);
       limit([[`signup-handle:${handle}`, 10, 10 * MINUTE]]);
+      const inviteHash = inviteOf(start.invite);
       const secret = newTotpSecret();
-      const flow = accounts.startFlow({ kind: 'signup-totp', handle, totpSecret: secret });
+      const flow = accounts.startFlow({ kind: 'signup-totp', handle, totpSecret: secret, inviteHash });
       return c.json({ flowId: flow.id, ...(await totpSetup(secret, handle)) });
     })
     .post('/auth/signup/totp/verify', async (c) => {
@@ -192,9 +223,14 @@ export function authRoutes(deps: AuthDeps) {
       if (!accounts.takeFlow(body.flowId, ['signup-totp']))
         throw new HttpError(400, 'flow_expired', 'this sign-up has expired; start again');
       const handle = mustBeAvailable(flow.handle);
-      const { user, recoveryCodes } = accounts.createUser(handle, { totpSecret: flow.totpSecret, counter });
+      const { user, recoveryCodes } = createUser(
+        handle,
+        { totpSecret: flow.totpSecret, counter },
+        undefined,
+        flow.inviteHash,
+      );
       await signIn(c, user.id, handle);
-      log.info({ handle, factor: 'totp' }, 'signed up');
+      log.info({ handle, factor: 'totp', role: user.role }, 'signed up');
       return c.json({ handle, recoveryCodes }, 201);
     })
 

@@ -1,8 +1,10 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, createLogger } from '@matrixos/shared';
+import { ConfigError, createLogger, parseDuration } from '@matrixos/shared';
 import Database from 'better-sqlite3';
+import { eq } from 'drizzle-orm';
+import { ADMIN_INVITE_TTL_MS, createAdminInvites, INVITE_PARAM } from '../accounts/adminInvites.ts';
 import { createBackup } from '../backup/createBackup.ts';
 import { RestoreRefusedError, restoreBackup } from '../backup/restoreBackup.ts';
 import { backupTime, selectExpired } from '../backup/selectExpired.ts';
@@ -10,6 +12,8 @@ import { ImportRefusedError, stageImport } from '../backup/stageImport.ts';
 import { BackupInvalidError, verifyBackup } from '../backup/verifyBackup.ts';
 import { createVolumeDirs } from '../backup/volumeDirs.ts';
 import { loadConfig, type PlatformConfig } from '../config.ts';
+import { openDb } from '../db/openDb.ts';
+import { users } from '../db/schema.ts';
 import { createRuntime } from '../runtime/index.ts';
 import { loadBackupConfig } from './backupConfig.ts';
 
@@ -20,6 +24,9 @@ const USAGE = `usage: matrixos <command>
   restore DIR                       restore a backup onto this machine (platform stopped, empty DATA_DIR)
   import HANDLE ARCHIVE             replace HANDLE's home with a user's export (GET /me/export);
                                     the platform must be running (it stops the instance for the swap)
+  admin-invite [--ttl 24h] [--if-none]
+                                    print a one-time sign-up link whose account becomes an admin;
+                                    --if-none: only when there is no admin and no unused invite
 Settings come from the environment, as the platform's (DATA_DIR, PLATFORM_ID, INSTANCE_DISK, ...).`;
 
 /** `matrixos` (scripts/matrixos, `npm run matrixos --`): operator commands beside the running platform. */
@@ -30,6 +37,8 @@ async function main(argv: string[]): Promise<number> {
     options: {
       out: { type: 'string' },
       'no-prune': { type: 'boolean' },
+      ttl: { type: 'string' },
+      'if-none': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -47,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
     );
     return 0;
   }
+  if (command === 'admin-invite') return adminInvite(values.ttl, values['if-none'] === true);
   if (command !== 'backup' && command !== 'restore' && command !== 'import') return usage();
   const config = loadConfig();
   const bc = loadBackupConfig();
@@ -106,6 +116,37 @@ async function main(argv: string[]): Promise<number> {
     'restore done: start the platform',
   );
   console.log(JSON.stringify({ restored: target, users: m.users.length, seconds }));
+  return 0;
+}
+
+/**
+ * `matrixos admin-invite`: the first admin of a server (or another one) signs up through this link.
+ * Written straight into the platform's database, so it works before anyone can sign in.
+ */
+function adminInvite(ttl: string | undefined, ifNone: boolean): number {
+  const ttlMs = ttl === undefined ? ADMIN_INVITE_TTL_MS : parseDuration(ttl);
+  if (ttlMs === null || ttlMs <= 0 || ttlMs > 30 * 24 * 60 * 60 * 1000)
+    throw new ConfigError(`--ttl: expected a duration between 1s and 30d such as 24h, got "${ttl}"`);
+  const config = loadConfig();
+  const db = openDb(path.join(config.dataDir, 'platform.db'));
+  const invites = createAdminInvites({ db });
+  // The deploy script asks on every run: a second run must not mint a second link.
+  const admins = db.select().from(users).where(eq(users.role, 'admin')).all().length;
+  const pending = invites.outstanding();
+  if (ifNone && (admins > 0 || pending !== null)) {
+    db.$client.close();
+    const skipped =
+      admins > 0
+        ? 'an admin exists'
+        : `an unused invite is outstanding until ${new Date(pending ?? 0).toISOString()}`;
+    console.log(JSON.stringify({ skipped }));
+    return 0;
+  }
+  const { token, expiresAt } = invites.issue(ttlMs);
+  db.$client.close();
+  const link = new URL('/signup', config.publicUrl);
+  link.searchParams.set(INVITE_PARAM, token);
+  console.log(JSON.stringify({ link: link.href, expiresAt: new Date(expiresAt).toISOString() }));
   return 0;
 }
 

@@ -98,6 +98,17 @@ export const authFlows = sqliteTable('auth_flows', {
   challenge: text('challenge'),
   totpSecretSealed: text('totp_secret_sealed'),
   expiresAt: integer('expires_at').notNull(),
+  /** A sign-up started with an admin invite: its hash, redeemed when the account is created. */
+  inviteHash: text('invite_hash'),
+});
+
+/** One-time sign-up links that make their user an admin (`matrixos admin-invite`); hashed at rest. */
+export const adminInvites = sqliteTable('admin_invites', {
+  tokenHash: text('token_hash').primaryKey(),
+  createdAt: integer('created_at').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+  usedAt: integer('used_at'),
+  usedBy: text('used_by'),
 });
 
 /** A signed-in browser: every token issued to it belongs to this family, revoked as one. */

@@ -27,6 +27,7 @@ export function signupPage(d: { hostSuffix: string }): Html {
 <section class="card" id="step-handle" aria-labelledby="handle-title">
   <h1 id="handle-title">Create your Matrix OS</h1>
   <p class="lead">Pick a handle. It becomes your address and cannot be changed later.</p>
+  <p class="alert" id="invite-note" hidden>This link is an administrator invite: the account you create now manages this server. It works once.</p>
   <form id="handle-form" novalidate>
     ${handleField(d.hostSuffix)}
     <div class="stack-buttons">

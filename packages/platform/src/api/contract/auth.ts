@@ -11,7 +11,11 @@ import {
 } from './common.ts';
 
 // Request bodies: `authRoutes.ts` validates with exactly these.
-export const signupStart = z.object({ handle: z.string() });
+export const signupStart = z.object({
+  handle: z.string(),
+  /** A one-time admin invite (`matrixos admin-invite`): the new account is an admin. */
+  invite: z.string().max(200).optional(),
+});
 export const passkeyVerify = z.object({ flowId: z.string(), response: credentialJson });
 export const totpVerify = z.object({ flowId: z.string(), code: z.string() });
 export const loginStart = z.object({ handle: z.string() });

@@ -30,6 +30,10 @@ let checked = { handle: '', available: false };
 let checking = null;
 let timer;
 let totpFlowId = null;
+// A one-time admin invite (`matrixos admin-invite` prints the link): sent with the sign-up start.
+const invite = new URLSearchParams(location.search).get('invite');
+const startBody = (handle) => (invite ? { handle, invite } : { handle });
+byId('invite-note').hidden = !invite;
 
 function showStep(name) {
   for (const step of ['handle', 'totp', 'codes', 'progress']) byId(`step-${step}`).hidden = step !== name;
@@ -115,7 +119,7 @@ byId('handle-form').addEventListener('submit', async (event) => {
     const value = await chosenHandle();
     if (!value) return;
     try {
-      const { flowId, options } = await api('POST', '/auth/signup/passkey/options', { handle: value });
+      const { flowId, options } = await api('POST', '/auth/signup/passkey/options', startBody(value));
       const response = await webauthn().startRegistration({ optionsJSON: options });
       const done = await api('POST', '/auth/signup/passkey/verify', { flowId, response });
       signedUp(done.handle, done.recoveryCodes, 'passkey');
@@ -132,7 +136,7 @@ totpBtn.addEventListener('click', async () => {
     const value = await chosenHandle();
     if (!value) return;
     try {
-      const setup = await api('POST', '/auth/signup/totp/options', { handle: value });
+      const setup = await api('POST', '/auth/signup/totp/options', startBody(value));
       totpFlowId = setup.flowId;
       fillTotpSetup('signup-totp', setup);
       showStep('totp');
