@@ -51,6 +51,11 @@ const schema = z
     // from outside (Telegram's webhook goes there; without one, single-user mode long-polls).
     TELEGRAM_API_ROOT: z.url({ protocol: /^https?$/ }).default('https://api.telegram.org'),
     MATRIXOS_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+    // The appliance (distro/): its state folder on the data partition, and where the kiosk's
+    // sign-in ticket goes. Unset: not an appliance, and the /appliance routes are absent.
+    APPLIANCE_STATE_DIR: z.string().min(1).optional(),
+    APPLIANCE_KIOSK_TICKET: z.string().min(1).optional(),
+    APPLIANCE_OS_RELEASE: z.string().min(1).default('/usr/lib/os-release'),
   })
   .superRefine((env, ctx) => {
     if (env.MATRIXOS_MODE !== 'platform') return;
@@ -96,6 +101,17 @@ export interface GatewayConfig {
   telegramApiRoot: string;
   /** The instance's public origin (no trailing slash), when it has one. */
   publicUrl: string | undefined;
+  /** Set on the appliance only (distro/, packages/gateway/src/appliance/). */
+  appliance?: ApplianceConfig | undefined;
+}
+
+export interface ApplianceConfig {
+  /** update.json (written by the root updater), setup-done and reset-requested live here. */
+  stateDir: string;
+  /** The file the kiosk reads its one-time sign-in ticket from, or undefined: no kiosk. */
+  kioskTicket: string | undefined;
+  /** The image's os-release (IMAGE_VERSION is the appliance's version). */
+  osRelease: string;
 }
 
 /** Reads the gateway's environment; throws a ConfigError naming every bad variable. */
@@ -117,5 +133,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jobsRepo: e.MATRIXOS_JOBS_REPO,
     telegramApiRoot: e.TELEGRAM_API_ROOT.replace(/\/+$/, ''),
     publicUrl: e.MATRIXOS_PUBLIC_URL?.replace(/\/+$/, ''),
+    appliance: e.APPLIANCE_STATE_DIR
+      ? {
+          stateDir: resolve(e.APPLIANCE_STATE_DIR),
+          kioskTicket: e.APPLIANCE_KIOSK_TICKET,
+          osRelease: e.APPLIANCE_OS_RELEASE,
+        }
+      : undefined,
   };
 }

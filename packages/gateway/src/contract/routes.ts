@@ -8,6 +8,7 @@ import {
   type Security,
 } from '@matrixos/shared';
 import { z } from 'zod';
+import { registerAppliance } from '../appliance/openapi.ts';
 import { channelRouteContracts, channelStatusSchema } from '../channels/contract.ts';
 import { changeSchema, keySchema, listSchema, messageSchema, signInSchema } from './bodies.ts';
 import { registerJobs } from './jobs.ts';
@@ -396,6 +397,7 @@ export function registerGateway(registry: OpenAPIRegistry): void {
 
   registerJobs(registry);
   registerChannels(route);
+  registerAppliance(route);
 
   route('get', '/ws', 'events', 'the WebSocket: events out, `ping` / `chat.send` / `chat.cancel` in', {
     101: {
