@@ -9,7 +9,8 @@
 # gateway bundle, Node 24, the units and distro/rootfs/ on top, so a gateway change costs a copy and
 # an mkfs, not a Debian install. Needs root (mkosi, nspawn), mkosi 14, rauc, mtools, dosfstools,
 # grub-efi-amd64-bin, squashfs-tools (scripts/ci/distro.sh installs them).
-# Usage: distro/build.sh [--version V] [--out DIR] [--broken] [--no-disk]
+# Usage: distro/build.sh [--version V] [--out DIR] [--broken] [--no-disk] [--no-bundle]
+#   --no-bundle  no update bundle (mksquashfs of the whole root is the slowest step): for trying a change
 #   --broken  a deliberately broken image whose gateway never starts (the rollback test's v3)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,12 +18,14 @@ version=$(node -p "require('$root/package.json').version" 2>/dev/null || echo 0.
 out="$root/dist/distro"
 broken=0
 disk=1
+bundle=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --version) version=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --broken) broken=1; shift ;;
     --no-disk) disk=0; shift ;;
+    --no-bundle) bundle=0; shift ;;
     *) echo "distro/build.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -121,6 +124,7 @@ mkfs.ext4 -q -L matrixos-root -d "$tree" "$out/rootfs.ext4" "${size_mb}M"
 log "root image: $(du -h --apparent-size "$out/rootfs.ext4" | cut -f1) (${size_mb} MiB)"
 
 # 5. The update bundle: the root image, signed.
+if [ "$bundle" = 1 ]; then
 bundle_dir="$work/bundle"
 mkdir -p "$bundle_dir"
 ln "$out/rootfs.ext4" "$bundle_dir/rootfs.ext4" 2>/dev/null || cp "$out/rootfs.ext4" "$bundle_dir/"
@@ -139,6 +143,7 @@ rm -f "$out/matrixos-$version.raucb"
 rauc bundle --cert="$keys/signing.cert.pem" --key="$keys/signing.key.pem" \
   --mksquashfs-args="-comp lz4" "$bundle_dir" "$out/matrixos-$version.raucb" >/dev/null
 log "bundle: $(du -h "$out/matrixos-$version.raucb" | cut -f1)"
+fi
 echo "$version" >"$out/VERSION"
 
 # 6. The disk: GPT with the EFI system partition, root A (this image), root B (empty), data.
