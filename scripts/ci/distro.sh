@@ -59,6 +59,18 @@ for v in v1 v2 v3; do
 done
 mark rootfs_bytes "$(stat -c %s "$t/v1/rootfs.ext4")"
 
+# The signature check the guest's `rauc install` makes: v2's bundle verifies against the image's
+# keyring, and is refused against another CA (a bundle from someone else's key).
+printf '[system]\ncompatible=matrixos-appliance-x86_64\nbootloader=noop\n[keyring]\npath=%s\n' \
+  "${DISTRO_KEYS:-$cache/keys}/ca.cert.pem" >"$t/rauc-ok.conf"
+rauc info --conf="$t/rauc-ok.conf" "$t/v2/matrixos-2.0.0.raucb" >/dev/null 2>&1 || fail "v2's bundle does not verify"
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=stranger -keyout "$t/stranger.key" -out "$t/stranger.crt" 2>/dev/null
+printf '[system]\ncompatible=matrixos-appliance-x86_64\nbootloader=noop\n[keyring]\npath=%s\n' "$t/stranger.crt" >"$t/rauc-other.conf"
+if rauc info --conf="$t/rauc-other.conf" "$t/v2/matrixos-2.0.0.raucb" >/dev/null 2>&1; then
+  fail "a bundle verified against a CA that did not sign it"
+fi
+say "bundle signatures: accepted by the image's CA, refused by another"
+
 # The update server: HTTPS over a folder holding `latest` and the bundles.
 www=$t/www
 rm -rf "$www" && mkdir -p "$www"
