@@ -1,6 +1,7 @@
 // @ts-check
 // Settings: the AI model and limits, the owner's own Anthropic key, the budget, Telegram, signing out.
 
+import { applianceSection } from './appliance/settings-section.js';
 import { api, getJson } from './lib/api.js';
 import { formatUsd, h, usdToMicros } from './lib/dom.js';
 
@@ -12,11 +13,14 @@ export function createSettings() {
     let settings;
     let session;
     let telegram;
+    let appliance;
     try {
-      [settings, session, telegram] = await Promise.all([
+      [settings, session, telegram, appliance] = await Promise.all([
         getJson('api/settings'),
         getJson('api/session'),
         getJson('api/settings/telegram'),
+        // Only an appliance answers (its version and updates); elsewhere the route is absent.
+        getJson('api/appliance').catch(() => null),
       ]);
     } catch (err) {
       root.replaceChildren(h('p', { class: 'form-error' }, `Settings could not be loaded: ${err.message}`));
@@ -27,6 +31,7 @@ export function createSettings() {
       keySection(settings),
       telegramSection(telegram),
       sessionSection(settings, session),
+      ...(appliance ? [applianceSection(appliance)] : []),
     );
   }
 

@@ -2,6 +2,9 @@ import { errorHandler, type Logger, notFoundHandler, TELEGRAM_WEBHOOK_PATH } fro
 import { Hono } from 'hono';
 import type { WebSocketServer } from 'ws';
 import { type Activity, createActivity } from './activity.ts';
+import { createKioskTicket } from './appliance/kioskTicket.ts';
+import { createNetwork } from './appliance/network.ts';
+import { APPLIANCE_OPEN_PATHS, applianceRoutes } from './appliance/routes.ts';
 import { appRoutes } from './apps/routes.ts';
 import { createAppStore } from './apps/store.ts';
 import { type AuthEnv, requireAuth } from './auth/require-auth.ts';
@@ -75,7 +78,8 @@ const PUBLIC_PATHS = new Set(['/health', '/api/health', '/openapi.json', TELEGRA
 /** Open to everyone, signed in or not: the page (shell or sign-in), its files, and signing in. */
 const isOpen = (method: string, path: string) =>
   ((method === 'GET' || method === 'HEAD') && (path === '/' || path.startsWith('/shell/'))) ||
-  (method === 'POST' && path === '/api/session');
+  (method === 'POST' && path === '/api/session') ||
+  (method === 'GET' && APPLIANCE_OPEN_PATHS.has(path));
 
 /** Wires the routes over one home. The home must exist (main.ts seeds it before this). */
 export async function createApp({ config, log, token, shellDir, now }: GatewayDeps): Promise<Gateway> {
@@ -147,6 +151,16 @@ export async function createApp({ config, log, token, shellDir, now }: GatewayDe
   app.onError((err, c) => onError(fsErrorToHttp(err) ?? err, c));
   app.notFound(notFoundHandler);
   app.use(requireAuth({ token, sessions, activity, publicPaths: PUBLIC_PATHS, open: isOpen }));
+  if (config.appliance) {
+    // Before the shell: the appliance notes when its kiosk is given the desktop (`/`).
+    const ticket = config.appliance.kioskTicket ? createKioskTicket(config.appliance.kioskTicket) : null;
+    await ticket?.issue().catch((err) => log.warn({ err }, 'no kiosk ticket written'));
+    const network = createNetwork();
+    app.route(
+      '/',
+      applianceRoutes({ appliance: config.appliance, shellDir, sessions, network, ticket, log }),
+    );
+  }
   app.route('/', shellRoutes({ shellDir, config }));
   app.route('/', sessionRoutes({ token, sessions, config }));
   app.route('/', systemRoutes({ config, log, activity, startedAt, channels }));

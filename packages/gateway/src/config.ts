@@ -64,6 +64,11 @@ const schema = z
       .string()
       .regex(/^@[a-z0-9._=/-]+:[a-z0-9.:-]+$/, 'a Matrix user id such as @alice:example.org')
       .optional(),
+    // The appliance (distro/): its state folder on the data partition, and where the kiosk's
+    // sign-in ticket goes. Unset: not an appliance, and the /appliance routes are absent.
+    APPLIANCE_STATE_DIR: z.string().min(1).optional(),
+    APPLIANCE_KIOSK_TICKET: z.string().min(1).optional(),
+    APPLIANCE_OS_RELEASE: z.string().min(1).default('/usr/lib/os-release'),
   })
   .superRefine((env, ctx) => {
     if (env.MATRIXOS_MODE !== 'platform') return;
@@ -111,6 +116,17 @@ export interface GatewayConfig {
   publicUrl: string | undefined;
   /** `@{handle}_ai` on the homeserver, or null: no Matrix channel. */
   matrix: MatrixSettings | null;
+  /** Set on the appliance only (distro/, packages/gateway/src/appliance/). */
+  appliance?: ApplianceConfig | undefined;
+}
+
+export interface ApplianceConfig {
+  /** update.json (written by the root updater), setup-done and reset-requested live here. */
+  stateDir: string;
+  /** The file the kiosk reads its one-time sign-in ticket from, or undefined: no kiosk. */
+  kioskTicket: string | undefined;
+  /** The image's os-release (IMAGE_VERSION is the appliance's version). */
+  osRelease: string;
 }
 
 /** Reads the gateway's environment; throws a ConfigError naming every bad variable. */
@@ -142,5 +158,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
             ownerId: e.MATRIX_OWNER_ID,
           }
         : null,
+    appliance: e.APPLIANCE_STATE_DIR
+      ? {
+          stateDir: resolve(e.APPLIANCE_STATE_DIR),
+          kioskTicket: e.APPLIANCE_KIOSK_TICKET,
+          osRelease: e.APPLIANCE_OS_RELEASE,
+        }
+      : undefined,
   };
 }

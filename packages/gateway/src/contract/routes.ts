@@ -8,6 +8,7 @@ import {
   type Security,
 } from '@matrixos/shared';
 import { z } from 'zod';
+import { registerAppliance } from '../appliance/openapi.ts';
 import { channelRouteContracts, channelStatusSchema } from '../channels/contract.ts';
 import { inboxPeerSchema } from '../events/contract.ts';
 import { changeSchema, keySchema, listSchema, messageSchema, signInSchema } from './bodies.ts';
@@ -405,6 +406,7 @@ export function registerGateway(registry: OpenAPIRegistry): void {
   registerJobs(registry);
   registerChannels(route);
   registerSocial(registry, owner, denied);
+  registerAppliance(route);
 
   route('get', '/ws', 'events', 'the WebSocket: events out, `ping` / `chat.send` / `chat.cancel` in', {
     101: {

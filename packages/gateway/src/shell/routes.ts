@@ -24,7 +24,7 @@ export const SHELL_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const PAGE_HEADERS = {
+export const PAGE_HEADERS = {
   'Content-Security-Policy': SHELL_CSP,
   'Cache-Control': 'no-store',
   'X-Content-Type-Options': 'nosniff',
