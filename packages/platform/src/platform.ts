@@ -29,6 +29,7 @@ import type { LlmProxy } from './llm/proxyClient.ts';
 import { observeState } from './metrics/observeState.ts';
 import { createPlatformMetrics, type PlatformMetrics } from './metrics/platformMetrics.ts';
 import { createOrchestrator, type ReconcileReport } from './orchestrator/orchestrator.ts';
+import { createRollouts } from './rollout/createRollouts.ts';
 import { createRouter } from './router/createRouter.ts';
 import type { RuntimeDriver } from './runtime/driver.ts';
 import { waitReady } from './runtime/index.ts';
@@ -149,6 +150,14 @@ export function createPlatform(deps: PlatformDeps) {
         clock: deps.clock,
       })
     : null;
+  const rollouts = createRollouts({
+    db: deps.db,
+    store,
+    orchestrator,
+    config,
+    log: log.child({ module: 'rollout' }),
+    clock: deps.clock,
+  });
   const app = createApp({
     config,
     orchestrator,
@@ -178,6 +187,7 @@ export function createPlatform(deps: PlatformDeps) {
     }),
     proxyStatus,
     metrics,
+    rollouts,
   });
   const server = createServer({ app, router, domain: config.domain, log, limits: config.limits });
   const instanceApi = createInstanceApi({
@@ -219,6 +229,7 @@ export function createPlatform(deps: PlatformDeps) {
     /** Where instances reach the instance API (set once `listen` has bound it). */
     instanceApiUrl: () => instanceApiUrl,
     billing,
+    rollouts,
     /** Listens, then reconciles in the background; `reconciled` settles when that first pass ends. */
     async listen(
       port = config.port,
@@ -239,6 +250,11 @@ export function createPlatform(deps: PlatformDeps) {
       proxyStatus.start();
       const reconciled = lifecycle.start();
       reconciled.catch((err) => log.error({ err }, 'startup reconcile failed'));
+      // Once the engine and the database agree: instances on another image than the configured one move.
+      void reconciled.then(
+        () => rollouts.resume(),
+        () => undefined,
+      );
       if (deps.llm) void syncKeysUntilDone();
       billing?.start();
       return { port: (server.address() as AddressInfo).port, reconciled };
@@ -251,6 +267,7 @@ export function createPlatform(deps: PlatformDeps) {
       const cut = setTimeout(() => server.closeAllConnections(), 3000);
       engineStatus.stop();
       proxyStatus.stop();
+      await rollouts.close();
       await lifecycle.close();
       jobWakes.stop();
       await instanceApiServer?.close();
