@@ -263,6 +263,8 @@ export function createPlatform(deps: PlatformDeps) {
     async close(): Promise<void> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Upgraded sockets are not the server's to cut any more (closeAllConnections skips them).
+      router.drain();
       // Open WebSockets and streams would hold the close forever: give them a moment, then cut.
       const cut = setTimeout(() => server.closeAllConnections(), 3000);
       engineStatus.stop();
