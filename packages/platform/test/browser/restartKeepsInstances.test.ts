@@ -1,3 +1,5 @@
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,61 +11,85 @@ import {
   type UpstreamStandIn,
 } from '@matrixos/proxy/testing';
 import { freePort, newToken } from '@matrixos/shared';
-import { dockerAvailable, launchChromium, type TestBrowser, toolAvailable } from '@matrixos/shared/testing';
+import {
+  dockerAvailable,
+  launchChromium,
+  TEST_INSTANCE_IMAGE,
+  type TestBrowser,
+  toolAvailable,
+} from '@matrixos/shared/testing';
 import Docker from 'dockerode';
 import type { WebSocket as PageSocket } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL_HANDLE, LABEL_PLATFORM } from '../../src/runtime/driver.ts';
-import { PLATFORM_KEY, startTestPlatform, type TestPlatform } from '../harness.ts';
+import { httpRequest, PLATFORM_KEY, spawnPlatform, startTestPlatform } from '../harness.ts';
 import { instanceApiStatus, saveRecoveryCodes, startTotpSignup, waitForInstance } from './flows.ts';
 
 const docker = new Docker();
 
 /**
- * Issue 10 §5: the platform and the LLM proxy restart (an upgrade of either) while a user has
- * their instance's shell open in Chromium, on real containers. No container is restarted or
- * re-created (same id, same StartedAt, no restarts), the shell's WebSocket comes back by itself,
- * and the instance answers again: its API, and a chat that goes through the restarted proxy.
+ * Issue 10 §5: the platform process and the LLM proxy process restart (an upgrade of either: a
+ * SIGTERM, then the new version on the same data and ports) while a user has their instance's shell
+ * open in Chromium, on real containers. No container is restarted or re-created (same id, same
+ * StartedAt, no restarts), the shell's WebSocket comes back by itself, and the instance answers
+ * again: its API, and a chat whose AI call goes through the restarted proxy.
  */
 describe.skipIf(!toolAvailable('chromium') || !(await dockerAvailable()))(
   'platform and proxy restart without stopping instances (Docker, Chromium)',
   () => {
     let upstream: UpstreamStandIn;
     let proxy: ProxyProcess;
-    let t: TestPlatform | undefined;
+    let platform: Awaited<ReturnType<typeof spawnPlatform>> | undefined;
     let browser: TestBrowser;
     const dataDir = mkdtempSync(path.join(tmpdir(), 'matrixos-restart-'));
     const adminToken = newToken('mxa');
-    const platformId = `t${Math.random().toString(36).slice(2, 8)}`;
+    const platformId = `t${randomBytes(4).toString('hex')}`;
     let port: number;
+    const label = [`${LABEL_PLATFORM}=${platformId}`];
 
     const startPlatform = () =>
-      startTestPlatform({
-        runtime: 'docker',
-        dataDir,
-        platformId,
+      spawnPlatform({
+        DATA_DIR: dataDir,
+        PLATFORM_ID: platformId,
+        PLATFORM_ADMIN_TOKEN: adminToken,
+        PLATFORM_PORT: String(port),
+        PLATFORM_DOMAIN: 'localhost',
+        RUNTIME: 'docker',
+        INSTANCE_IMAGE: TEST_INSTANCE_IMAGE,
+        PROXY_ADMIN_URL: proxy.url,
+        PROXY_PORT: String(proxy.port),
+      });
+    const startProxy = (dir?: string, proxyPort?: number) =>
+      // Containers reach the proxy on the instance network's gateway address, not on loopback.
+      startProxyProcess({
+        upstreamUrl: upstream.url,
+        platformKey: PLATFORM_KEY,
         adminToken,
-        port,
-        proxyAdminUrl: proxy.url,
-        env: { PROXY_PORT: String(proxy.port) },
+        host: '0.0.0.0',
+        dir,
+        port: proxyPort,
+      });
+    /** SIGTERM, as systemd or compose stop it; resolves with its exit code. */
+    const terminate = (child: ChildProcess) =>
+      new Promise<number | null>((resolve) => {
+        if (child.exitCode !== null) return resolve(child.exitCode);
+        child.once('exit', (code) => resolve(code));
+        child.kill('SIGTERM');
       });
 
     beforeAll(async () => {
       upstream = await startUpstreamStandIn({ apiKeys: [PLATFORM_KEY] });
       port = await freePort();
-      // Containers reach the proxy on the instance network's gateway address, not on loopback.
-      proxy = await startProxyProcess({
-        upstreamUrl: upstream.url,
-        platformKey: PLATFORM_KEY,
-        adminToken,
-        host: '0.0.0.0',
-      });
-      t = await startPlatform();
+      proxy = await startProxy();
+      platform = await startPlatform();
       browser = await launchChromium();
     });
     afterAll(async () => {
       await browser?.close();
-      await t?.destroy();
+      if (platform) await terminate(platform.child);
+      // What this test's platform made (containers, volumes and their disks) goes the harness's way.
+      const leftover = await startTestPlatform({ runtime: 'docker', dataDir, platformId, adminToken });
+      await leftover.destroy();
       await proxy?.close();
       await upstream?.close();
       rmSync(dataDir, { recursive: true, force: true });
@@ -72,7 +98,7 @@ describe.skipIf(!toolAvailable('chromium') || !(await dockerAvailable()))(
     async function container(handle: string) {
       const [c] = await docker.listContainers({
         all: true,
-        filters: { label: [`${LABEL_PLATFORM}=${platformId}`, `${LABEL_HANDLE}=${handle}`] },
+        filters: { label: [...label, `${LABEL_HANDLE}=${handle}`] },
       });
       const info = await docker.getContainer(c!.Id).inspect();
       return {
@@ -105,38 +131,51 @@ describe.skipIf(!toolAvailable('chromium') || !(await dockerAvailable()))(
 
       // The upgrade: the proxy, then the platform, stop and start again on the same data and ports.
       await proxy.stop();
-      proxy = await startProxyProcess({
-        upstreamUrl: upstream.url,
-        platformKey: PLATFORM_KEY,
-        adminToken,
-        host: '0.0.0.0',
-        dir: proxy.dir,
-        port: proxy.port,
-      });
-      await t!.stop();
+      proxy = await startProxy(proxy.dir, proxy.port);
       const opened = sockets.length;
-      // The socket the platform carried is cut when it stops.
-      await expect.poll(() => sockets.every((s) => s.closed), { timeout: 10_000 }).toBe(true);
-      t = await startPlatform();
-      const report = await t.reconciled;
+      // A clean exit (0), not the forced one after 10 s: the open socket does not hold the close.
+      expect(await terminate(platform!.child)).toBe(0);
+      platform = undefined;
+      expect(sockets.every((s) => s.closed)).toBe(true);
+      platform = await startPlatform();
+      const running = platform;
+      await expect
+        .poll(() => /"msg":"startup reconcile done"/.test(running.output()), { timeout: 30_000 })
+        .toBe(true);
+      const line = running
+        .output()
+        .split('\n')
+        .find((l) => l.includes('"msg":"startup reconcile done"'))!;
       // Adopted as it was: nothing re-created, started or stopped.
-      expect(report).toMatchObject({
+      expect(JSON.parse(line)).toMatchObject({
         recreated: [],
         started: [],
         stopped: [],
         errors: [],
         removedOrphans: [],
       });
-      expect(t.platform.store.get(handle)).toMatchObject({ state: 'running', engineId: before.id });
+      const info = await httpRequest(port, {
+        path: `/containers/${handle}`,
+        headers: { authorization: `Bearer ${adminToken}` },
+      });
+      // On failure, what the platform logged at warn and above says why.
+      const problems = running
+        .output()
+        .split('\n')
+        .filter((l) => /"level":(40|50|60)/.test(l))
+        .join('\n');
+      expect(info.status, problems).toBe(200);
+      expect(info.json()).toMatchObject({
+        instance: { state: 'running', engineId: before.id, lastError: null },
+      });
 
       // The shell opens a new socket by itself, through the new platform.
       await expect
         .poll(() => sockets.slice(opened).filter((s) => !s.closed).length, { timeout: 35_000 })
         .toBe(1);
-      expect(t.platform.router.openSockets()).toBe(1);
       expect(await instanceApiStatus(tab)).toEqual({ status: 200, handle });
 
-      // A chat from the page: its AI calls go through the restarted proxy, with the same key.
+      // A chat from the page: its AI call goes through the restarted proxy, with the same key.
       upstream.enqueue(reply('Still here after the upgrade.'));
       const said = await tab.evaluate(
         () =>
