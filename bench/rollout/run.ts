@@ -11,6 +11,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { TEST_INSTANCE_IMAGE } from '@matrixos/shared/testing';
 import type { RolloutView } from '../../packages/platform/src/rollout/createRollouts.ts';
 import { startTestPlatform } from '../../packages/platform/test/harness.ts';
@@ -30,23 +31,30 @@ const release = (extra: string) => {
 };
 
 execFileSync('docker', ['tag', TEST_INSTANCE_IMAGE, tag]);
-const t = await startTestPlatform({
-  runtime: 'docker',
-  env: { INSTANCE_IMAGE: tag, PROXY_ADMIN_URL: 'none', ROLLOUT_HEALTH_TIMEOUT: `${HEALTH_TIMEOUT_S}s` },
-});
+// Generous bounds for the good image: a loaded machine must not turn a slow start into a rollback.
+const env = {
+  INSTANCE_IMAGE: tag,
+  PROXY_ADMIN_URL: 'none',
+  WAKE_TIMEOUT: '120s',
+  ROLLOUT_HEALTH_TIMEOUT: '180s',
+};
+let t = await startTestPlatform({ runtime: 'docker', env });
 const handles = Array.from({ length: USERS }, (_, i) => `user${i}`);
 const ms = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return { median: s[Math.floor(s.length / 2)]!, max: s.at(-1)! };
 };
 
-async function rollOut(): Promise<{ rollout: RolloutView; wallS: number }> {
+/** The rollout started by `begin` (the admin route, or a platform start), to its end. */
+async function rollOut(begin: () => Promise<void>): Promise<{ rollout: RolloutView; wallS: number }> {
   const t0 = performance.now();
-  const started = await t.admin('POST', '/admin/rollout');
-  if (started.status !== 202) throw new Error(`rollout: ${started.status} ${started.text}`);
+  await begin();
   await t.platform.rollouts.idle();
   const wallS = (performance.now() - t0) / 1000;
-  return { rollout: (await t.admin('GET', '/admin/rollout')).json<{ rollout: RolloutView }>().rollout, wallS };
+  return {
+    rollout: (await t.admin('GET', '/admin/rollout')).json<{ rollout: RolloutView }>().rollout,
+    wallS,
+  };
 }
 
 try {
@@ -55,7 +63,10 @@ try {
     await t.instance(h, { method: 'PUT', path: '/files/keep.txt', body: `${h}'s work` });
   }
   release('');
-  const good = await rollOut();
+  const good = await rollOut(async () => {
+    const started = await t.admin('POST', '/admin/rollout');
+    if (started.status !== 202) throw new Error(`rollout: ${started.status} ${started.text}`);
+  });
   if (good.rollout.state !== 'done') throw new Error(`good rollout: ${JSON.stringify(good.rollout)}`);
   const moves = ms(good.rollout.steps.map((s) => s.durationMs!));
   for (const h of handles) {
@@ -63,8 +74,20 @@ try {
     if (got.text !== `${h}'s work`) throw new Error(`${h} lost its file: ${got.status} ${got.text}`);
   }
 
+  // The broken release, rolled out by a platform start with the short health bound.
   release('ENTRYPOINT ["node", "-e", "process.exit(3)"]');
-  const bad = await rollOut();
+  await t.stop();
+  const { dataDir, platformId, adminToken } = t;
+  const bad = await rollOut(async () => {
+    t = await startTestPlatform({
+      runtime: 'docker',
+      dataDir,
+      platformId,
+      adminToken,
+      env: { ...env, ROLLOUT_HEALTH_TIMEOUT: `${HEALTH_TIMEOUT_S}s` },
+    });
+    await t.reconciled;
+  });
   const first = bad.rollout.steps[0]!;
   if (bad.rollout.state !== 'failed' || first.outcome !== 'rolled_back')
     throw new Error(`broken rollout: ${JSON.stringify(bad.rollout)}`);
@@ -76,6 +99,7 @@ try {
 } finally {
   for (const h of handles) t.track(h);
   await t.destroy();
+  rmSync(t.dataDir, { recursive: true, force: true });
   for (const image of [tag, ...built]) {
     try {
       execFileSync('docker', ['image', 'rm', image], { stdio: 'ignore' });

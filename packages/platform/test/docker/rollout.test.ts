@@ -1,17 +1,21 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { newToken } from '@matrixos/shared';
 import { dockerAvailable, TEST_INSTANCE_IMAGE } from '@matrixos/shared/testing';
 import Docker from 'dockerode';
 import { afterAll, describe, expect, it } from 'vitest';
+import { totpCodeAt } from '../../src/accounts/totp.ts';
 import type { RolloutView } from '../../src/rollout/createRollouts.ts';
 import { LABEL_HANDLE, LABEL_PLATFORM } from '../../src/runtime/driver.ts';
+import { createCookieClient } from '../cookieClient.ts';
 import { startTestPlatform, type TestPlatform } from '../harness.ts';
 
 const docker = new Docker();
+const CLI = fileURLToPath(new URL('../../src/cli/matrixos.ts', import.meta.url));
 const run = randomBytes(3).toString('hex');
 const repo = TEST_INSTANCE_IMAGE.slice(0, TEST_INSTANCE_IMAGE.lastIndexOf(':'));
 /** Made here from the instance image, and removed after: one whose gateway never starts, one that works. */
@@ -71,13 +75,27 @@ describe.skipIf(!(await dockerAvailable()))('rolling image upgrades on Docker', 
     const ids = { dataDir, platformId: `t${randomBytes(4).toString('hex')}`, adminToken: newToken('mxa') };
     let t: TestPlatform | undefined = await startTestPlatform({ runtime: 'docker', ...ids });
     try {
-      const old = t.platform.store.get('alice')?.image ?? (await t.platform.orchestrator.targetImage());
+      const old = await t.platform.orchestrator.targetImage();
       for (const h of ['alice', 'bob', 'carol']) {
         await t.provision(h);
         const put = await t.instance(h, { method: 'PUT', path: '/files/keep.txt', body: `${h}'s work` });
         expect(put.status).toBe(201);
       }
       await t.admin('POST', '/containers/carol/stop');
+      // An admin who will read the failure on the admin page (their own instance: 'boss', awake).
+      const boss = createCookieClient(t.port);
+      const signup = (
+        await boss.cp('/auth/signup/totp/options', { method: 'POST', body: { handle: 'boss' } })
+      ).json<{ flowId: string; secret: string }>();
+      const done = await boss.cp('/auth/signup/totp/verify', {
+        method: 'POST',
+        body: { flowId: signup.flowId, code: totpCodeAt(signup.secret, Date.now()) },
+      });
+      expect(done.status).toBe(201);
+      await t.admin('PUT', '/admin/users/boss/role', { role: 'admin' });
+      await expect
+        .poll(async () => t!.platform.store.get('boss')?.state, { timeout: 30_000 })
+        .toBe('running');
       const bobBefore = await containerOf(ids.platformId, 'bob');
       const tokens = new Map(['alice', 'bob', 'carol'].map((h) => [h, t!.tokenOf(h)!]));
       await t.stop();
@@ -94,12 +112,13 @@ describe.skipIf(!(await dockerAvailable()))('rolling image upgrades on Docker', 
       expect(rollout.steps.map((s) => [s.handle, s.outcome])).toEqual([
         ['alice', 'rolled_back'],
         ['bob', 'not_reached'],
+        ['boss', 'not_reached'],
         ['carol', 'not_reached'],
       ]);
       expect(rollout.error).toMatch(/^alice: image .* did not become healthy/);
 
       // Everyone is on the old image; alice was re-created on it, bob was never touched.
-      for (const h of ['alice', 'bob', 'carol'])
+      for (const h of ['alice', 'bob', 'boss', 'carol'])
         expect(t.platform.store.get(h)).toMatchObject({ image: old, previousImage: null });
       const alice = await containerOf(ids.platformId, 'alice');
       expect(alice).toMatchObject({ running: true, image: imageId(old) });
@@ -118,7 +137,12 @@ describe.skipIf(!(await dockerAvailable()))('rolling image upgrades on Docker', 
         expect(got.text).toBe(`${h}'s work`);
       }
       expect((await containerOf(ids.platformId, 'carol'))?.image).toBe(imageId(old));
-      // Both images stay listed as in use until no instance can go back.
+      // The admin page says so.
+      const page = await boss.cp('/admin');
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('Instance image rollout: failed');
+      expect(page.text).toMatch(/id="rollout-error"[^>]*>alice: image .* did not become healthy/);
+      // Only the old image is in use now: no instance runs, or may go back to, the broken one.
       expect((await t.admin('GET', '/admin/rollout')).json<{ imagesInUse: string[] }>().imagesInUse).toEqual([
         old,
       ]);
@@ -134,7 +158,7 @@ describe.skipIf(!(await dockerAvailable()))('rolling image upgrades on Docker', 
     made.add(NEXT);
     const t = await startTestPlatform({
       runtime: 'docker',
-      env: { INSTANCE_IMAGE: NEXT, ROLLOUT_HEALTH_TIMEOUT: '30s' },
+      env: { INSTANCE_IMAGE: NEXT, ROLLOUT_HEALTH_TIMEOUT: '120s' },
     });
     try {
       for (const h of ['alice', 'bob', 'carol']) {
@@ -172,6 +196,9 @@ describe.skipIf(!(await dockerAvailable()))('rolling image upgrades on Docker', 
         previousImage: old,
         state: 'stopped',
       });
+      // carol may still go back to the old image: both must stay on the engine until she wakes.
+      const inUse = (await t.admin('GET', '/admin/rollout')).json<{ imagesInUse: string[] }>().imagesInUse;
+      expect(inUse).toEqual([next, old].sort());
       for (const h of ['alice', 'bob', 'carol'])
         expect((await t.instance(h, { path: '/files/keep.txt' })).text).toBe(`${h}'s work`);
       expect(await containerOf(t.platformId, 'carol')).toMatchObject({ running: true, image: next });
@@ -179,6 +206,19 @@ describe.skipIf(!(await dockerAvailable()))('rolling image upgrades on Docker', 
       // New instances get the new image too.
       await t.provision('dave');
       expect((await containerOf(t.platformId, 'dave'))?.image).toBe(next);
+      // The operator's CLI: nothing left to move, and the last rollout's state.
+      const env = {
+        ...process.env,
+        DATA_DIR: t.dataDir,
+        PLATFORM_PORT: String(t.port),
+        PLATFORM_ADMIN_TOKEN: t.adminToken,
+        INSTANCE_IMAGE: NEXT,
+      };
+      const again = spawnSync(process.execPath, [CLI, 'rollout'], { env, encoding: 'utf8' });
+      expect(again.status).toBe(0);
+      expect(again.stderr).toContain('up_to_date');
+      const status = spawnSync(process.execPath, [CLI, 'rollout', 'status'], { env, encoding: 'utf8' });
+      expect(JSON.parse(status.stdout)).toMatchObject({ state: 'done', counts: { moved: 2, on_wake: 1 } });
     } finally {
       await t.destroy();
     }
