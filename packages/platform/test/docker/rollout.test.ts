@@ -1,9 +1,10 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { freePort, newToken } from '@matrixos/shared';
 import { dockerAvailable, TEST_INSTANCE_IMAGE } from '@matrixos/shared/testing';
 import Docker from 'dockerode';
@@ -15,6 +16,7 @@ import { createCookieClient } from '../cookieClient.ts';
 import { startTestPlatform, type TestPlatform } from '../harness.ts';
 
 const docker = new Docker();
+const execFileAsync = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../src/cli/matrixos.ts', import.meta.url));
 const run = randomBytes(3).toString('hex');
 const repo = TEST_INSTANCE_IMAGE.slice(0, TEST_INSTANCE_IMAGE.lastIndexOf(':'));
@@ -229,10 +231,13 @@ describe.skipIf(!(await dockerAvailable()))('rolling image upgrades on Docker', 
         PLATFORM_ADMIN_TOKEN: t.adminToken,
         INSTANCE_IMAGE: NEXT,
       };
-      const again = spawnSync(process.execPath, [CLI, 'rollout'], { env, encoding: 'utf8' });
-      expect(again.status).toBe(0);
+      // Asynchronously: the platform answering it runs in this process.
+      const again = await execFileAsync(process.execPath, [CLI, 'rollout'], { env, encoding: 'utf8' });
       expect(again.stderr).toContain('up_to_date');
-      const status = spawnSync(process.execPath, [CLI, 'rollout', 'status'], { env, encoding: 'utf8' });
+      const status = await execFileAsync(process.execPath, [CLI, 'rollout', 'status'], {
+        env,
+        encoding: 'utf8',
+      });
       expect(JSON.parse(status.stdout)).toMatchObject({ state: 'done', counts: { moved: 2, on_wake: 1 } });
     } finally {
       await t.destroy();
