@@ -9,10 +9,9 @@ import { freePort, newToken } from '@matrixos/shared';
 import { dockerAvailable, TEST_INSTANCE_IMAGE } from '@matrixos/shared/testing';
 import Docker from 'dockerode';
 import { afterAll, describe, expect, it } from 'vitest';
-import { totpCodeAt } from '../../src/accounts/totp.ts';
 import type { RolloutView } from '../../src/rollout/createRollouts.ts';
 import { LABEL_HANDLE, LABEL_PLATFORM } from '../../src/runtime/driver.ts';
-import { createCookieClient } from '../cookieClient.ts';
+import { createCookieClient, signUpWithTotp } from '../cookieClient.ts';
 import { startTestPlatform, type TestPlatform } from '../harness.ts';
 
 const docker = new Docker();
@@ -101,14 +100,7 @@ describe.skipIf(!(await dockerAvailable()))('rolling image upgrades on Docker', 
       await t.admin('POST', '/containers/carol/stop');
       // An admin who will read the failure on the admin page (their own instance: 'boss', awake).
       const boss = createCookieClient(t.port);
-      const signup = (
-        await boss.cp('/auth/signup/totp/options', { method: 'POST', body: { handle: 'boss' } })
-      ).json<{ flowId: string; secret: string }>();
-      const done = await boss.cp('/auth/signup/totp/verify', {
-        method: 'POST',
-        body: { flowId: signup.flowId, code: totpCodeAt(signup.secret, Date.now()) },
-      });
-      expect(done.status).toBe(201);
+      await signUpWithTotp(boss, 'boss');
       await t.admin('PUT', '/admin/users/boss/role', { role: 'admin' });
       await expect
         .poll(async () => t!.platform.store.get('boss')?.state, { timeout: 30_000 })
