@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
-const suites = ['platform', 'proxy', 'oidc', 'jobs', 'billing', 'backup', 'social', 'matrix'];
+const suites = ['platform', 'proxy', 'oidc', 'jobs', 'billing', 'backup', 'social', 'matrix', 'rollout'];
 const asked = process.argv.slice(2);
 const run = asked.length ? asked : suites;
 for (const name of run) {

@@ -50,6 +50,13 @@ const schema = z.object({
   /** Pause (freeze) instances idle this long before stopping them; 0 = never pause. */
   PAUSE_AFTER: duration('0'),
   WAKE_TIMEOUT: duration('30s'),
+  /** How long an instance moved to a new image has to answer its health check before it goes back. */
+  ROLLOUT_HEALTH_TIMEOUT: duration('60s'),
+  /** Move running instances to INSTANCE_IMAGE at start when some run another image (a rolling upgrade). */
+  ROLLOUT_ON_START: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
   /** Trust X-Forwarded-* from the peer (only behind an edge proxy you run). */
   TRUST_PROXY: z
     .enum(['true', 'false', '1', '0'])
@@ -132,6 +139,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pauseAfterMs: c.PAUSE_AFTER,
       wakeTimeoutMs: c.WAKE_TIMEOUT,
     },
+    rollout: { healthTimeoutMs: c.ROLLOUT_HEALTH_TIMEOUT, onStart: c.ROLLOUT_ON_START },
     trustProxy: c.TRUST_PROXY,
     proxyPort: c.PROXY_PORT,
     proxyAdminUrl:

@@ -37,6 +37,7 @@ import { matrixRelay } from './matrix/matrixRelay.ts';
 import { observeState } from './metrics/observeState.ts';
 import { createPlatformMetrics, type PlatformMetrics } from './metrics/platformMetrics.ts';
 import { createOrchestrator, type ReconcileReport } from './orchestrator/orchestrator.ts';
+import { createRollouts } from './rollout/createRollouts.ts';
 import { createRouter } from './router/createRouter.ts';
 import type { RuntimeDriver } from './runtime/driver.ts';
 import { waitReady } from './runtime/index.ts';
@@ -200,6 +201,14 @@ export function createPlatform(deps: PlatformDeps) {
         clock: deps.clock,
       })
     : null;
+  const rollouts = createRollouts({
+    db: deps.db,
+    store,
+    orchestrator,
+    config,
+    log: log.child({ module: 'rollout' }),
+    clock: deps.clock,
+  });
   const app = createApp({
     config,
     orchestrator,
@@ -231,6 +240,7 @@ export function createPlatform(deps: PlatformDeps) {
     proxyStatus,
     metrics,
     homeserver,
+    rollouts,
   });
   const relay = config.matrix
     ? matrixRelay({
@@ -317,6 +327,7 @@ export function createPlatform(deps: PlatformDeps) {
     homeserver,
     /** Where instances reach the homeserver (set once `listen` has bound the relay). */
     matrixRelayUrl: () => matrixRelayUrl,
+    rollouts,
     /** Listens, then reconciles in the background; `reconciled` settles when that first pass ends. */
     async listen(
       port = config.port,
@@ -346,6 +357,11 @@ export function createPlatform(deps: PlatformDeps) {
       proxyStatus.start();
       const reconciled = lifecycle.start();
       reconciled.catch((err) => log.error({ err }, 'startup reconcile failed'));
+      // Once the engine and the database agree: instances on another image than the configured one move.
+      void reconciled.then(
+        () => rollouts.resume(),
+        () => undefined,
+      );
       if (deps.llm) void syncKeysUntilDone();
       billing?.start();
       return { port: (server.address() as AddressInfo).port, reconciled };
@@ -354,10 +370,13 @@ export function createPlatform(deps: PlatformDeps) {
     async close(): Promise<void> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Upgraded sockets are not the server's to cut any more (closeAllConnections skips them).
+      router.drain();
       // Open WebSockets and streams would hold the close forever: give them a moment, then cut.
       const cut = setTimeout(() => server.closeAllConnections(), 3000);
       engineStatus.stop();
       proxyStatus.stop();
+      await rollouts.close();
       await lifecycle.close();
       jobWakes.stop();
       await instanceApiServer?.close();

@@ -34,6 +34,8 @@ function shutdown(signal: string): void {
     db.$client.close();
     process.exit(0);
   });
+  // Kept-alive connections of instances would hold the close until the timeout below.
+  server.closeIdleConnections();
   // Streams can run for minutes: do not wait for them forever.
   setTimeout(() => process.exit(0), 10_000).unref();
 }

@@ -20,6 +20,8 @@ export interface ProxyProcessOptions {
   webhookUrl?: string;
   /** Reuse a data directory (a restart after a crash); `close` then leaves it in place. */
   dir?: string;
+  /** Listen on this port (a restart where instances already have its URL); default a free one. */
+  port?: number;
   /** More settings (`MAX_INFLIGHT_PER_USER`, `BODY_TIMEOUT`...). */
   env?: Record<string, string>;
 }
@@ -48,7 +50,7 @@ export interface ProxyProcess {
  */
 export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyProcess> {
   const dir = o.dir ?? (await mkdtemp(join(tmpdir(), 'matrixos-proxy-')));
-  const port = await freePort();
+  const port = o.port ?? (await freePort());
   const child: ChildProcess = spawn(process.execPath, [MAIN], {
     env: {
       PATH: process.env.PATH,

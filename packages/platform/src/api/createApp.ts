@@ -17,6 +17,7 @@ import type { HomeserverState } from '../matrix/homeserver.ts';
 import { metricsRoute } from '../metrics/metricsRoute.ts';
 import type { PlatformMetrics } from '../metrics/platformMetrics.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
+import type { Rollouts } from '../rollout/createRollouts.ts';
 import type { Social } from '../social/social.ts';
 import { adminOverviewRoute } from './adminOverviewRoute.ts';
 import { authRoutes } from './authRoutes.ts';
@@ -34,13 +35,14 @@ import { originCheck } from './originCheck.ts';
 import { pageRoutes } from './pageRoutes.ts';
 import type { ProxyStatus } from './proxyStatus.ts';
 import { isAdminToken, requireAdmin } from './requireAdmin.ts';
+import { rolloutRoutes } from './rolloutRoutes.ts';
 import type { SessionCookies } from './sessionCookies.ts';
 import { socialRoutes } from './socialRoutes.ts';
 import { tlsAskRoute } from './tlsAskRoute.ts';
 import { userRoutes } from './userRoutes.ts';
 
 export interface AppDeps {
-  config: Pick<PlatformConfig, 'dataDir' | 'domain' | 'publicUrl' | 'trustProxy'>;
+  config: Pick<PlatformConfig, 'dataDir' | 'domain' | 'publicUrl' | 'trustProxy' | 'instance'>;
   orchestrator: Orchestrator;
   lifecycle: Lifecycle;
   store: InstanceStore;
@@ -75,6 +77,8 @@ export interface AppDeps {
   homeserver?: { current(): HomeserverState } | null;
   /** The platform's Prometheus metrics (`GET /metrics`, admin only); the sign-in routes count into them. */
   metrics: PlatformMetrics;
+  /** Rolling instance-image upgrades (`/admin/rollout`, and the admin page's progress). */
+  rollouts: Rollouts;
 }
 
 /** The largest body any control-plane route takes (routes set smaller limits of their own). */
@@ -114,6 +118,7 @@ export function createApp(deps: AppDeps): Hono {
   admin.use('*', requireAdmin(deps.adminToken, deps.cookies));
   admin.route('/', containerRoutes(deps));
   admin.route('/', adminOverviewRoute(deps));
+  admin.route('/', rolloutRoutes({ ...deps, config: deps.config }));
   admin.route('/', budgetNoticeRoute(deps.notices));
   admin.route('/', userRoutes(deps.accounts, deps.sessions.events));
   admin.route('/', instanceAliasRoutes(deps));

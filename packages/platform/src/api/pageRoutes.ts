@@ -11,6 +11,7 @@ import { landingPage } from '../pages/landingPage.ts';
 import { type Html, PAGE_HEADERS, type Viewer } from '../pages/layout.ts';
 import { loginPage } from '../pages/loginPage.ts';
 import { signupPage } from '../pages/signupPage.ts';
+import type { Rollouts } from '../rollout/createRollouts.ts';
 import type { SessionCookies } from './sessionCookies.ts';
 
 export interface PageDeps {
@@ -18,6 +19,8 @@ export interface PageDeps {
   cookies: SessionCookies;
   store: InstanceStore;
   orchestrator: Orchestrator;
+  /** The newest rolling image upgrade, shown on the admin page (absent: none shown). */
+  rollouts?: Pick<Rollouts, 'latest'>;
 }
 
 /** A path of this site to return to after signing in (`/dashboard`); never another origin. */
@@ -104,7 +107,10 @@ export function pageRoutes(deps: PageDeps) {
           403,
         );
       }
-      return send(c, adminPage({ viewer, runtime: orchestrator.runtime.kind }));
+      return send(
+        c,
+        adminPage({ viewer, runtime: orchestrator.runtime.kind, rollout: deps.rollouts?.latest() ?? null }),
+      );
     })
     .get('/assets/:name', (c) => {
       const asset = assets.get(c.req.param('name'));

@@ -27,6 +27,9 @@ const USAGE = `usage: matrixos <command>
   admin-invite [--ttl 24h] [--if-none]
                                     print a one-time sign-up link whose account becomes an admin;
                                     --if-none: only when there is no admin and no unused invite
+  rollout [status]                  move every instance to INSTANCE_IMAGE, one at a time, each gated on
+                                    its health check (POST /admin/rollout), and follow it to the end;
+                                    \`status\`: the newest rollout only. Exits 1 when it failed.
 Settings come from the environment, as the platform's (DATA_DIR, PLATFORM_ID, INSTANCE_DISK, ...).`;
 
 /** `matrixos` (scripts/matrixos, `npm run matrixos --`): operator commands beside the running platform. */
@@ -57,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'admin-invite') return adminInvite(values.ttl, values['if-none'] === true);
+  if (command === 'rollout') return rollout(loadConfig(), target);
   if (command !== 'backup' && command !== 'restore' && command !== 'import') return usage();
   const config = loadConfig();
   const bc = loadBackupConfig();
@@ -150,6 +154,62 @@ function adminInvite(ttl: string | undefined, ifNone: boolean): number {
   return 0;
 }
 
+/** The running platform's admin API on this machine, with the admin token it uses. */
+function adminApi(config: PlatformConfig) {
+  const token = config.adminToken ?? readFileSync(path.join(config.dataDir, 'admin-token'), 'utf8').trim();
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const base = `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`;
+  return (method: string, p: string) =>
+    fetch(`${base}${p}`, { method, headers: { authorization: `Bearer ${token}` } }).catch(
+      (err: unknown) => new Response(JSON.stringify({ error: { message: String(err) } }), { status: 599 }),
+    );
+}
+
+/** `matrixos rollout [status]`: starts a rollout and prints each step as it ends; 1 when it failed. */
+async function rollout(config: PlatformConfig, sub: string | undefined): Promise<number> {
+  if (sub !== undefined && sub !== 'status') return usage();
+  try {
+    return await followRollout(config, sub);
+  } catch (err) {
+    console.error((err as Error).message);
+    return 1;
+  }
+}
+
+async function followRollout(config: PlatformConfig, sub: string | undefined): Promise<number> {
+  const api = adminApi(config);
+  type Rollout = { state: string; error: string | null; steps: { handle: string; outcome: string }[] };
+  const latest = async () => {
+    const r = await api('GET', '/admin/rollout');
+    if (!r.ok)
+      throw new Error(`GET /admin/rollout: ${r.status} ${await r.text()} (is the platform running?)`);
+    return ((await r.json()) as { rollout: Rollout | null }).rollout;
+  };
+  if (sub === 'status') {
+    console.log(JSON.stringify(await latest()));
+    return 0;
+  }
+  const started = await api('POST', '/admin/rollout');
+  if (started.status !== 202) {
+    console.error(`rollout not started: ${started.status} ${await started.text()}`);
+    return started.status === 409 ? 0 : 1;
+  }
+  const printed = new Set<string>();
+  for (;;) {
+    const r = await latest();
+    for (const s of r?.steps ?? [])
+      if (s.outcome !== 'pending' && !printed.has(s.handle)) {
+        printed.add(s.handle);
+        console.log(JSON.stringify(s));
+      }
+    if (r && r.state !== 'running') {
+      console.log(JSON.stringify({ state: r.state, error: r.error }));
+      return r.state === 'done' ? 0 : 1;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
 /** `matrixos import`: stages the archive, has the platform stop the instance, swaps the home in. */
 async function importArchive(
   config: PlatformConfig,
@@ -167,15 +227,7 @@ async function importArchive(
   if (!row) throw new ImportRefusedError(`${handle} has no instance here: provision it first`);
   const home = await dirOf(row.volume ?? handle);
   const staged = await stageImport(archive, home);
-  const token = config.adminToken ?? readFileSync(path.join(config.dataDir, 'admin-token'), 'utf8').trim();
-  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-  const stop = await fetch(
-    `http://${host.includes(':') ? `[${host}]` : host}:${config.port}/containers/${handle}/stop`,
-    {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}` },
-    },
-  ).catch((err: unknown) => new Response(String(err), { status: 599 }));
+  const stop = await adminApi(config)('POST', `/containers/${handle}/stop`);
   if (!stop.ok) {
     staged.discard();
     throw new ImportRefusedError(

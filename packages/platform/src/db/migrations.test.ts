@@ -121,3 +121,48 @@ describe('migrations from the first release', () => {
     again.$client.close();
   });
 });
+
+/**
+ * Every earlier schema is some release's: a database made by any prefix of the migrations (the
+ * previous release's included, whatever it was) upgrades to this one, keeps its instance row, and
+ * the instance reads with this version's columns (the image on trial is unset: nothing is).
+ */
+describe('migrations from every earlier schema', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'matrixos-migrate-prefix-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each(journal.entries.slice(1).map((_, i) => i + 1))(
+    'upgrades a database made by the first %i migrations',
+    (count) => {
+      const old = path.join(dir, `drizzle-${count}`);
+      mkdirSync(path.join(old, 'meta'), { recursive: true });
+      const entries = journal.entries.slice(0, count);
+      for (const e of entries)
+        copyFileSync(path.join(DRIZZLE, `${e.tag}.sql`), path.join(old, `${e.tag}.sql`));
+      writeFileSync(path.join(old, 'meta', '_journal.json'), JSON.stringify({ ...journal, entries }));
+      const file = path.join(dir, `platform-${count}.db`);
+      const before = openSqlite(file, { schema: {}, migrationsFolder: old });
+      before.$client
+        .prepare(
+          `INSERT INTO instances (handle, state, runtime, engine_id, image, auth_token_sealed, proxy_token_sealed, created_at, updated_at, last_active_at, last_error)
+           VALUES ('alice', 'stopped', 'docker', NULL, 'matrixos/instance:old', 's1', 's2', 1, 2, 3, NULL)`,
+        )
+        .run();
+      before.$client.close();
+
+      const db = openDb(file);
+      const applied = db.$client.prepare('SELECT count(*) AS n FROM __drizzle_migrations').get() as {
+        n: number;
+      };
+      expect(applied.n).toBe(journal.entries.length);
+      expect(createInstanceStore(db).get('alice')).toMatchObject({
+        image: 'matrixos/instance:old',
+        state: 'stopped',
+        lastActiveAt: 3,
+        previousImage: null,
+      });
+      expect(db.$client.pragma('foreign_key_check')).toEqual([]);
+      db.$client.close();
+    },
+  );
+});

@@ -25,6 +25,11 @@ export const instances = sqliteTable(
     lastError: text('last_error'),
     /** Its data volume's key (`{handle}_{generation}`); null: made before generations, the handle. */
     volume: text('volume'),
+    /**
+     * Set while `image` is on trial (a rollout moved it there): the image it ran before, which its
+     * next start goes back to if `image` does not become healthy. Null once `image` has proven itself.
+     */
+    previousImage: text('previous_image'),
   },
   (t) => [index('instances_state').on(t.state)],
 );
@@ -376,3 +381,54 @@ export const socialMessages = sqliteTable(
 );
 
 export type SocialEventRow = typeof socialEvents.$inferSelect;
+
+/**
+ * A rolling instance-image upgrade (`src/rollout/`): instances move to `image` one at a time, each
+ * gated on its health check. `running` until every step is done, `failed` at the first instance
+ * the image did not come up healthy on (the rest stay where they are), `interrupted` when the
+ * platform stopped during it (the next start begins a new one).
+ */
+export const rollouts = sqliteTable(
+  'rollouts',
+  {
+    id: text('id').primaryKey(),
+    image: text('image').notNull(),
+    state: text('state', { enum: ['running', 'done', 'failed', 'interrupted'] }).notNull(),
+    /** `start`: the platform started with a new INSTANCE_IMAGE; `admin`: an admin asked for it. */
+    trigger: text('trigger', { enum: ['start', 'admin'] }).notNull(),
+    startedAt: integer('started_at').notNull(),
+    finishedAt: integer('finished_at'),
+    error: text('error'),
+  },
+  (t) => [index('rollouts_started').on(t.startedAt)],
+);
+
+export type RolloutRow = typeof rollouts.$inferSelect;
+
+/** One instance of a rollout, in the order they move. */
+export const rolloutSteps = sqliteTable(
+  'rollout_steps',
+  {
+    rolloutId: text('rollout_id')
+      .notNull()
+      .references(() => rollouts.id, { onDelete: 'cascade' }),
+    handle: text('handle').notNull(),
+    position: integer('position').notNull(),
+    fromImage: text('from_image').notNull(),
+    /**
+     * `pending` (not its turn yet), `moved` (running and healthy on the new image), `on_wake`
+     * (asleep: it starts on the new image at its next wake, and goes back if that fails),
+     * `rolled_back` (the new image did not become healthy: back on `fromImage`), `skipped`
+     * (gone, or already on the image, when its turn came), `not_reached` (the rollout stopped first).
+     */
+    outcome: text('outcome', {
+      enum: ['pending', 'moved', 'on_wake', 'rolled_back', 'skipped', 'not_reached'],
+    }).notNull(),
+    error: text('error'),
+    startedAt: integer('started_at'),
+    finishedAt: integer('finished_at'),
+  },
+  (t) => [primaryKey({ columns: [t.rolloutId, t.handle] })],
+);
+
+export type RolloutStepRow = typeof rolloutSteps.$inferSelect;

@@ -293,4 +293,68 @@ describe('orchestrator (fake engine)', () => {
     const unfiltered = runtime.calls.filter((c) => c.step === 'list' && c.arg === undefined);
     expect(unfiltered).toEqual([]);
   });
+
+  describe('moving to another image (a rollout step)', () => {
+    /** The image of every instance the engine was asked to create, in order. */
+    let created: string[];
+    beforeEach(() => {
+      created = [];
+      const create = runtime.create.bind(runtime);
+      runtime.create = (spec) => {
+        created.push(spec.image);
+        return create(spec);
+      };
+    });
+
+    it('moves an awake instance: re-created on the new image, healthy, the trial over', async () => {
+      await orchestrator.provision('alice');
+      expect(await orchestrator.moveImage('alice', 'fake:2')).toEqual({ outcome: 'moved' });
+      expect(created).toEqual(['fake:1', 'fake:2']);
+      expect(store.get('alice')).toMatchObject({ image: 'fake:2', previousImage: null, state: 'running' });
+      expect(runtime.snapshot().instances).toHaveLength(1);
+      expect(await orchestrator.moveImage('alice', 'fake:2')).toEqual({ outcome: 'skipped' });
+    });
+
+    it('an image that does not become healthy: the instance is back on its image, running, and says why', async () => {
+      await orchestrator.provision('alice');
+      runtime.failOn('waitReady');
+      const moved = await orchestrator.moveImage('alice', 'fake:2');
+      expect(moved).toMatchObject({
+        outcome: 'rolled_back',
+        error: expect.stringContaining('fake:2 did not become healthy'),
+      });
+      expect(created).toEqual(['fake:1', 'fake:2', 'fake:1']);
+      expect(store.get('alice')).toMatchObject({ image: 'fake:1', previousImage: null, state: 'running' });
+      expect(store.get('alice')?.lastError).toMatch(/back on fake:1/);
+      expect(orchestrator.route('alice')?.state).toBe('running');
+      expect(runtime.snapshot().instances).toMatchObject([{ handle: 'alice', state: 'running' }]);
+    });
+
+    it('a sleeping instance moves at its next wake, and goes back there if the image fails', async () => {
+      await orchestrator.provision('alice');
+      await orchestrator.stop('alice');
+      expect(await orchestrator.moveImage('alice', 'fake:2')).toEqual({ outcome: 'on_wake' });
+      // No container until it wakes; the volume stays.
+      expect(runtime.snapshot().instances).toEqual([]);
+      expect(store.get('alice')).toMatchObject({
+        image: 'fake:2',
+        previousImage: 'fake:1',
+        state: 'stopped',
+      });
+      runtime.failOn('waitReady');
+      await orchestrator.start('alice');
+      expect(created).toEqual(['fake:1', 'fake:2', 'fake:1']);
+      expect(store.get('alice')).toMatchObject({ image: 'fake:1', previousImage: null, state: 'running' });
+      expect(store.get('alice')?.lastError).toMatch(/did not become healthy/);
+    });
+
+    it('a sleeping instance whose new image works keeps it from its wake on', async () => {
+      await orchestrator.provision('alice');
+      await orchestrator.stop('alice');
+      await orchestrator.moveImage('alice', 'fake:2');
+      await orchestrator.start('alice');
+      expect(created).toEqual(['fake:1', 'fake:2']);
+      expect(store.get('alice')).toMatchObject({ image: 'fake:2', previousImage: null, lastError: null });
+    });
+  });
 });

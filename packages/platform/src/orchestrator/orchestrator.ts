@@ -62,7 +62,7 @@ export interface OrchestratorDeps {
   store: InstanceStore;
   runtime: RuntimeDriver;
   sealer: Sealer;
-  config: Pick<PlatformConfig, 'publicUrl' | 'instance' | 'lifecycle' | 'proxyPort'>;
+  config: Pick<PlatformConfig, 'publicUrl' | 'instance' | 'lifecycle' | 'proxyPort' | 'rollout'>;
   log: Logger;
   waitReady: (endpoint: Endpoint, opts: { timeoutMs: number }) => Promise<void>;
   /** The LLM proxy's key registry; absent when no proxy runs (the instance's AI then has no budget). */
@@ -212,9 +212,42 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     if (!rt.endpoint) throw new Error('the engine reports no address for the running instance');
     progress(row.handle, 'health');
     // Twice what a waiting request is given (WAKE_TIMEOUT): a slow start that made one request give
-    // up still completes for the next one, and the two deadlines never race each other.
-    await deps.waitReady(rt.endpoint, { timeoutMs: 2 * config.lifecycle.wakeTimeoutMs });
+    // up still completes for the next one, and the two deadlines never race each other. An image on
+    // trial has the rollout's own bound: past it, the instance goes back to the image it ran.
+    const timeoutMs = row.previousImage ? config.rollout.healthTimeoutMs : 2 * config.lifecycle.wakeTimeoutMs;
+    await deps.waitReady(rt.endpoint, { timeoutMs });
     return { endpoint: rt.endpoint, recreated };
+  }
+
+  /**
+   * `bringUp`, and for an instance whose image is on trial (`previousImage`, set by `moveImage`):
+   * when the new image does not come up healthy, its container goes and the instance starts again
+   * on the image it ran before (same volume). Either way the trial ends. `rolledBack` says why it
+   * went back. Caller holds the handle's lock.
+   */
+  async function bringUpOnTrial(
+    row: InstanceRow,
+  ): Promise<{ endpoint: Endpoint; recreated: boolean; rolledBack: string | null }> {
+    const previous = row.previousImage;
+    if (!previous) return { ...(await bringUp(row)), rolledBack: null };
+    try {
+      const up = await bringUp(row);
+      store.update(row.handle, { previousImage: null, updatedAt: clock() });
+      return { ...up, rolledBack: null };
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      log.error(
+        { handle: row.handle, image: row.image, back: previous, reason },
+        'new image unhealthy: rolling back',
+      );
+      for (const rt of await engineObjectsOf(row)) await runtime.remove(rt.id);
+      store.update(row.handle, { image: previous, previousImage: null, engineId: null, updatedAt: clock() });
+      const up = await bringUp(store.get(row.handle)!);
+      return {
+        ...up,
+        rolledBack: `image ${row.image} did not become healthy (${reason}); back on ${previous}`,
+      };
+    }
   }
 
   function markRunning(handle: string, endpoint: Endpoint): void {
@@ -311,6 +344,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
           updatedAt: now,
           lastActiveAt: now,
           lastError: null,
+          previousImage: null,
         };
         store.insert(row);
         events.emit('created', handle);
@@ -358,8 +392,9 @@ export function createOrchestrator(deps: OrchestratorDeps) {
   async function startLocked(handle: string): Promise<InstanceView> {
     const row = mustGet(handle);
     try {
-      const { endpoint } = await bringUp(row);
+      const { endpoint, rolledBack } = await bringUpOnTrial(row);
       markRunning(handle, endpoint);
+      if (rolledBack) store.update(handle, { lastError: rolledBack });
       return view(handle);
     } catch (err) {
       const reason = markFailed(handle, err);
@@ -483,8 +518,9 @@ export function createOrchestrator(deps: OrchestratorDeps) {
             }
             routes.set(handle, { state: 'stopped', endpoint: null });
           } else if (row.state === 'provisioning' || !rt || rt.state === 'stopped') {
-            const { endpoint, recreated } = await bringUp(store.get(handle)!);
+            const { endpoint, recreated, rolledBack } = await bringUpOnTrial(store.get(handle)!);
             markRunning(handle, endpoint);
+            if (rolledBack) store.update(handle, { lastError: rolledBack });
             (recreated ? report.recreated : report.started).push(handle);
           } else if (rt.state === 'paused') {
             if (row.state !== 'paused') store.update(handle, { state: 'paused', updatedAt: clock() });
@@ -576,12 +612,54 @@ export function createOrchestrator(deps: OrchestratorDeps) {
         return { instance: view(handle), token };
       }
       try {
-        const { endpoint } = await bringUp(store.get(handle)!);
+        const { endpoint, rolledBack } = await bringUpOnTrial(store.get(handle)!);
         markRunning(handle, endpoint);
+        if (rolledBack) store.update(handle, { lastError: rolledBack });
       } catch (err) {
         log.error({ handle, reason: markFailed(handle, err) }, 'instance did not start after token rotation');
       }
       return { instance: view(handle), token };
+    });
+  }
+
+  /**
+   * One step of a rollout (`src/rollout/`): moves the instance to `image`, data kept. An awake one
+   * is re-created on it at once and must answer its health check within ROLLOUT_HEALTH_TIMEOUT, or
+   * it is re-created on the image it ran (`rolled_back`); a sleeping one loses its container and
+   * starts on the new image at its next wake, with the same way back (`on_wake`). Requests that
+   * come meanwhile wait for the handle's lock, as for a wake.
+   */
+  async function moveImage(handle: string, image: string): Promise<MoveOutcome> {
+    return mutex.run(handle, async () => {
+      const row = store.get(handle);
+      if (!row || row.state === 'provisioning' || row.runtime !== runtime.kind || row.image === image)
+        return { outcome: 'skipped' };
+      const awake = row.state !== 'stopped';
+      routes.set(handle, { state: 'stopping', endpoint: null });
+      try {
+        for (const rt of await engineObjectsOf(row)) await runtime.remove(rt.id);
+      } catch (err) {
+        // Still on its image (its container may be up): the next request or sweep finds it.
+        return {
+          outcome: 'rolled_back',
+          error: `could not replace its container: ${markFailed(handle, err)}`,
+        };
+      }
+      store.update(handle, { image, previousImage: row.image, engineId: null, updatedAt: clock() });
+      if (!awake) {
+        routes.set(handle, { state: 'stopped', endpoint: null });
+        return { outcome: 'on_wake' };
+      }
+      try {
+        const { endpoint, rolledBack } = await bringUpOnTrial(store.get(handle)!);
+        markRunning(handle, endpoint);
+        if (!rolledBack) return { outcome: 'moved' };
+        store.update(handle, { lastError: rolledBack });
+        return { outcome: 'rolled_back', error: rolledBack };
+      } catch (err) {
+        const reason = markFailed(handle, err);
+        return { outcome: 'rolled_back', error: `it did not start again on ${row.image} either: ${reason}` };
+      }
     });
   }
 
@@ -684,6 +762,9 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       }),
     deleteKeptData,
     rotateToken,
+    moveImage,
+    /** The image new instances run from, pinned as the engine has it now (503 `image_missing`). */
+    targetImage: (): Promise<string> => assertImage(config.instance.image),
     /**
      * Puts the limits the user's plan gives on their instance now, without a restart (a stopped
      * one gets them again at its next start anyway). False when there is nothing to change.
@@ -725,6 +806,11 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     runtime,
   };
 }
+
+/** What one rollout step did to an instance (the rollout records it). */
+export type MoveOutcome =
+  | { outcome: 'moved' | 'on_wake' | 'skipped' }
+  | { outcome: 'rolled_back'; error: string };
 
 /** What a person watching a failed start reads: what went wrong, and what they can do. */
 function failureText(reason: string): string {

@@ -1,4 +1,5 @@
 import { html } from 'hono/html';
+import type { RolloutView } from '../rollout/createRollouts.ts';
 import { type Html, layout, type Viewer } from './layout.ts';
 
 /**
@@ -7,7 +8,7 @@ import { type Html, layout, type Viewer } from './layout.ts';
  * a search over both lists. `admin.js` fills it
  * from `GET /admin/overview` and refreshes it.
  */
-export function adminPage(d: { viewer: Viewer; runtime: string }): Html {
+export function adminPage(d: { viewer: Viewer; runtime: string; rollout?: RolloutView | null }): Html {
   const body = html`<div class="container">
 <div class="page-head">
   <h1>Admin</h1>
@@ -28,6 +29,7 @@ export function adminPage(d: { viewer: Viewer; runtime: string }): Html {
   <span class="muted" id="updated" role="status"></span>
 </div>
 <p class="msg error" id="admin-error" role="alert"></p>
+${d.rollout ? rolloutCard(d.rollout) : ''}
 
 <section class="card table-card" aria-labelledby="instances-title">
   <h2 id="instances-title">Instances</h2>
@@ -49,4 +51,22 @@ export function adminPage(d: { viewer: Viewer; runtime: string }): Html {
 </section>
 </div>`;
   return layout({ title: 'Admin', body, viewer: d.viewer, current: 'admin', scripts: ['admin.js'] });
+}
+
+const ROLLOUT_STATE: Record<RolloutView['state'], string> = {
+  running: 'in progress',
+  done: 'done',
+  failed: 'failed: instances stayed on their image',
+  interrupted: 'interrupted (the platform stopped)',
+};
+
+/** The newest rolling image upgrade: where it stands and, when it failed, why (GET /admin/rollout). */
+function rolloutCard(r: RolloutView): Html {
+  const c = r.counts;
+  return html`<section class="card" id="rollout" aria-labelledby="rollout-title" data-state="${r.state}">
+  <h2 id="rollout-title">Instance image rollout: ${ROLLOUT_STATE[r.state]}</h2>
+  <p>To <code>${r.image}</code> (started ${r.startedAt}${r.current ? html`, moving <strong>${r.current}</strong>` : ''}):
+    ${c.moved} moved, ${c.on_wake} on next wake, ${c.pending} waiting, ${c.rolled_back} rolled back, ${c.not_reached} not reached, of ${c.total}.</p>
+  ${r.error ? html`<p class="msg error" id="rollout-error" role="alert">${r.error}</p>` : ''}
+</section>`;
 }

@@ -439,6 +439,11 @@ export function createRouter(deps: RouterDeps) {
     ws,
     /** Open instance WebSockets and browser responses in flight (what revocation closes). */
     openSockets: () => sockets.size,
+    /**
+     * Ends every open WebSocket and stream with "service restart" (1012): the platform is stopping,
+     * and an upgraded connection would otherwise hold its close forever. The shell reconnects.
+     */
+    drain: (): number => sockets.close(() => true, 'the platform is restarting', 1012),
     close: () => {
       deps.sessionEvents?.off('revoked', onRevoked);
       deps.sessionEvents?.off('changed', onChanged);

@@ -34,6 +34,46 @@ export const aliasProvisionBody = z.object({
 /** The seed's view of an instance (`GET /admin/instances/{subdomain}`). */
 export const aliasReply = z.object({ subdomain: z.string(), url: z.string(), instance: instanceView });
 export const roleBody = z.object({ role: z.enum(['user', 'admin']) });
+/** `POST /admin/rollout` takes no settings: an empty body or `{}`. */
+export const rolloutBody = z.strictObject({});
+const rolloutOutcome = z.enum(['pending', 'moved', 'on_wake', 'rolled_back', 'skipped', 'not_reached']);
+/** A rolling instance-image upgrade (`src/rollout/createRollouts.ts`). */
+export const rolloutView = z.object({
+  id: z.string(),
+  image: z.string().meta({ description: 'the image instances move to, pinned (content tag or image id)' }),
+  state: z.enum(['running', 'done', 'failed', 'interrupted']),
+  trigger: z.enum(['start', 'admin']),
+  startedAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime().nullable(),
+  error: z
+    .string()
+    .nullable()
+    .meta({ description: 'why it stopped: the instance, and what its health check said' }),
+  current: z.string().nullable().meta({ description: 'the instance moving now' }),
+  counts: z.object({
+    total: z.number().int(),
+    pending: z.number().int(),
+    moved: z.number().int(),
+    on_wake: z.number().int(),
+    rolled_back: z.number().int(),
+    skipped: z.number().int(),
+    not_reached: z.number().int(),
+  }),
+  steps: z.array(
+    z.object({
+      handle: z.string(),
+      fromImage: z.string(),
+      outcome: rolloutOutcome,
+      error: z.string().nullable(),
+      durationMs: z.number().nullable(),
+    }),
+  ),
+});
+export const rolloutReply = z.object({
+  rollout: rolloutView.nullable(),
+  configuredImage: z.string(),
+  imagesInUse: z.array(z.string()).meta({ description: 'images instances run or may go back to: keep them' }),
+});
 export { budgetNoticeSchema };
 
 const stats = z.object({
@@ -211,6 +251,24 @@ export function registerAdmin(registry: OpenAPIRegistry): void {
   route('post', '/admin/sweep', 'an idle sweep and a reconcile, now', {
     200: json('what it did', sweepReply),
   });
+  route('get', '/admin/rollout', 'the newest rolling image upgrade: progress, failure, images to keep', {
+    200: json('the rollout (null: there never was one)', rolloutReply),
+  });
+  route(
+    'post',
+    '/admin/rollout',
+    'move every instance to INSTANCE_IMAGE (as the engine has it now), one at a time, each gated on its health check',
+    {
+      202: json('started; follow it with GET /admin/rollout', z.object({ rollout: rolloutView })),
+      ...badBody,
+      409: failure(
+        'a rollout is under way (`rollout_running`), or every instance runs the image (`up_to_date`)',
+      ),
+      429: failure('too many rollouts (`rate_limited`, with `Retry-After`)'),
+      503: failure('the image is not on the engine (`image_missing`)'),
+    },
+    { body: jsonBody(rolloutBody) },
+  );
   route('get', '/admin/overview', 'users and instances with live engine stats, for the admin page', {
     200: json('the overview', overviewReply),
   });
