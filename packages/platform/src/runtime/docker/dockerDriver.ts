@@ -16,7 +16,7 @@ import {
 } from '../driver.ts';
 import { assertPlatformId, assertSafeSpec, assertSafeVolume, handleOfVolume } from '../validate.ts';
 import { demuxLogs } from './demuxLogs.ts';
-import { statsFromEngine } from './engineStats.ts';
+import { type CpuReading, cpuReadingOf, statsFromEngine } from './engineStats.ts';
 import { parseEvent } from './parseEvent.ts';
 import { pingEngine } from './pingEngine.ts';
 
@@ -78,6 +78,17 @@ export function createDockerDriver(options: DockerDriverOptions): RuntimeDriver 
   const volumeName = (key: string) => `${platformId}-home-${key}`;
   const volumePrefix = `${platformId}-home-`;
   const { disks } = options;
+  /** Each awake container's last CPU reading: the next one-shot sample's CPU share is since then. */
+  const cpuReadings = new Map<string, CpuReading>();
+  /** Engine stats calls in flight at once during `statsAll`: the engine answers each in ~10 ms. */
+  const STATS_PARALLEL = 16;
+
+  async function sample(id: string): Promise<InstanceStats> {
+    const s = await docker.getContainer(id).stats({ stream: false, 'one-shot': true } as { stream: false });
+    const stats = statsFromEngine(s, cpuReadings.get(id));
+    cpuReadings.set(id, cpuReadingOf(s));
+    return stats;
+  }
   const labels = (handle: string) => ({
     [LABEL_MANAGED]: '1',
     [LABEL_PLATFORM]: platformId,
@@ -297,6 +308,9 @@ export function createDockerDriver(options: DockerDriverOptions): RuntimeDriver 
           User: INSTANCE_USER,
           Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
           Labels: { ...labels(spec.handle), [LABEL_VOLUME]: spec.volume },
+          // The image's HEALTHCHECK forks a `node` every 15 s in every instance (0.7 cores for 100
+          // idle ones, measured) and the platform never reads it: it asks /health itself on start.
+          Healthcheck: { Test: ['NONE'] },
           HostConfig: {
             NetworkMode: networkId ?? network,
             Privileged: false,
@@ -427,7 +441,33 @@ export function createDockerDriver(options: DockerDriverOptions): RuntimeDriver 
     async stats(id): Promise<InstanceStats | null> {
       const info = await own(id);
       if (!info?.State.Running) return null;
-      return statsFromEngine(await docker.getContainer(info.Id).stats({ stream: false }));
+      return sample(info.Id);
+    },
+
+    async statsAll() {
+      // One label-filtered listing of the awake ones, then one one-shot sample each, a few at a
+      // time: ~10 ms per container instead of the ~1 s a two-reading sample waits.
+      const awake = await docker.listContainers({
+        filters: {
+          label: [`${LABEL_MANAGED}=1`, `${LABEL_PLATFORM}=${platformId}`],
+          status: ['running', 'paused'],
+        },
+      });
+      const ids = awake.filter((c) => isOurs(c.Labels)).map((c) => c.Id);
+      const live = new Set(ids);
+      for (const id of cpuReadings.keys()) if (!live.has(id)) cpuReadings.delete(id);
+      const out = new Map<string, InstanceStats>();
+      let next = 0;
+      const worker = async () => {
+        while (next < ids.length) {
+          const id = ids[next++]!;
+          // A container that stopped meanwhile simply has no figures.
+          const stats = await sample(id).catch(() => null);
+          if (stats) out.set(id, stats);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(STATS_PARALLEL, ids.length) }, worker));
+      return out;
     },
 
     async logs(id, tail) {
