@@ -687,6 +687,17 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       store.kept.list().map((k) => ({ handle: k.handle, keptAt: new Date(k.keptAt).toISOString() })),
     get: (handle: string): InstanceView => view(handle),
     list: (): InstanceView[] => store.list().map((r) => toView(r, config)),
+    /** One page in handle order after `cursor`; `nextCursor` is null on the last page. */
+    page(cursor: string | undefined, limit: number): { instances: InstanceView[]; nextCursor: string | null } {
+      // One row more than asked tells whether another page follows, without counting the table.
+      const rows = store.page(cursor, limit + 1);
+      const more = rows.length > limit;
+      const shown = more ? rows.slice(0, limit) : rows;
+      return {
+        instances: shown.map((r) => toView(r, config)),
+        nextCursor: more ? shown[shown.length - 1]!.handle : null,
+      };
+    },
     exists: (handle: string): boolean => store.get(handle) !== undefined,
     /** Synchronous routing lookup; undefined = not known to be running (the router wakes it). */
     route: (handle: string): RouteEntry | undefined => routes.get(handle),
