@@ -121,7 +121,8 @@ export function createLifecycle(deps: LifecycleDeps) {
           // Each guard is checked again under the handle's lock: a request since the listing wins.
           if (!item.pause) {
             if (await orchestrator.stop(item.handle, { onlyIf: item.stopNow })) stopped.push(item.handle);
-          } else if (await orchestrator.pause(item.handle, { onlyIf: item.pauseNow })) paused.push(item.handle);
+          } else if (await orchestrator.pause(item.handle, { onlyIf: item.pauseNow }))
+            paused.push(item.handle);
         } catch (err) {
           log.error({ handle: item.handle, err }, 'idle sweep could not put an instance to sleep');
         }

@@ -688,7 +688,10 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     get: (handle: string): InstanceView => view(handle),
     list: (): InstanceView[] => store.list().map((r) => toView(r, config)),
     /** One page in handle order after `cursor`; `nextCursor` is null on the last page. */
-    page(cursor: string | undefined, limit: number): { instances: InstanceView[]; nextCursor: string | null } {
+    page(
+      cursor: string | undefined,
+      limit: number,
+    ): { instances: InstanceView[]; nextCursor: string | null } {
       // One row more than asked tells whether another page follows, without counting the table.
       const rows = store.page(cursor, limit + 1);
       const more = rows.length > limit;

@@ -27,7 +27,7 @@ describe.skipIf(!(await dockerAvailable()))('instances on Docker', () => {
     }
   });
 
-  it('runs instances without the image\'s polling HEALTHCHECK, so an idle one forks nothing', async () => {
+  it("runs instances without the image's polling HEALTHCHECK, so an idle one forks nothing", async () => {
     const docker = new Docker();
     const image = await docker.getImage(t.config.instance.image).inspect();
     // The image keeps its check for `docker run` by hand; the platform asks /health itself.
