@@ -24,6 +24,7 @@ const all: Record<string, Record<string, string>> = {
   default: {},
   'MALLOC_ARENA_MAX=2': { MALLOC_ARENA_MAX: '2' },
   '--max-semi-space-size=2': { NODE_OPTIONS: '--max-semi-space-size=2' },
+  '--max-semi-space-size=8': { NODE_OPTIONS: '--max-semi-space-size=8' },
   'glibc thresholds': GLIBC,
   'glibc thresholds + --max-semi-space-size=2': { ...GLIBC, NODE_OPTIONS: '--max-semi-space-size=2' },
 };
