@@ -122,6 +122,30 @@ describe('admin API', () => {
     expect(r.json()).toEqual({ instance: expect.objectContaining({ handle: 'alice', state: 'running' }) });
   });
 
+  it('lists instances a page at a time with a cursor, and 400s a bad limit or cursor', async () => {
+    await t.provision('bert');
+    await t.provision('cleo');
+    const handles = (r: { json: <T>() => T }) =>
+      r.json<{ instances: { handle: string }[] }>().instances.map((i) => i.handle);
+    const first = await t.admin('GET', '/containers?limit=2');
+    expect(handles(first)).toEqual(['alice', 'bert']);
+    expect(first.json<{ nextCursor: string }>().nextCursor).toBe('bert');
+    const last = await t.admin('GET', '/containers?limit=2&cursor=bert');
+    expect(handles(last)).toEqual(['cleo']);
+    expect(last.json<{ nextCursor: null }>().nextCursor).toBeNull();
+    expect(handles(await t.admin('GET', '/containers'))).toEqual(['alice', 'bert', 'cleo']);
+    for (const q of ['limit=0', 'limit=501', 'limit=two', 'cursor=..%2Fetc', `cursor=${'a'.repeat(64)}`]) {
+      const bad = await t.admin('GET', `/containers?${q}`);
+      expect(bad.status, q).toBe(400);
+      expect(bad.json<{ error: { code: string; message: string } }>().error).toMatchObject({
+        code: 'invalid_query',
+        message: expect.stringMatching(/limit|cursor/),
+      });
+    }
+    await t.admin('DELETE', '/containers/bert?deleteData=true');
+    await t.admin('DELETE', '/containers/cleo?deleteData=true');
+  });
+
   it('never shows secrets in listings', async () => {
     const list = await t.admin('GET', '/containers');
     expect(list.text).not.toMatch(/mxi_|mxp_|sealed/i);

@@ -232,4 +232,52 @@ describe('lifecycle', () => {
     expect(r.headers['retry-after']).toBeDefined();
     expect(r.json<{ error: { code: string } }>().error.code).toBe('wake_timeout');
   });
+
+  it('stops idle instances a few at a time, and a wake arriving mid-sweep is served before the sweep goes on', async () => {
+    /** Stops the engine is in the middle of, and the most at once; each stop takes 400 ms. */
+    let inFlight = 0;
+    let most = 0;
+    let firstStop: () => void = () => undefined;
+    const sweepBusy = new Promise<void>((resolve) => {
+      firstStop = resolve;
+    });
+    const events: string[] = [];
+    t = await startTestPlatform({
+      runtime: 'process',
+      command: [process.execPath, FIXTURE],
+      env: { IDLE_TIMEOUT: '1s', SWEEP_INTERVAL: '1h' },
+      clock: () => now,
+      wrapRuntime: (d) => ({
+        ...d,
+        async stop(id, graceMs) {
+          inFlight++;
+          most = Math.max(most, inFlight);
+          firstStop();
+          await new Promise((resolve) => setTimeout(resolve, 400));
+          await d.stop(id, graceMs);
+          inFlight--;
+        },
+      }),
+    });
+    const idle = Array.from({ length: 12 }, (_, i) => `idle${i}`);
+    await Promise.all([...idle, 'zed'].map((h) => t!.provision(h)));
+    await t.admin('POST', '/containers/zed/stop');
+    advance(1100);
+    most = 0;
+
+    const sweep = t.admin('POST', '/admin/sweep').then((r) => {
+      events.push('sweep done');
+      return r;
+    });
+    await sweepBusy;
+    const woken = await t.instance('zed', { path: '/health' });
+    events.push('wake done');
+    expect(woken.status).toBe(200);
+    const report = (await sweep).json<{ stopped: string[] }>();
+    // The 4 stops still queued when zed's wake began waited for it.
+    expect(events).toEqual(['wake done', 'sweep done']);
+    expect(report.stopped.sort()).toEqual([...idle].sort());
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(8);
+  });
 });

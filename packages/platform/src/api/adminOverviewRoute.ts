@@ -41,7 +41,7 @@ export interface Overview {
 /**
  * `GET /admin/overview` (mounted behind `requireAdmin`): everything the admin dashboard shows in
  * one answer. Engine stats of the instances that hold memory (running or paused) are gathered in
- * parallel, each bounded in time, and cached briefly so that a dashboard refreshing itself (or
+ * one pass of the engine where the driver can (else in parallel, each bounded in time), and cached briefly so that a dashboard refreshing itself (or
  * several admins) does not keep the engine busy.
  */
 export function adminOverviewRoute(deps: {
@@ -62,6 +62,22 @@ export function adminOverviewRoute(deps: {
     });
     const stats = orchestrator.runtime.stats(engineId).catch(() => null);
     return Promise.race([stats, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  let pass: { at: number; byId: Promise<Map<string, InstanceStats> | null> } | undefined;
+  /** Every awake instance's figures in one pass of the engine (drivers that can), cached likewise. */
+  function statsPass(): Promise<Map<string, InstanceStats> | null> {
+    const statsAll = orchestrator.runtime.statsAll?.bind(orchestrator.runtime);
+    if (!statsAll) return Promise.resolve(null);
+    const now = clock();
+    if (pass && now - pass.at < STATS_TTL_MS) return pass.byId;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), STATS_TIMEOUT_MS);
+    });
+    const byId = Promise.race([statsAll().catch(() => null), timeout]).finally(() => clearTimeout(timer));
+    pass = { at: now, byId };
+    return byId;
   }
 
   /** Shared while in flight and for the TTL after: concurrent requests make one engine call. */
@@ -100,10 +116,10 @@ export function adminOverviewRoute(deps: {
     const awake = (i: InstanceView) => (i.state === 'running' || i.state === 'paused') && i.engineId;
     const live = new Set(instances.filter(awake).map((i) => i.engineId));
     for (const id of cache.keys()) if (!live.has(id)) cache.delete(id);
-    const [stats, spent] = await Promise.all([
-      Promise.all(instances.map((i) => (awake(i) ? statsOf(i.engineId!) : null))),
-      aiSpend(),
-    ]);
+    const [byId, spent] = await Promise.all([statsPass(), aiSpend()]);
+    const stats = byId
+      ? instances.map((i) => (awake(i) ? (byId.get(i.engineId!) ?? null) : null))
+      : await Promise.all(instances.map((i) => (awake(i) ? statsOf(i.engineId!) : null)));
     const owners = new Set(users.map((u) => u.handle));
     const stateOf = new Map(instances.map((i) => [i.handle, i.state]));
     const count = (state: InstanceView['state']) => instances.filter((i) => i.state === state).length;

@@ -4,10 +4,12 @@ import type { RateLimiter } from '../accounts/rateLimiter.ts';
 import type { JobWakes } from '../instanceApi/jobWakes.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
-import { provisionBody } from './contract/admin.ts';
+import { containerListQuery, provisionBody } from './contract/admin.ts';
 
 /** Admin bodies are a handle and a flag: a kilobyte is plenty. */
 const ADMIN_BODY_LIMIT = 1024;
+/** Instances per page of `GET /containers` unless `limit` says otherwise. */
+const LIST_PAGE = 100;
 /** Token rotations per handle and minute: each one re-creates the container. */
 const ROTATIONS_PER_MINUTE = 5;
 
@@ -38,7 +40,15 @@ export function containerRoutes(deps: {
         if (result.created) return c.json({ instance: result.instance, token: result.token }, 201);
         return c.json({ instance: result.instance }, 200);
       })
-      .get('/containers', (c) => c.json({ instances: orchestrator.list() }))
+      .get('/containers', (c) => {
+        const query = containerListQuery.safeParse(c.req.query());
+        if (!query.success) {
+          const issue = query.error.issues[0];
+          throw new HttpError(400, 'invalid_query', `${issue?.path.join('.') || 'query'}: ${issue?.message}`);
+        }
+        const { limit = LIST_PAGE, cursor } = query.data;
+        return c.json(orchestrator.page(cursor, limit));
+      })
       .get('/containers/:handle', async (c) => {
         const instance = orchestrator.get(handleParam(c.req.param('handle')));
         const rt = instance.engineId ? await orchestrator.runtime.inspect(instance.engineId) : null;

@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, gt } from 'drizzle-orm';
 import type { Db } from '../db/openDb.ts';
 import { type InstanceRow, instances, type KeptVolumeRow, keptVolumes } from '../db/schema.ts';
 
@@ -10,6 +10,14 @@ export function createInstanceStore(db: Db) {
     },
     list(): InstanceRow[] {
       return db.select().from(instances).orderBy(instances.handle).all();
+    },
+    /** Up to `limit` rows in handle order after `after` (exclusive): one page of a listing. */
+    page(after: string | undefined, limit: number): InstanceRow[] {
+      const q = db.select().from(instances);
+      return (after === undefined ? q : q.where(gt(instances.handle, after)))
+        .orderBy(instances.handle)
+        .limit(limit)
+        .all();
     },
     insert(row: InstanceRow): void {
       db.insert(instances).values(row).run();

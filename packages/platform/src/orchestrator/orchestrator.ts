@@ -480,6 +480,8 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     };
     const engine = await runtime.list();
     const rows = new Map(store.list().map((r) => [r.handle, r]));
+    const byHandle = new Map<string, RuntimeInstance[]>();
+    for (const rt of engine) byHandle.set(rt.handle, [...(byHandle.get(rt.handle) ?? []), rt]);
     for (const rt of engine) {
       if (rows.has(rt.handle) || mutex.busy(rt.handle)) continue;
       await mutex.run(rt.handle, async () => {
@@ -496,13 +498,15 @@ export function createOrchestrator(deps: OrchestratorDeps) {
         .run(handle, async () => {
           const row = store.get(handle);
           if (!row || row.runtime !== runtime.kind) return;
-          const seen = engine.filter((r) => r.handle === handle);
+          const seen = byHandle.get(handle) ?? [];
           const keep = seen.find((r) => r.id === row.engineId) ?? seen[0];
           // Duplicates (a crash between create and record): keep one, remove the rest.
           for (const extra of seen) if (extra !== keep) await runtime.remove(extra.id);
-          // The snapshot may be minutes old by now: ask again for this one.
+          // The snapshot may be minutes old by now: ask again for this one, unless the snapshot
+          // already agrees with the row (nothing will be done, and the event stream would have
+          // told of a change since): at 1,000 instances one inspect each took seconds.
           const id = keep?.id ?? row.engineId;
-          const rt = id ? await runtime.inspect(id) : null;
+          const rt = keep && agrees(row, keep) ? keep : id ? await runtime.inspect(id) : null;
           if (rt && rt.id !== row.engineId) {
             store.update(handle, { engineId: rt.id, updatedAt: clock() });
             report.adopted.push(handle);
@@ -794,6 +798,20 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       store.kept.list().map((k) => ({ handle: k.handle, keptAt: new Date(k.keptAt).toISOString() })),
     get: (handle: string): InstanceView => view(handle),
     list: (): InstanceView[] => store.list().map((r) => toView(r, config)),
+    /** One page in handle order after `cursor`; `nextCursor` is null on the last page. */
+    page(
+      cursor: string | undefined,
+      limit: number,
+    ): { instances: InstanceView[]; nextCursor: string | null } {
+      // One row more than asked tells whether another page follows, without counting the table.
+      const rows = store.page(cursor, limit + 1);
+      const more = rows.length > limit;
+      const shown = more ? rows.slice(0, limit) : rows;
+      return {
+        instances: shown.map((r) => toView(r, config)),
+        nextCursor: more ? shown[shown.length - 1]!.handle : null,
+      };
+    },
     exists: (handle: string): boolean => store.get(handle) !== undefined,
     /** Synchronous routing lookup; undefined = not known to be running (the router wakes it). */
     route: (handle: string): RouteEntry | undefined => routes.get(handle),
@@ -811,6 +829,13 @@ export function createOrchestrator(deps: OrchestratorDeps) {
 export type MoveOutcome =
   | { outcome: 'moved' | 'on_wake' | 'skipped' }
   | { outcome: 'rolled_back'; error: string };
+
+/** The engine's object is the row's and in the row's state: reconcile has nothing to change. */
+function agrees(row: InstanceRow, rt: RuntimeInstance): boolean {
+  if (rt.id !== row.engineId) return false;
+  if (row.state === 'running') return rt.state === 'running' && rt.endpoint !== null;
+  return (row.state === 'stopped' || row.state === 'paused') && rt.state === row.state;
+}
 
 /** What a person watching a failed start reads: what went wrong, and what they can do. */
 function failureText(reason: string): string {

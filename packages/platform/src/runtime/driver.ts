@@ -126,6 +126,11 @@ export interface RuntimeDriver {
   setLimits?(id: string, limits: ResourceLimits): Promise<void>;
   /** Null when the instance is missing or stopped (nothing to measure); a paused one has memory. */
   stats(id: string): Promise<InstanceStats | null>;
+  /**
+   * Stats of every running or paused instance of this platform in one pass (by engine id), for
+   * pages that show them all. Absent: callers ask `stats` per instance.
+   */
+  statsAll?(): Promise<Map<string, InstanceStats>>;
   /** The last `tail` lines of the instance's output (stdout and stderr, as text). */
   logs(id: string, tail: number): Promise<string>;
   /**

@@ -1,4 +1,5 @@
 import { dockerAvailable } from '@matrixos/shared/testing';
+import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPlatform, type TestPlatform } from '../harness.ts';
 
@@ -24,6 +25,16 @@ describe.skipIf(!(await dockerAvailable()))('instances on Docker', () => {
       expect(r.status).toBe(200);
       expect(r.json()).toMatchObject({ status: 'ok', handle });
     }
+  });
+
+  it("runs instances without the image's polling HEALTHCHECK, so an idle one forks nothing", async () => {
+    const docker = new Docker();
+    const image = await docker.getImage(t.config.instance.image).inspect();
+    // The image keeps its check for `docker run` by hand; the platform asks /health itself.
+    expect(image.Config.Healthcheck?.Test?.[0]).toBe('CMD');
+    const info = await docker.getContainer(t.platform.store.get('alice')!.engineId!).inspect();
+    expect(info.Config.Healthcheck?.Test).toEqual(['NONE']);
+    expect(info.State.Health).toBeUndefined();
   });
 
   it("refuses one user's token at another user's instance, and the admin token at both", async () => {

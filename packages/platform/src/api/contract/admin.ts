@@ -33,6 +33,20 @@ export const aliasProvisionBody = z.object({
 });
 /** The seed's view of an instance (`GET /admin/instances/{subdomain}`). */
 export const aliasReply = z.object({ subdomain: z.string(), url: z.string(), instance: instanceView });
+/** `GET /containers`: a page of instances in handle order, after the cursor (the last page's last). */
+export const containerListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).optional().meta({ description: 'per page, 1-500 (100)' }),
+  cursor: z
+    .string()
+    .regex(/^[a-z0-9-]{1,63}$/)
+    .optional()
+    .meta({ description: 'the `nextCursor` of the previous page' }),
+});
+export const containerPage = z.object({
+  instances: z.array(instanceView),
+  /** Null on the last page. */
+  nextCursor: z.string().nullable(),
+});
 export const roleBody = z.object({ role: z.enum(['user', 'admin']) });
 /** `POST /admin/rollout` takes no settings: an empty body or `{}`. */
 export const rolloutBody = z.strictObject({});
@@ -164,9 +178,16 @@ export function registerAdmin(registry: OpenAPIRegistry): void {
     },
     { body: jsonBody(provisionBody) },
   );
-  route('get', '/containers', 'every instance', {
-    200: json('the list', z.object({ instances: z.array(instanceView) })),
-  });
+  route(
+    'get',
+    '/containers',
+    'the instances, a page at a time (by handle)',
+    {
+      200: json('one page', containerPage),
+      400: failure('a limit or cursor out of range (`invalid_query`)'),
+    },
+    { query: containerListQuery },
+  );
   route(
     'get',
     '/containers/{handle}',

@@ -290,4 +290,77 @@ describe.skipIf(!(await dockerAvailable()))('docker runtime driver (real engine)
     expect(await driver.stats(inst.id)).toBeNull();
     await driver.remove(inst.id);
   });
+
+  it('looks one handle up by its label, not by listing every container', async () => {
+    const asked: unknown[] = [];
+    const counting = new Docker();
+    const list = counting.listContainers.bind(counting);
+    counting.listContainers = ((opts: Docker.ContainerListOptions) => {
+      asked.push(opts.filters);
+      return list(opts);
+    }) as typeof counting.listContainers;
+    const d = createDockerDriver({ docker: counting, platformId, network, log });
+    await d.init();
+    const [x, y] = [await d.create(spec('lookx')), await d.create(spec('looky'))];
+    expect((await d.list({ handle: 'lookx' })).map((i) => i.id)).toEqual([x.id]);
+    expect(asked.at(-1)).toEqual({
+      label: [`${LABEL_MANAGED}=1`, `${LABEL_PLATFORM}=${platformId}`, `${LABEL_HANDLE}=lookx`],
+    });
+    await d.remove(x.id);
+    await d.remove(y.id);
+  });
+
+  it('samples every awake instance in one pass, CPU since the previous pass', async () => {
+    const a = await running('passa');
+    const b = await running('passb');
+    const asleep = await driver.create(spec('passc'));
+    const first = await driver.statsAll!();
+    expect([...first.keys()].sort()).toEqual([a.id, b.id].sort());
+    expect(first.get(a.id)!.memoryBytes).toBeGreaterThan(1024 * 1024);
+    expect(first.get(a.id)!.memoryLimitBytes).toBe(limits.memoryBytes);
+    await driver.pause(b.id);
+    const second = await driver.statsAll!();
+    expect([...second.keys()].sort()).toEqual([a.id, b.id].sort()); // a paused one still holds memory
+    expect(second.get(a.id)!.cpuPercent).toBeGreaterThanOrEqual(0);
+    for (const id of [a.id, b.id, asleep.id]) await driver.remove(id);
+  });
+
+  it('keeps its view of every container from the event stream: a full list asks the engine once', async () => {
+    let listings = 0;
+    const counting = new Docker();
+    const list = counting.listContainers.bind(counting);
+    counting.listContainers = ((opts: Docker.ContainerListOptions) => {
+      if (!JSON.stringify(opts.filters).includes(LABEL_HANDLE)) listings++;
+      return list(opts);
+    }) as typeof counting.listContainers;
+    const d = createDockerDriver({ docker: counting, platformId, network, log, stopGraceMs: 3000 });
+    await d.init();
+    const events: string[] = [];
+    const unwatch = d.watch((e) => events.push(`${e.handle} ${e.state}`));
+    try {
+      // The stream is up once the engine answered the events request: the first listing primes.
+      let before = -1;
+      for (let i = 0; i < 100 && listings !== before; i++) {
+        before = listings;
+        await d.list();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const primed = listings;
+      const inst = await d.create(spec('viewer'));
+      expect((await d.list()).find((i) => i.id === inst.id)).toMatchObject({ state: 'stopped' });
+      // Started behind the driver's back: the event brings it into the view, without a listing.
+      await docker.getContainer(inst.id).start();
+      for (let i = 0; i < 100 && !events.includes('viewer running'); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect((await d.list()).find((i) => i.id === inst.id)).toMatchObject({ state: 'running' });
+      await d.remove(inst.id);
+      expect((await d.list()).find((i) => i.id === inst.id)).toBeUndefined();
+      expect(listings).toBe(primed);
+    } finally {
+      unwatch();
+    }
+    // Not followed any more: a listing asks the engine again.
+    await d.list();
+    expect(listings).toBeGreaterThan(1);
+  });
 });

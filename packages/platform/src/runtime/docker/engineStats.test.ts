@@ -24,3 +24,15 @@ describe('statsFromEngine', () => {
     expect(statsFromEngine(sample({ inactive_file: 20_000_000 })).memoryBytes).toBe(30_000_000); // cgroup v2
   });
 });
+
+describe('statsFromEngine with the previous reading (one-shot samples)', () => {
+  it("measures CPU since the driver's last sample, and 0 when there is none", () => {
+    const oneShot = {
+      ...sample({}),
+      precpu_stats: { cpu_usage: { total_usage: 0 } },
+    } as unknown as Docker.ContainerStats;
+    expect(statsFromEngine(oneShot).cpuPercent).toBe(0);
+    // 1 s of CPU over 4 s of system time on 2 cores since the last sample: half of one core.
+    expect(statsFromEngine(oneShot, { total: 2_000_000_000, system: 116_000_000_000 }).cpuPercent).toBe(50);
+  });
+});

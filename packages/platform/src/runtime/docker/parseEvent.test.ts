@@ -8,13 +8,19 @@ const mine = { 'dev.matrixos.platform': 'p1', 'dev.matrixos.handle': 'alice' };
 
 describe('parseEvent', () => {
   it.each([
+    ['create', 'stopped'],
     ['start', 'running'],
     ['unpause', 'running'],
     ['die', 'stopped'],
     ['pause', 'paused'],
     ['destroy', 'removed'],
   ])('maps %s to %s', (action, state) => {
-    expect(parseEvent(line(action, mine), ours)).toEqual({ id: 'c1', handle: 'alice', state });
+    expect(parseEvent(line(action, mine), ours)).toEqual({
+      id: 'c1',
+      handle: 'alice',
+      state,
+      created: action === 'create',
+    });
   });
 
   it.each([

@@ -1,6 +1,7 @@
 import { LABEL_HANDLE, type RuntimeEvent } from '../driver.ts';
 
 const EVENT_STATE: Record<string, RuntimeEvent['state']> = {
+  create: 'stopped',
   start: 'running',
   unpause: 'running',
   die: 'stopped',
@@ -8,11 +9,14 @@ const EVENT_STATE: Record<string, RuntimeEvent['state']> = {
   destroy: 'removed',
 };
 
-/** One line of the engine's event stream, if it is about one of our containers. */
+/**
+ * One line of the engine's event stream, if it is about one of our containers; `created` marks
+ * a new container (stopped until it starts).
+ */
 export function parseEvent(
   line: string,
   isOurs: (labels: Record<string, string> | undefined) => boolean,
-): RuntimeEvent | null {
+): (RuntimeEvent & { created: boolean }) | null {
   try {
     const e = JSON.parse(line) as {
       Type?: string;
@@ -24,7 +28,7 @@ export function parseEvent(
     const attrs = e.Actor?.Attributes;
     const id = e.Actor?.ID ?? e.id;
     if (e.Type !== 'container' || !state || !id || !isOurs(attrs)) return null;
-    return { id, handle: attrs![LABEL_HANDLE]!, state };
+    return { id, handle: attrs![LABEL_HANDLE]!, state, created: e.Action === 'create' };
   } catch {
     return null;
   }

@@ -71,7 +71,7 @@ describe('docker driver: watch', () => {
     expect(JSON.parse(requests[0]!.searchParams.get('filters')!)).toEqual({
       type: ['container'],
       label: ['dev.matrixos.managed=1', 'dev.matrixos.platform=p1'],
-      event: ['start', 'die', 'pause', 'unpause', 'destroy'],
+      event: ['create', 'start', 'die', 'pause', 'unpause', 'destroy'],
     });
   });
 });
