@@ -11,7 +11,7 @@ export const instances = sqliteTable(
     handle: text('handle').primaryKey(),
     state: text('state', { enum: ['provisioning', 'running', 'paused', 'stopped'] }).notNull(),
     /** Which driver made it; an instance is never moved between engines implicitly. */
-    runtime: text('runtime', { enum: ['docker', 'process'] }).notNull(),
+    runtime: text('runtime', { enum: ['docker', 'process', 'swarm'] }).notNull(),
     /** The engine's id for it; null until created, or after the engine lost it. */
     engineId: text('engine_id'),
     image: text('image').notNull(),
@@ -25,6 +25,8 @@ export const instances = sqliteTable(
     lastError: text('last_error'),
     /** Its data volume's key (`{handle}_{generation}`); null: made before generations, the handle. */
     volume: text('volume'),
+    /** The node that holds its volume (swarm); null on one-host runtimes. */
+    node: text('node'),
   },
   (t) => [index('instances_state').on(t.state)],
 );

@@ -185,12 +185,15 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       recreated = true;
     }
     if (rt.id !== row.engineId) store.update(row.handle, { engineId: rt.id, updatedAt: clock() });
+    // Where its data is (swarm): the admin page shows it, and it outlives a lost node's answers.
+    if (rt.node && rt.node !== row.node) store.update(row.handle, { node: rt.node });
     if (rt.state === 'paused') {
       progress(row.handle, 'resuming');
       rt = await runtime.resume(rt.id);
     } else if (rt.state === 'stopped') {
       progress(row.handle, 'starting');
-      rt = await runtime.start(rt.id);
+      // The engine's own steps (Swarm's task states and errors) reach the progress page too.
+      rt = await runtime.start(rt.id, { onProgress: (m) => progress(row.handle, 'starting', m) });
     }
     if (!rt.endpoint) throw new Error('the engine reports no address for the running instance');
     progress(row.handle, 'health');
@@ -294,6 +297,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
           updatedAt: now,
           lastActiveAt: now,
           lastError: null,
+          node: null,
         };
         store.insert(row);
       }
@@ -372,6 +376,8 @@ export function createOrchestrator(deps: OrchestratorDeps) {
   async function pauseLocked(handle: string, guard: Guard = {}): Promise<InstanceView | null> {
     const row = mustGet(handle);
     if (row.state !== 'running' || (guard.onlyIf && !guard.onlyIf())) return null;
+    // Swarm cannot freeze a service: an idle instance is stopped instead (memory is given back).
+    if (runtime.pausable === false) return stopLocked(handle);
     routes.set(handle, { state: 'stopping', endpoint: null });
     try {
       const [rt] = (await engineObjectsOf(row)).filter((r) => r.state === 'running');
