@@ -12,6 +12,7 @@ import { createVolumeDirs } from '../backup/volumeDirs.ts';
 import { loadConfig, type PlatformConfig } from '../config.ts';
 import { createRuntime } from '../runtime/index.ts';
 import { loadBackupConfig } from './backupConfig.ts';
+import { MoveRefusedError, moveUser } from './moveUser.ts';
 
 const USAGE = `usage: matrixos <command>
   backup [--out DIR] [--no-prune]   back up databases, keys and volumes into DIR/matrixos-{time}/
@@ -20,6 +21,8 @@ const USAGE = `usage: matrixos <command>
   restore DIR                       restore a backup onto this machine (platform stopped, empty DATA_DIR)
   import HANDLE ARCHIVE             replace HANDLE's home with a user's export (GET /me/export);
                                     the platform must be running (it stops the instance for the swap)
+  move-user HANDLE NODE             RUNTIME=swarm: stop HANDLE, copy its volume to NODE, pin it
+                                    there, start it (the platform must be running)
 Settings come from the environment, as the platform's (DATA_DIR, PLATFORM_ID, INSTANCE_DISK, ...).`;
 
 /** `matrixos` (scripts/matrixos, `npm run matrixos --`): operator commands beside the running platform. */
@@ -45,6 +48,12 @@ async function main(argv: string[]): Promise<number> {
     console.log(
       JSON.stringify({ ok: true, createdAt: m.createdAt, users: m.users.length, files: m.files.length }),
     );
+    return 0;
+  }
+  if (command === 'move-user') {
+    const node = positionals[2];
+    if (!target || !node) return usage();
+    console.log(JSON.stringify(await moveUser(loadConfig(), target, node, log)));
     return 0;
   }
   if (command !== 'backup' && command !== 'restore' && command !== 'import') return usage();
@@ -158,7 +167,8 @@ main(process.argv.slice(2)).then(
       err instanceof ConfigError ||
       err instanceof BackupInvalidError ||
       err instanceof RestoreRefusedError ||
-      err instanceof ImportRefusedError
+      err instanceof ImportRefusedError ||
+      err instanceof MoveRefusedError
     ) {
       console.error(`matrixos: ${err.message}`);
       process.exit(1);

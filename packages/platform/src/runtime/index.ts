@@ -11,7 +11,7 @@ import { createSwarmDriver } from './swarm/swarmDriver.ts';
 export { createLoopDisks, type LoopDisks } from './disks/loopDisks.ts';
 export { createDockerDriver, type DockerDriverOptions } from './docker/dockerDriver.ts';
 export * from './driver.ts';
-export { createSwarmDriver, LABEL_NODE, type SwarmDriverOptions } from './swarm/swarmDriver.ts';
+export { createSwarmDriver, LABEL_NODE, type SwarmDriver, type SwarmDriverOptions } from './swarm/swarmDriver.ts';
 export { createProcessDriver, type ProcessDriverOptions } from './process/processDriver.ts';
 export { NotReadyError, type WaitReadyOptions, waitReady } from './waitReady.ts';
 

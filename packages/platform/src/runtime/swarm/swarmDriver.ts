@@ -18,6 +18,7 @@ import {
   type StartOptions,
 } from '../driver.ts';
 import { assertPlatformId, assertSafeSpec, assertSafeVolume, handleOfVolume } from '../validate.ts';
+import { copyVolume } from './copyVolume.ts';
 import { type NodeView, nodeProblem, placeNode } from './placeNode.ts';
 import { type TaskView, taskOutcome } from './taskProgress.ts';
 
@@ -74,7 +75,15 @@ interface TaskInfo {
  * no virtual IPs or routing mesh), pinned by a node-label constraint to the node that holds the
  * user's volume. Swarm schedules; the platform only picks a node for a new user's volume.
  */
-export function createSwarmDriver(options: SwarmDriverOptions): RuntimeDriver {
+/** What only Swarm needs: moving a user's data between nodes (`matrixos move-user`). */
+export interface SwarmDriver extends RuntimeDriver {
+  /** Copies a (stopped) user's volume to `toNode`, checks the copy, removes the original. */
+  moveVolume(key: string, toNode: string, image: string): Promise<{ from: string; entries: number }>;
+  /** Pins an instance's service to `node` (where its volume now is). */
+  repin(id: string, node: string): Promise<void>;
+}
+
+export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
   const { platformId, log, manager } = options;
   assertPlatformId(platformId);
   const network = options.network ?? `${platformId}-overlay`;
@@ -274,7 +283,7 @@ export function createSwarmDriver(options: SwarmDriverOptions): RuntimeDriver {
     return full.IPAM?.Config?.[0]?.Subnet as string | undefined;
   }
 
-  const driver: RuntimeDriver = {
+  const driver: SwarmDriver = {
     kind: 'swarm',
     isolated: true,
     pausable: false,
@@ -305,6 +314,12 @@ export function createSwarmDriver(options: SwarmDriverOptions): RuntimeDriver {
         if (!options.nodes.has(name)) log.warn({ node: name }, 'swarm: no engine configured for this node');
       const subnet = await ensureNetwork();
       hostAddress ??= ownAddressIn(subnet);
+      // Operator commands (move-user) run beside the platform, not on the network: they never ask.
+      if (!hostAddress) log.warn({ network }, 'swarm: this process is not attached to the overlay network');
+      log.info({ network, nodes: [...known.keys()], hostAddress }, 'swarm runtime ready');
+    },
+
+    hostAddress() {
       if (!hostAddress) {
         throw new RuntimeError(
           'unavailable',
@@ -312,11 +327,6 @@ export function createSwarmDriver(options: SwarmDriverOptions): RuntimeDriver {
             'network (docker network connect), or set SWARM_HOST_ADDRESS',
         );
       }
-      log.info({ network, nodes: [...known.keys()], hostAddress }, 'swarm runtime ready');
-    },
-
-    hostAddress() {
-      if (!hostAddress) throw new Error('swarm runtime: hostAddress() before init()');
       return hostAddress;
     },
 
@@ -548,6 +558,70 @@ export function createSwarmDriver(options: SwarmDriverOptions): RuntimeDriver {
       const container = await containerOf(id);
       if (!container) return '';
       return demuxLogs(await container.logs({ stdout: true, stderr: true, tail, follow: false }));
+    },
+
+    async moveVolume(key, toNode, image) {
+      assertSafeVolume(key);
+      const from = await locateVolume(key);
+      if (!from) throw new RuntimeError('not_found', `no data volume ${key} on any node`);
+      if (from === toNode) return { from, entries: 0 };
+      const target = (await nodes()).get(toNode);
+      const problem = nodeProblem(target, toNode);
+      if (problem) throw new RuntimeError('unavailable', `cannot move there: ${problem.replace('its data is on ', '')}`);
+      const handle = handleOfVolume(key);
+      const live = (await services(handle)).find((s) => replicasOf(s) > 0);
+      if (live) throw new RuntimeError('conflict', `${handle} is running: stop it first`);
+      const name = volumeName(key);
+      const src = engineOf(from);
+      const dst = engineOf(toNode);
+      try {
+        await dst.getVolume(name).inspect();
+        throw new RuntimeError('conflict', `node ${toNode} already has a volume ${name}: remove it first`);
+      } catch (err) {
+        if (err instanceof RuntimeError) throw err;
+        if (status(err) !== 404) throw err;
+      }
+      // Labelled like any data volume once made; copied under the same name, then the original goes.
+      await dst.createVolume({ Name: name, Labels: { ...labels(handle), [LABEL_VOLUME]: key, [LABEL_NODE]: toNode } });
+      let entries: number;
+      try {
+        entries = await copyVolume({ engine: src, volume: name }, { engine: dst, volume: name }, image);
+      } catch (err) {
+        await dst.getVolume(name).remove().catch(() => undefined);
+        throw err;
+      }
+      await src.getVolume(name).remove();
+      log.warn({ handle, volume: name, from, to: toNode, entries }, 'moved data volume');
+      return { from, entries };
+    },
+
+    async repin(id, node) {
+      for (let attempt = 0; ; attempt++) {
+        const info = await ownOrThrow(id);
+        const spec = info.Spec as ServiceInfo['Spec'] & {
+          TaskTemplate: { Placement?: { Constraints?: string[] }; ContainerSpec: { Labels?: Record<string, string> } };
+        };
+        const constraints = (spec.TaskTemplate.Placement?.Constraints ?? []).filter(
+          (c) => !c.startsWith(`node.labels.${LABEL_NODE}==`),
+        );
+        const l = { ...spec.Labels, [LABEL_NODE]: node };
+        try {
+          await manager.getService(info.ID).update({
+            ...spec,
+            Labels: l,
+            TaskTemplate: {
+              ...spec.TaskTemplate,
+              ContainerSpec: { ...spec.TaskTemplate.ContainerSpec, Labels: l },
+              Placement: { ...spec.TaskTemplate.Placement, Constraints: [...constraints, `node.labels.${LABEL_NODE}==${node}`] },
+            },
+            version: info.Version.Index,
+          });
+          return;
+        } catch (err) {
+          if (attempt < 3 && /update out of sequence/i.test(errorText(err))) continue;
+          throw err;
+        }
+      }
     },
 
     watch(onEvent) {
