@@ -35,7 +35,7 @@ start_dockerd() {
   nsenter --net="/var/run/netns/$NS$n" dockerd \
     --data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/docker.pid" \
     -H "$(sock "$n")" --containerd-namespace "$NS$n" --containerd-plugins-namespace "$NS$n-plugins" \
-    --log-level warn >"$d/dockerd.log" 2>&1 &
+    --no-new-privileges --log-level warn >"$d/dockerd.log" 2>&1 &
   for _ in $(seq 1 100); do dk "$n" info >/dev/null 2>&1 && return 0; sleep 0.2; done
   log "node $n: dockerd did not start"; tail -20 "$d/dockerd.log" >&2; return 1
 }

@@ -4,10 +4,11 @@
  * (the platform's seat on it, as a production platform container has). Not part of `npm test`:
  * without the cluster there is nothing to run against, and these take minutes.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { createLogger } from '@matrixos/shared';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,9 +78,13 @@ async function setAvailability(name: string, availability: 'drain' | 'active'): 
   await manager.getNode(n.id).update({ ...n.spec, Availability: availability, version: n.version });
 }
 
+const t0 = Date.now();
 beforeAll(async () => {
   t = await start();
-  t.platform.orchestrator.events.on('progress', (p) => progress.push(p));
+  t.platform.orchestrator.events.on('progress', (p) => {
+    progress.push(p);
+    if (process.env.SWARM_TRACE) console.log(`${((Date.now() - t0) / 1000).toFixed(1)}s ${p.handle} ${p.step} ${p.message}`);
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -155,7 +160,8 @@ describe('the swarm runtime on a 3-node swarm', () => {
   it('moves a user from node 2 to node 3 with its files (matrixos move-user)', async () => {
     const [onNode2] = await whereIs(users, 'node2');
     if (!onNode2) throw new Error('no user on node 2');
-    const out = execFileSync(
+    // Asynchronously: the platform it talks to runs in this very process.
+    const { stdout: out } = await promisify(execFile)(
       process.execPath,
       [path.resolve(import.meta.dirname, '../../src/cli/matrixos.ts'), 'move-user', onNode2, 'node3'],
       {
@@ -172,7 +178,6 @@ describe('the swarm runtime on a 3-node swarm', () => {
           SWARM_NETWORK: NETWORK,
           LOG_LEVEL: 'silent',
         },
-        encoding: 'utf8',
       },
     );
     expect(JSON.parse(out.trim().split('\n').pop()!)).toMatchObject({ handle: onNode2, from: 'node2', to: 'node3' });

@@ -415,6 +415,9 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
               // newer engines (1.44+) also take it from here.
               Privileges: { NoNewPrivileges: true },
               CapabilityDrop: ['ALL'],
+              // The image's HEALTHCHECK would hold the task in `starting` until its first pass (15 s
+              // and more here) and fork a node process every interval; the platform checks readiness itself.
+              HealthCheck: { Test: ['NONE'] },
               StopGracePeriod: stopGraceMs * 1_000_000,
               Mounts: [
                 { Type: 'volume', Source: volumeName(spec.volume), Target: INSTANCE_HOME, ReadOnly: false },
