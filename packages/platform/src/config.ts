@@ -48,7 +48,10 @@ const schema = z.object({
   /** RUNTIME=swarm: each instance node's engine, `name=unix:///path,name=tcp://host:port` (docs/swarm.md). */
   SWARM_NODE_ENGINES: z.string().default(''),
   /** RUNTIME=swarm: the attachable overlay network of the instances (default `{PLATFORM_ID}-overlay`). */
-  SWARM_NETWORK: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/).optional(),
+  SWARM_NETWORK: z
+    .string()
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/)
+    .optional(),
   /** RUNTIME=swarm: the platform's address on that network (default: found on this host's interfaces). */
   SWARM_HOST_ADDRESS: z.ipv4().optional(),
   IDLE_TIMEOUT: duration('30m'),

@@ -28,9 +28,9 @@ export async function moveUser(
   const file = path.join(config.dataDir, 'platform.db');
   if (!existsSync(file)) throw new MoveRefusedError(`no platform database at ${file}: is DATA_DIR right?`);
   const db = new Database(file, { readonly: true, fileMustExist: true });
-  const row = db.prepare('SELECT volume, engine_id AS engineId, image FROM instances WHERE handle = ?').get(handle) as
-    | { volume: string | null; engineId: string | null; image: string }
-    | undefined;
+  const row = db
+    .prepare('SELECT volume, engine_id AS engineId, image FROM instances WHERE handle = ?')
+    .get(handle) as { volume: string | null; engineId: string | null; image: string } | undefined;
   db.close();
   if (!row?.engineId) throw new MoveRefusedError(`${handle} has no instance here`);
   const engines = parseNodeEngines(config.swarm.nodeEngines);
@@ -62,6 +62,7 @@ function platformCaller(config: PlatformConfig) {
       method: 'POST',
       headers: { authorization: `Bearer ${token}` },
     }).catch((err: unknown) => new Response(String(err), { status: 599 }));
-    if (!r.ok) throw new MoveRefusedError(`the platform did not ${op} ${handle} (${r.status} ${await r.text()})`);
+    if (!r.ok)
+      throw new MoveRefusedError(`the platform did not ${op} ${handle} (${r.status} ${await r.text()})`);
   };
 }

@@ -185,8 +185,6 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       recreated = true;
     }
     if (rt.id !== row.engineId) store.update(row.handle, { engineId: rt.id, updatedAt: clock() });
-    // Where its data is (swarm): the admin page shows it, and it outlives a lost node's answers.
-    if (rt.node && rt.node !== row.node) store.update(row.handle, { node: rt.node });
     if (rt.state === 'paused') {
       progress(row.handle, 'resuming');
       rt = await runtime.resume(rt.id);
@@ -195,6 +193,8 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       // The engine's own steps (Swarm's task states and errors) reach the progress page too.
       rt = await runtime.start(rt.id, { onProgress: (m) => progress(row.handle, 'starting', m) });
     }
+    // Where its data is (swarm): the admin page shows it, and it outlives a lost node's answers.
+    if (rt.node && rt.node !== store.get(row.handle)?.node) store.update(row.handle, { node: rt.node });
     if (!rt.endpoint) throw new Error('the engine reports no address for the running instance');
     progress(row.handle, 'health');
     // Twice what a waiting request is given (WAKE_TIMEOUT): a slow start that made one request give

@@ -11,8 +11,13 @@ import { createSwarmDriver } from './swarm/swarmDriver.ts';
 export { createLoopDisks, type LoopDisks } from './disks/loopDisks.ts';
 export { createDockerDriver, type DockerDriverOptions } from './docker/dockerDriver.ts';
 export * from './driver.ts';
-export { createSwarmDriver, LABEL_NODE, type SwarmDriver, type SwarmDriverOptions } from './swarm/swarmDriver.ts';
 export { createProcessDriver, type ProcessDriverOptions } from './process/processDriver.ts';
+export {
+  createSwarmDriver,
+  LABEL_NODE,
+  type SwarmDriver,
+  type SwarmDriverOptions,
+} from './swarm/swarmDriver.ts';
 export { NotReadyError, type WaitReadyOptions, waitReady } from './waitReady.ts';
 
 export interface RuntimeConfig {

@@ -31,7 +31,14 @@ const adminToken = `mxa_${'s'.repeat(40)}`;
 const log = createLogger('swarm-test', process.env.LOG_LEVEL ?? 'silent');
 let driver: SwarmDriver;
 const makeDriver = (id: string) => {
-  driver = createSwarmDriver({ manager, nodes: engines(), platformId: id, network: NETWORK, log, stopGraceMs: 3000 });
+  driver = createSwarmDriver({
+    manager,
+    nodes: engines(),
+    platformId: id,
+    network: NETWORK,
+    log,
+    stopGraceMs: 3000,
+  });
   return driver;
 };
 const start = () =>
@@ -52,7 +59,9 @@ const provision = async (h: string) => tokens.set(h, await t.provision(h));
 const call = (h: string, o: { method?: string; path: string; body?: string }) =>
   t.instance(h, { ...o, headers: { authorization: `Bearer ${tokens.get(h)}` } });
 const whereIs = async (handles: string[], node: string) =>
-  (await Promise.all(handles.map(async (u) => [u, await nodeOf(u)] as const))).filter(([, n]) => n === node).map(([u]) => u);
+  (await Promise.all(handles.map(async (u) => [u, await nodeOf(u)] as const)))
+    .filter(([, n]) => n === node)
+    .map(([u]) => u);
 const nodeOf = async (handle: string) =>
   (await t.admin('GET', `/containers/${handle}`)).json<{ instance: { node: string } }>().instance.node;
 const until = async <T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> => {
@@ -83,7 +92,8 @@ beforeAll(async () => {
   t = await start();
   t.platform.orchestrator.events.on('progress', (p) => {
     progress.push(p);
-    if (process.env.SWARM_TRACE) console.log(`${((Date.now() - t0) / 1000).toFixed(1)}s ${p.handle} ${p.step} ${p.message}`);
+    if (process.env.SWARM_TRACE)
+      console.log(`${((Date.now() - t0) / 1000).toFixed(1)}s ${p.handle} ${p.step} ${p.message}`);
   });
 }, 120_000);
 
@@ -119,7 +129,9 @@ describe('the swarm runtime on a 3-node swarm', () => {
     expect(info.HostConfig.Memory).toBe(t.config.instance.limits.memoryBytes);
     expect(info.HostConfig.NanoCpus).toBe(t.config.instance.limits.nanoCpus);
     expect(info.HostConfig.PidsLimit).toBe(t.config.instance.limits.pids);
-    const exec = await engine.getContainer(c!.Id).exec({ Cmd: ['grep', 'NoNewPrivs', '/proc/1/status'], AttachStdout: true });
+    const exec = await engine
+      .getContainer(c!.Id)
+      .exec({ Cmd: ['grep', 'NoNewPrivs', '/proc/1/status'], AttachStdout: true });
     const out = await new Promise<string>((resolve) =>
       exec.start({}, (_e, s) => {
         let b = '';
@@ -134,9 +146,9 @@ describe('the swarm runtime on a 3-node swarm', () => {
     const [onNode3] = await whereIs(users, 'node3');
     if (!onNode3) throw new Error('no user on node 3');
     expect((await t.admin('POST', `/containers/${onNode3}/stop`)).status).toBe(200);
-    expect((await t.admin('GET', `/containers/${onNode3}`)).json<{ instance: { state: string } }>().instance.state).toBe(
-      'stopped',
-    );
+    expect(
+      (await t.admin('GET', `/containers/${onNode3}`)).json<{ instance: { state: string } }>().instance.state,
+    ).toBe('stopped');
     const r = await call(onNode3, { path: '/api/system/info' });
     expect(r.status).toBe(200);
     expect(await nodeOf(onNode3)).toBe('node3');
@@ -180,12 +192,18 @@ describe('the swarm runtime on a 3-node swarm', () => {
         },
       },
     );
-    expect(JSON.parse(out.trim().split('\n').pop()!)).toMatchObject({ handle: onNode2, from: 'node2', to: 'node3' });
+    expect(JSON.parse(out.trim().split('\n').pop()!)).toMatchObject({
+      handle: onNode2,
+      from: 'node2',
+      to: 'node3',
+    });
     expect(await nodeOf(onNode2)).toBe('node3');
     expect(await driver.hasVolume(t.platform.store.get(onNode2)!.volume!)).toBe(true);
     expect((await call(onNode2, { path: '/files/notes/kept.txt' })).text).toBe('on node 2');
     // Nothing is left behind on node 2.
-    const left = await engines().get('node2')!.listVolumes({ filters: { label: [`dev.matrixos.platform=${platformId}`] } });
+    const left = await engines()
+      .get('node2')!
+      .listVolumes({ filters: { label: [`dev.matrixos.platform=${platformId}`] } });
     expect(left.Volumes ?? []).toEqual([]);
   });
 
@@ -195,7 +213,9 @@ describe('the swarm runtime on a 3-node swarm', () => {
     for (const u of onNode3) {
       const view = await until(`${u} reported unavailable`, async () => {
         await t.platform.orchestrator.reconcile();
-        const v = (await t.admin('GET', `/containers/${u}`)).json<{ instance: { state: string; lastError: string | null } }>();
+        const v = (await t.admin('GET', `/containers/${u}`)).json<{
+          instance: { state: string; lastError: string | null };
+        }>();
         return v.instance.lastError?.includes('drained') ? v.instance : undefined;
       });
       expect(view.lastError).toMatch(/its data is on node node3, which is drained/);
@@ -214,9 +234,13 @@ describe('the swarm runtime on a 3-node swarm', () => {
     try {
       await until(
         'the manager to see node 2 down',
-        async () => ((await manager.listNodes()) as { Spec: { Labels: Record<string, string> }; Status: { State: string } }[]).find(
-          (n) => n.Spec.Labels['dev.matrixos.node'] === 'node2' && n.Status.State === 'down',
-        ),
+        async () =>
+          (
+            (await manager.listNodes()) as {
+              Spec: { Labels: Record<string, string> };
+              Status: { State: string };
+            }[]
+          ).find((n) => n.Spec.Labels['dev.matrixos.node'] === 'node2' && n.Status.State === 'down'),
         90_000,
       );
       const r = await t.admin('POST', `/containers/${victim}/start`);
@@ -233,15 +257,23 @@ describe('the swarm runtime on a 3-node swarm', () => {
     }
     await until(
       'node 2 back',
-      async () => ((await manager.listNodes()) as { Spec: { Labels: Record<string, string> }; Status: { State: string } }[]).find(
-        (n) => n.Spec.Labels['dev.matrixos.node'] === 'node2' && n.Status.State === 'ready',
-      ),
+      async () =>
+        (
+          (await manager.listNodes()) as {
+            Spec: { Labels: Record<string, string> };
+            Status: { State: string };
+          }[]
+        ).find((n) => n.Spec.Labels['dev.matrixos.node'] === 'node2' && n.Status.State === 'ready'),
       90_000,
     );
-    const back = await until('the instance to start again', async () => {
-      const r = await t.admin('POST', `/containers/${victim}/start`);
-      return r.status === 200 ? r : undefined;
-    }, 120_000);
+    const back = await until(
+      'the instance to start again',
+      async () => {
+        const r = await t.admin('POST', `/containers/${victim}/start`);
+        return r.status === 200 ? r : undefined;
+      },
+      120_000,
+    );
     expect(back.status).toBe(200);
   });
 

@@ -100,7 +100,14 @@ function render() {
 
   const query = search.value.trim().toLowerCase();
   const instances = overview.instances.filter((i) =>
-    matches(query, i.handle, i.state, STATE_TEXT[i.state], i.hasAccount ? 'account' : 'no account', i.node ?? ''),
+    matches(
+      query,
+      i.handle,
+      i.state,
+      STATE_TEXT[i.state],
+      i.hasAccount ? 'account' : 'no account',
+      i.node ?? '',
+    ),
   );
   byId('instances').tBodies[0].replaceChildren(
     ...instances.map((i) => {

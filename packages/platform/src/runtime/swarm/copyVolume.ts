@@ -40,7 +40,11 @@ export async function copyVolume(from: VolumeEnd, to: VolumeEnd, image: string):
     HostConfig: host(to.volume, '/to', false),
   });
   try {
-    const stdin = (await writer.attach({ stream: true, stdin: true, hijack: true })) as NodeJS.ReadWriteStream;
+    const stdin = (await writer.attach({
+      stream: true,
+      stdin: true,
+      hijack: true,
+    })) as NodeJS.ReadWriteStream;
     await writer.start();
     const out = (await reader.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
     const tarOut = new PassThrough();

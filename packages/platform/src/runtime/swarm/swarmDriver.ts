@@ -1,6 +1,6 @@
 import { networkInterfaces } from 'node:os';
 import type { Logger } from '@matrixos/shared';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { demuxLogs } from '../docker/demuxLogs.ts';
 import { statsFromEngine } from '../docker/engineStats.ts';
 import { pingEngine } from '../docker/pingEngine.ts';
@@ -247,7 +247,9 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
   async function waitStopped(id: string, graceMs: number): Promise<void> {
     const deadline = Date.now() + graceMs + 15_000;
     while (Date.now() < deadline) {
-      const live = (await tasksOf(id)).filter((t) => ['running', 'starting', 'preparing'].includes(t.Status.State));
+      const live = (await tasksOf(id)).filter((t) =>
+        ['running', 'starting', 'preparing'].includes(t.Status.State),
+      );
       if (live.length === 0) return;
       await sleep(pollMs);
     }
@@ -255,7 +257,9 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
   }
 
   async function ensureNetwork(): Promise<string | undefined> {
-    const found = (await manager.listNetworks({ filters: { name: [network] } })).filter((n) => n.Name === network);
+    const found = (await manager.listNetworks({ filters: { name: [network] } })).filter(
+      (n) => n.Name === network,
+    );
     let net = found[0];
     if (!net) {
       try {
@@ -272,7 +276,7 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
       }
       net = (await manager.listNetworks({ filters: { name: [network] } })).find((n) => n.Name === network);
     }
-    if (!net || net.Driver !== 'overlay' || net.Scope !== 'swarm' || !net.Attachable) {
+    if (net?.Driver !== 'overlay' || net.Scope !== 'swarm' || !net.Attachable) {
       throw new RuntimeError(
         'unavailable',
         `network "${network}" must be an attachable overlay network of the swarm (it is ${net?.Driver ?? 'missing'})`,
@@ -296,7 +300,9 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
           cause: err,
         });
       }
-      const info = (await manager.info()) as { Swarm?: { ControlAvailable?: boolean; LocalNodeState?: string } };
+      const info = (await manager.info()) as {
+        Swarm?: { ControlAvailable?: boolean; LocalNodeState?: string };
+      };
       if (info.Swarm?.LocalNodeState !== 'active' || !info.Swarm.ControlAvailable) {
         throw new RuntimeError(
           'unavailable',
@@ -333,8 +339,12 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
     async ensureVolume(key) {
       assertSafeVolume(key);
       if (await locateVolume(key)) return { created: false };
-      const node = placeNode([...(await nodes()).values()].filter((n) => options.nodes.has(n.name)), await committed());
-      if (!node) throw new RuntimeError('unavailable', 'no instance node can take a new user (all drained or down)');
+      const node = placeNode(
+        [...(await nodes()).values()].filter((n) => options.nodes.has(n.name)),
+        await committed(),
+      );
+      if (!node)
+        throw new RuntimeError('unavailable', 'no instance node can take a new user (all drained or down)');
       const handle = handleOfVolume(key);
       await engineOf(node).createVolume({
         Name: volumeName(key),
@@ -371,7 +381,8 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
         try {
           const { Volumes } = await engine.listVolumes({ filters: { label: ourLabels } });
           for (const v of Volumes ?? [])
-            if (isOurs(v.Labels) && v.Name.startsWith(volumePrefix)) keys.add(v.Name.slice(volumePrefix.length));
+            if (isOurs(v.Labels) && v.Name.startsWith(volumePrefix))
+              keys.add(v.Name.slice(volumePrefix.length));
         } catch (err) {
           log.warn({ node, err: errorText(err) }, 'swarm: cannot list the volumes of a node');
         }
@@ -385,7 +396,10 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
       if (handleOfVolume(spec.volume) !== spec.handle)
         throw new RuntimeError('invalid', `volume ${spec.volume} is not one of ${spec.handle}'s`);
       if ((await services(spec.handle)).length)
-        throw new RuntimeError('conflict', `${spec.handle} already has an instance (${serviceName(spec.handle)})`);
+        throw new RuntimeError(
+          'conflict',
+          `${spec.handle} already has an instance (${serviceName(spec.handle)})`,
+        );
       await driver.ensureVolume(spec.volume);
       const node = await locateVolume(spec.volume);
       if (!node) throw new RuntimeError('unavailable', `the data volume ${spec.volume} vanished`);
@@ -473,7 +487,8 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
             seenFailed.add(t.ID);
             failures++;
             opts.onProgress?.(out.message);
-            if (failures >= 3) throw new RuntimeError('unavailable', `${handle} did not start: ${out.message}`);
+            if (failures >= 3)
+              throw new RuntimeError('unavailable', `${handle} did not start: ${out.message}`);
           }
         }
         const current = tasks.find((t) => t.DesiredState === 'running');
@@ -492,7 +507,10 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
         }
         await sleep(pollMs);
       }
-      throw new RuntimeError('unavailable', `${handle} did not start within ${startTimeoutMs} ms (${last || 'no task'})`);
+      throw new RuntimeError(
+        'unavailable',
+        `${handle} did not start within ${startTimeoutMs} ms (${last || 'no task'})`,
+      );
     },
 
     async stop(id, graceMs = stopGraceMs) {
@@ -512,7 +530,8 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
     async resume(id) {
       const info = await ownOrThrow(id);
       const rt = await view(info);
-      if (rt.state !== 'running') throw new RuntimeError('conflict', `instance ${id} is stopped: start it instead`);
+      if (rt.state !== 'running')
+        throw new RuntimeError('conflict', `instance ${id} is stopped: start it instead`);
       return rt;
     },
 
@@ -570,7 +589,8 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
       if (from === toNode) return { from, entries: 0 };
       const target = (await nodes()).get(toNode);
       const problem = nodeProblem(target, toNode);
-      if (problem) throw new RuntimeError('unavailable', `cannot move there: ${problem.replace('its data is on ', '')}`);
+      if (problem)
+        throw new RuntimeError('unavailable', `cannot move there: ${problem.replace('its data is on ', '')}`);
       const handle = handleOfVolume(key);
       const live = (await services(handle)).find((s) => replicasOf(s) > 0);
       if (live) throw new RuntimeError('conflict', `${handle} is running: stop it first`);
@@ -585,12 +605,18 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
         if (status(err) !== 404) throw err;
       }
       // Labelled like any data volume once made; copied under the same name, then the original goes.
-      await dst.createVolume({ Name: name, Labels: { ...labels(handle), [LABEL_VOLUME]: key, [LABEL_NODE]: toNode } });
+      await dst.createVolume({
+        Name: name,
+        Labels: { ...labels(handle), [LABEL_VOLUME]: key, [LABEL_NODE]: toNode },
+      });
       let entries: number;
       try {
         entries = await copyVolume({ engine: src, volume: name }, { engine: dst, volume: name }, image);
       } catch (err) {
-        await dst.getVolume(name).remove().catch(() => undefined);
+        await dst
+          .getVolume(name)
+          .remove()
+          .catch(() => undefined);
         throw err;
       }
       await src.getVolume(name).remove();
@@ -602,7 +628,10 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
       for (let attempt = 0; ; attempt++) {
         const info = await ownOrThrow(id);
         const spec = info.Spec as ServiceInfo['Spec'] & {
-          TaskTemplate: { Placement?: { Constraints?: string[] }; ContainerSpec: { Labels?: Record<string, string> } };
+          TaskTemplate: {
+            Placement?: { Constraints?: string[] };
+            ContainerSpec: { Labels?: Record<string, string> };
+          };
         };
         const constraints = (spec.TaskTemplate.Placement?.Constraints ?? []).filter(
           (c) => !c.startsWith(`node.labels.${LABEL_NODE}==`),
@@ -615,7 +644,10 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
             TaskTemplate: {
               ...spec.TaskTemplate,
               ContainerSpec: { ...spec.TaskTemplate.ContainerSpec, Labels: l },
-              Placement: { ...spec.TaskTemplate.Placement, Constraints: [...constraints, `node.labels.${LABEL_NODE}==${node}`] },
+              Placement: {
+                ...spec.TaskTemplate.Placement,
+                Constraints: [...constraints, `node.labels.${LABEL_NODE}==${node}`],
+              },
             },
             version: info.Version.Index,
           });
@@ -668,7 +700,9 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
     const info = await own(id);
     const node = info && nodeOfService(info);
     if (!info || !node || replicasOf(info) === 0) return null;
-    const t = (await tasksOf(info.ID)).find((x) => x.DesiredState === 'running' && x.Status.State === 'running');
+    const t = (await tasksOf(info.ID)).find(
+      (x) => x.DesiredState === 'running' && x.Status.State === 'running',
+    );
     const cid = t?.Status.ContainerStatus?.ContainerID;
     return cid ? engineOf(node).getContainer(cid) : null;
   }
@@ -688,7 +722,7 @@ function ownAddressIn(subnet: string | undefined): string | undefined {
   const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
   const base = ipv4(m[1]!) & mask;
   for (const addrs of Object.values(networkInterfaces())) {
-    const hit = addrs?.find((a) => a.family === 'IPv4' && ((ipv4(a.address) & mask) >>> 0) === base >>> 0);
+    const hit = addrs?.find((a) => a.family === 'IPv4' && (ipv4(a.address) & mask) >>> 0 === base >>> 0);
     if (hit) return hit.address;
   }
   return undefined;

@@ -7,15 +7,26 @@ describe('taskOutcome', () => {
     [
       'pending, with Swarm saying why',
       { state: 'pending', desired: 'running', error: 'no suitable node (scheduling constraints)' },
-      { kind: 'progress', message: 'Swarm: waiting for its node (no suitable node (scheduling constraints))' },
+      {
+        kind: 'progress',
+        message: 'Swarm: waiting for its node (no suitable node (scheduling constraints))',
+      },
     ],
-    ['assigned', { state: 'assigned', desired: 'running' }, { kind: 'progress', message: 'Swarm: assigned to its node' }],
+    [
+      'assigned',
+      { state: 'assigned', desired: 'running' },
+      { kind: 'progress', message: 'Swarm: assigned to its node' },
+    ],
     [
       'preparing',
       { state: 'preparing', desired: 'running' },
       { kind: 'progress', message: 'Swarm: preparing (image, volume, network)' },
     ],
-    ['starting', { state: 'starting', desired: 'running' }, { kind: 'progress', message: 'Swarm: starting the container' }],
+    [
+      'starting',
+      { state: 'starting', desired: 'running' },
+      { kind: 'progress', message: 'Swarm: starting the container' },
+    ],
     [
       'rejected with the engine error',
       { state: 'rejected', desired: 'shutdown', error: 'No such image: matrixos/instance:x' },
@@ -26,7 +37,11 @@ describe('taskOutcome', () => {
       { state: 'failed', desired: 'shutdown' },
       { kind: 'failed', message: 'Swarm task failed: failed' },
     ],
-    ['an unknown state, named', { state: 'later', desired: 'running' }, { kind: 'progress', message: 'Swarm: later' }],
+    [
+      'an unknown state, named',
+      { state: 'later', desired: 'running' },
+      { kind: 'progress', message: 'Swarm: later' },
+    ],
   ] as const)('%s', (_, task, expected) => {
     expect(taskOutcome(task)).toEqual(expected);
   });
