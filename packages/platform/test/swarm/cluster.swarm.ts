@@ -114,6 +114,11 @@ describe('the swarm runtime on a 3-node swarm', () => {
       const r = await call(h, { path: '/api/system/info' });
       expect(r.status).toBe(200);
     }
+    // The admin overview names each instance's node.
+    const ov = (await t.admin('GET', '/admin/overview')).json<{
+      instances: { handle: string; node: string }[];
+    }>();
+    expect(new Set(ov.instances.map((i) => i.node))).toEqual(new Set(['node1', 'node2', 'node3']));
     // The progress of a provision named Swarm's task states.
     expect(progress.some((p) => p.handle === 'ann' && /^Swarm: /.test(p.message))).toBe(true);
   });
@@ -152,6 +157,14 @@ describe('the swarm runtime on a 3-node swarm', () => {
     const r = await call(onNode3, { path: '/api/system/info' });
     expect(r.status).toBe(200);
     expect(await nodeOf(onNode3)).toBe('node3');
+  });
+
+  it('starts again after more stops than the three failed tries a start allows', async () => {
+    // Swarm keeps each run's ended task: none of them may count against the next start.
+    for (let i = 0; i < 4; i++) {
+      expect((await t.admin('POST', '/containers/ann/stop')).status).toBe(200);
+      expect((await t.admin('POST', '/containers/ann/start')).status).toBe(200);
+    }
   });
 
   it('keeps the data on node 2 through stop, start and a platform restart', async () => {
@@ -300,5 +313,22 @@ describe('the swarm runtime on a 3-node swarm', () => {
       }),
     );
     expect(out).toMatch(/401|refused/);
+  });
+
+  it('reconciles: removes a service of ours with no row, and keeps its volume', async () => {
+    const image = t.platform.store.get('ann')!.image;
+    await driver.create({
+      handle: 'eve',
+      volume: 'eve_orphan1',
+      image,
+      env: {},
+      limits: t.config.instance.limits,
+    });
+    const report = await t.platform.orchestrator.reconcile();
+    expect(report.removedOrphans).toContain('eve');
+    expect(await driver.list({ handle: 'eve' })).toEqual([]);
+    expect(await driver.hasVolume('eve_orphan1')).toBe(true);
+    // Data with no instance: its handle is reserved, never handed to a stranger.
+    expect(report.reserved).toContain('eve');
   });
 });

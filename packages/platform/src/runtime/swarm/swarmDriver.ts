@@ -173,12 +173,16 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
   }
 
   /** The service as an instance: running only when its current task runs (it has an address then). */
-  async function view(s: ServiceInfo, known?: Map<string, NodeView>): Promise<RuntimeInstance> {
+  async function view(
+    s: ServiceInfo,
+    known?: Map<string, NodeView>,
+    tasks?: TaskInfo[],
+  ): Promise<RuntimeInstance> {
     const handle = s.Spec.Labels![LABEL_HANDLE]!;
     const node = nodeOfService(s);
     const base = { id: s.ID, handle, node };
     if (replicasOf(s) === 0) return { ...base, state: 'stopped', endpoint: null };
-    const current = (await tasksOf(s.ID)).find((t) => t.DesiredState === 'running');
+    const current = (tasks ?? (await tasksOf(s.ID))).find((t) => t.DesiredState === 'running');
     const ip = current?.Status.State === 'running' ? addressOf(current) : null;
     if (ip) return { ...base, state: 'running', endpoint: { host: ip, port: GATEWAY_PORT } };
     const problem = node ? nodeProblem((known ?? (await nodes())).get(node), node) : null;
@@ -472,13 +476,15 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
         const problem = nodeProblem((await nodes()).get(node), node);
         if (problem) throw new RuntimeError('unavailable', `${handle} cannot start: ${problem}`);
       }
+      // Swarm keeps the tasks of earlier runs (ended `complete` or `shutdown`): only this start's count.
+      const earlier = new Set((await tasksOf(id)).map((t) => t.ID));
       await setReplicas(id, 1);
       const deadline = Date.now() + startTimeoutMs;
       let last = '';
       let failures = 0;
       const seenFailed = new Set<string>();
       while (Date.now() < deadline) {
-        const tasks = await tasksOf(id);
+        const tasks = (await tasksOf(id)).filter((t) => !earlier.has(t.ID) || t.DesiredState === 'running');
         for (const t of tasks) {
           if (seenFailed.has(t.ID)) continue;
           const out = taskOutcome(taskView(t));
@@ -551,8 +557,17 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
 
     async list(filter = {}) {
       const found = await services(filter.handle);
-      const known = found.length ? await nodes() : new Map<string, NodeView>();
-      return Promise.all(found.map((s) => view(s, known)));
+      if (found.length === 0) return [];
+      const known = await nodes();
+      // One listing of the tasks meant to run, for every service: not one call per instance.
+      const running = (await manager.listTasks({
+        filters: { 'desired-state': ['running'] },
+      })) as (TaskInfo & {
+        ServiceID: string;
+      })[];
+      const byService = new Map<string, TaskInfo[]>();
+      for (const t of running) byService.set(t.ServiceID, [...(byService.get(t.ServiceID) ?? []), t]);
+      return Promise.all(found.map((s) => view(s, known, byService.get(s.ID) ?? [])));
     },
 
     async resolveImage(image) {
