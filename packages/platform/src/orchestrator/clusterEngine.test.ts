@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.ts';
 import { openDb } from '../db/openDb.ts';
 import { createInstanceStore } from '../instances/store.ts';
-import type { RuntimeDriver } from '../runtime/driver.ts';
+import type { RuntimeDriver, RuntimeInstance } from '../runtime/driver.ts';
 import { createFakeDriver } from '../runtime/fake/fakeDriver.ts';
 import { createOrchestrator, type Progress } from './orchestrator.ts';
 
@@ -22,6 +22,8 @@ describe('orchestrator on a clustered engine', () => {
   let store: ReturnType<typeof createInstanceStore>;
   let orchestrator: ReturnType<typeof createOrchestrator>;
   const progress: Progress[] = [];
+  /** What `inspect` answers instead of the fake engine (a node that went away). */
+  let inspectAs: RuntimeInstance | null = null;
 
   beforeEach(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'matrixos-cluster-'));
@@ -34,7 +36,11 @@ describe('orchestrator on a clustered engine', () => {
       async pause() {
         throw new Error('this engine cannot pause');
       },
+      async inspect(id) {
+        return inspectAs ?? fake.inspect(id);
+      },
       async start(id, opts) {
+        if (inspectAs) throw new Error(`alice cannot start: ${inspectAs.unavailable}`);
         opts?.onProgress?.('Swarm: assigned to its node');
         return { ...(await fake.start(id)), node: 'node2' };
       },
@@ -48,6 +54,7 @@ describe('orchestrator on a clustered engine', () => {
       waitReady: fake.waitReady,
     });
     progress.length = 0;
+    inspectAs = null;
     orchestrator.events.on('progress', (p) => progress.push(p));
   });
   afterEach(() => {
@@ -71,5 +78,19 @@ describe('orchestrator on a clustered engine', () => {
     const view = await orchestrator.pause('alice');
     expect(view?.state).toBe('stopped');
     expect(orchestrator.route('alice')).toEqual({ state: 'stopped', endpoint: null });
+  });
+
+  it("reports the engine's reason when an instance stopped behind its back (its node is lost)", async () => {
+    await orchestrator.provision('alice');
+    const row = store.get('alice')!;
+    inspectAs = {
+      id: row.engineId!,
+      handle: 'alice',
+      state: 'stopped',
+      endpoint: null,
+      unavailable: 'its data is on node node2, which is down',
+    };
+    await orchestrator.reconcile().catch(() => undefined);
+    expect(store.get('alice')!.lastError).toMatch(/which is down/);
   });
 });

@@ -463,6 +463,9 @@ export function createOrchestrator(deps: OrchestratorDeps) {
             log.warn({ handle, id: row.engineId }, 'reconcile: the engine lost this instance');
             store.update(handle, { engineId: null, updatedAt: clock() });
           }
+          // Why it cannot run now (swarm: its node is down or drained), for the admin page.
+          if (rt?.unavailable && row.lastError !== rt.unavailable)
+            store.update(handle, { lastError: rt.unavailable, updatedAt: clock() });
           if (row.state === 'stopped') {
             if (rt && rt.state !== 'stopped') {
               await runtime.stop(rt.id, STOP_GRACE_MS);
@@ -598,7 +601,8 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       store.update(handle, {
         state: 'stopped',
         updatedAt: now,
-        lastError: 'the instance stopped outside the platform',
+        // The engine's reason when it has one (swarm: its node is down or drained).
+        lastError: rt.unavailable ?? 'the instance stopped outside the platform',
       });
       routes.set(handle, { state: 'stopped', endpoint: null });
       change = { handle, state: 'stopped' };
