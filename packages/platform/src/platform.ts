@@ -77,7 +77,10 @@ export function createPlatform(deps: PlatformDeps) {
   let instanceApiServer: Awaited<ReturnType<typeof listenInstanceApi>> | undefined;
   let wakes: JobWakes | undefined;
   const metrics = deps.metrics ?? createPlatformMetrics();
+  // Billing (made below, it needs the orchestrator) decides the limits of a paid plan's instance.
+  let billing: ReturnType<typeof createBilling> | null = null;
   const orchestrator = createOrchestrator({
+    planLimits: (handle) => billing?.planLimits(handle) ?? null,
     instanceEnv: (handle) => {
       const env: Record<string, string> = {};
       if (instanceApiUrl) env.MATRIXOS_PLATFORM_URL = instanceApiUrl;
@@ -136,7 +139,7 @@ export function createPlatform(deps: PlatformDeps) {
   const proxyStatus = createProxyStatus({ ping: deps.llm?.ping });
   observeState(metrics, { store, engineStatus, proxyStatus });
   const notices = createBudgetNotices({ lifecycle, access, log: log.child({ module: 'budget' }) });
-  const billing = config.billing
+  billing = config.billing
     ? createBilling({
         config: config.billing,
         publicUrl: config.publicUrl,

@@ -2,8 +2,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { totpCodeAt } from '../src/accounts/totp.ts';
-import { createCookieClient } from './cookieClient.ts';
+import { createCookieClient, signUpWithTotp } from './cookieClient.ts';
 import { startTestPlatform, type TestPlatform } from './harness.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/streamingInstance.ts', import.meta.url));
@@ -234,16 +233,7 @@ describe('token rotation', () => {
 
   it('gives the signed-in owner a new token for their own instance only, from the control plane only', async () => {
     const owner = createCookieClient(t.port);
-    const start = await owner.cp('/auth/signup/totp/options', { method: 'POST', body: { handle: 'dora' } });
-    const { flowId, secret } = start.json<{ flowId: string; secret: string }>();
-    expect(
-      (
-        await owner.cp('/auth/signup/totp/verify', {
-          method: 'POST',
-          body: { flowId, code: totpCodeAt(secret, now) },
-        })
-      ).status,
-    ).toBe(201);
+    await signUpWithTotp(owner, 'dora', now);
     await expect
       .poll(
         async () =>
@@ -267,12 +257,7 @@ describe('token rotation', () => {
 
     // Another user rotates only their own (there is no handle to name in the request).
     const other = createCookieClient(t.port);
-    const s2 = await other.cp('/auth/signup/totp/options', { method: 'POST', body: { handle: 'eve' } });
-    const f2 = s2.json<{ flowId: string; secret: string }>();
-    await other.cp('/auth/signup/totp/verify', {
-      method: 'POST',
-      body: { flowId: f2.flowId, code: totpCodeAt(f2.secret, now) },
-    });
+    await signUpWithTotp(other, 'eve', now);
     await expect
       .poll(
         async () =>

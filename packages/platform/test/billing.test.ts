@@ -2,18 +2,15 @@ import { fileURLToPath } from 'node:url';
 import { type ProxyProcess, reply, type UpstreamStandIn } from '@matrixos/proxy/testing';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { totpCodeAt } from '../src/accounts/totp.ts';
-import { createCookieClient } from './cookieClient.ts';
+import { createCookieClient, signUpWithTotp } from './cookieClient.ts';
 import { startTestPlatform, startTestPlatformWithProxy, type TestPlatform } from './harness.ts';
+import { PRO_PLAN, stripeEvents } from './stripeEvents.ts';
 import { startStripeStandIn } from './stripeStandIn.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/streamingInstance.ts', import.meta.url));
 const WEBHOOK_SECRET = 'whsec_test_billing_secret';
 const DAY = 86_400_000;
-const PLANS = [
-  { id: 'pro', name: 'Pro', priceId: 'price_pro', monthlyUsd: 50, priceLabel: '$20 / month' },
-  { id: 'tiny', name: 'Tiny', priceId: 'price_tiny', monthlyUsd: 0.01 },
-];
+const PLANS = [PRO_PLAN, { id: 'tiny', name: 'Tiny', priceId: 'price_tiny', monthlyUsd: 0.01 }];
 const stripeMock = await startStripeStandIn();
 // Only for its webhook test helpers (signing payloads as Stripe does); it calls nothing.
 const signer = new Stripe('sk_test_123');
@@ -32,7 +29,7 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
   let upstream: UpstreamStandIn;
   let close: () => Promise<void>;
   const clients = new Map<string, Client>();
-  let eventSeq = 0;
+  let events: ReturnType<typeof stripeEvents>;
 
   beforeAll(async () => {
     ({ t, proxy, upstream, close } = await startTestPlatformWithProxy({
@@ -51,6 +48,7 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
         BILLING_RETENTION_NOTICE: '14d',
       },
     }));
+    events = stripeEvents(t, WEBHOOK_SECRET);
   });
   afterAll(async () => {
     await close?.();
@@ -59,15 +57,7 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
 
   async function signUp(handle: string): Promise<Client> {
     const client = createCookieClient(t.port);
-    const start = (await client.cp('/auth/signup/totp/options', { method: 'POST', body: { handle } })).json<{
-      flowId: string;
-      secret: string;
-    }>();
-    const done = await client.cp('/auth/signup/totp/verify', {
-      method: 'POST',
-      body: { flowId: start.flowId, code: totpCodeAt(start.secret, Date.now()) },
-    });
-    expect(done.status).toBe(201);
+    await signUpWithTotp(client, handle);
     clients.set(handle, client);
     return client;
   }
@@ -85,46 +75,6 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
       .messages.map((m) => m.text);
   };
 
-  function event(type: string, object: Record<string, unknown>, id = `evt_test_${++eventSeq}`) {
-    return JSON.stringify({
-      id,
-      object: 'event',
-      api_version: '2026-10-28.endive',
-      created: Math.floor(Date.now() / 1000),
-      livemode: false,
-      pending_webhooks: 1,
-      request: { id: null, idempotency_key: null },
-      type,
-      data: { object },
-    });
-  }
-  const deliver = (
-    payload: string,
-    signature = signer.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }),
-  ) =>
-    t.request({
-      method: 'POST',
-      path: '/webhooks/stripe',
-      headers: { 'stripe-signature': signature, 'content-type': 'application/json' },
-      body: payload,
-    });
-  const checkoutCompleted = (handle: string) =>
-    event('checkout.session.completed', {
-      id: `cs_test_${handle}`,
-      object: 'checkout.session',
-      mode: 'subscription',
-      client_reference_id: userId(handle),
-      customer: `cus_${handle}`,
-      subscription: `sub_${handle}`,
-    });
-  const subscriptionEvent = (type: string, handle: string, staleStatus = 'active') =>
-    event(type, {
-      id: `sub_${handle}`,
-      object: 'subscription',
-      customer: `cus_${handle}`,
-      status: staleStatus,
-    });
-
   it('sends a signed-in user to Stripe Checkout for a plan, and refuses what it should', async () => {
     const alice = await signUp('alice');
     const before = (await status('alice')) as { enabled: boolean; plan: { id: string }; plans: unknown[] };
@@ -134,7 +84,10 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
       hasCustomer: false,
       nextInvoice: null,
     });
-    expect(before.plans).toHaveLength(2);
+    expect(before.plans).toEqual([
+      expect.objectContaining({ id: 'pro', memoryBytes: 1024 ** 3, cpus: 2 }),
+      expect.objectContaining({ id: 'tiny', memoryBytes: null, cpus: null }),
+    ]);
     const r = await alice.cp('/me/billing/checkout', { method: 'POST', body: { plan: 'pro' } });
     expect(r.status).toBe(200);
     expect(r.json<{ url: string }>().url).toMatch(/^https:\/\/checkout\.stripe\.com\//);
@@ -179,7 +132,7 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
   it('raises the budget in the proxy at once when checkout completes, and shows the plan and next invoice', async () => {
     expect(await quota('alice')).toMatchObject({ totalUsd: 5, monthlyUsd: null });
     stripe.setSubscription('sub_alice', { status: 'active', priceId: 'price_pro', customer: 'cus_alice' });
-    const r = await deliver(checkoutCompleted('alice'));
+    const r = await events.deliver(events.checkoutCompleted('alice'));
     expect(r.status).toBe(200);
     expect(r.json()).toEqual({ received: true, duplicate: false });
     // Paid: no lifetime cap; the plan's $50 a month plus the metered headroom ($100).
@@ -205,15 +158,19 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
   });
 
   it('handles a duplicated or replayed event once', async () => {
-    const payload = checkoutCompleted('alice');
-    expect((await deliver(payload)).json()).toEqual({ received: true, duplicate: false });
+    const payload = events.checkoutCompleted('alice');
+    expect((await events.deliver(payload)).json()).toEqual({ received: true, duplicate: false });
     // An admin lowers the budget by hand; replaying the event must not undo that.
     await fetch(`${proxy.url}/quotas/alice`, {
       method: 'POST',
       headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json' },
       body: JSON.stringify({ monthlyUsd: 7 }),
     });
-    const replays = await Promise.all([deliver(payload), deliver(payload), deliver(payload)]);
+    const replays = await Promise.all([
+      events.deliver(payload),
+      events.deliver(payload),
+      events.deliver(payload),
+    ]);
     expect(replays.map((x) => x.json())).toEqual(Array(3).fill({ received: true, duplicate: true }));
     expect(await quota('alice')).toMatchObject({ monthlyUsd: 7 });
     await fetch(`${proxy.url}/quotas/alice`, {
@@ -225,16 +182,16 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
 
   it('refuses a bad signature with 400 and changes nothing', async () => {
     stripe.setSubscription('sub_alice', { status: 'canceled', priceId: 'price_pro', customer: 'cus_alice' });
-    const payload = subscriptionEvent('customer.subscription.deleted', 'alice', 'canceled');
+    const payload = events.subscriptionEvent('customer.subscription.deleted', 'alice', 'canceled');
     const forged = signer.webhooks.generateTestHeaderString({ payload, secret: 'whsec_not_the_secret' });
     const tampered = signer.webhooks.generateTestHeaderString({
       payload: payload.replace('canceled', 'active'),
       secret: WEBHOOK_SECRET,
     });
     for (const r of [
-      await deliver(payload, forged),
-      await deliver(payload, tampered),
-      await deliver(payload, ''),
+      await events.deliver(payload, forged),
+      await events.deliver(payload, tampered),
+      await events.deliver(payload, ''),
     ]) {
       expect(r.status).toBe(400);
       expect(r.json<{ error: { code: string } }>().error.code).toBe('bad_signature');
@@ -254,7 +211,9 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
 
   it('goes by the subscription as Stripe has it now, not by an event delivered late', async () => {
     // A stale "deleted" arrives after the user subscribed again: Stripe says active, so it stays.
-    const r = await deliver(subscriptionEvent('customer.subscription.deleted', 'alice', 'canceled'));
+    const r = await events.deliver(
+      events.subscriptionEvent('customer.subscription.deleted', 'alice', 'canceled'),
+    );
     expect(r.status).toBe(200);
     expect(await status('alice')).toMatchObject({ plan: { id: 'pro' }, status: 'active' });
     expect(await quota('alice')).toMatchObject({ monthlyUsd: 150 });
@@ -262,13 +221,13 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
 
   it('keeps a paid plan through a grace period after a failed payment, then falls back to free', async () => {
     stripe.setSubscription('sub_alice', { status: 'past_due', priceId: 'price_pro', customer: 'cus_alice' });
-    const failed = event('invoice.payment_failed', {
+    const failed = events.event('invoice.payment_failed', {
       id: 'in_alice_1',
       object: 'invoice',
       customer: 'cus_alice',
       parent: { type: 'subscription_details', subscription_details: { subscription: 'sub_alice' } },
     });
-    expect((await deliver(failed)).status).toBe(200);
+    expect((await events.deliver(failed)).status).toBe(200);
     const s = (await status('alice')) as { plan: { id: string }; graceUntil: string };
     expect(s.plan.id).toBe('pro');
     expect(Date.parse(s.graceUntil) - Date.now()).toBeGreaterThan(DAY - 60_000);
@@ -289,7 +248,7 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
   it('stops the paid extras of a cancelled plan at the end of its period, not before', async () => {
     await signUp('bob');
     stripe.setSubscription('sub_bob', { status: 'active', priceId: 'price_pro', customer: 'cus_bob' });
-    expect((await deliver(checkoutCompleted('bob'))).status).toBe(200);
+    expect((await events.deliver(events.checkoutCompleted('bob'))).status).toBe(200);
     const periodEnd = Math.floor(Date.now() / 1000) + 10 * 86400;
     stripe.setSubscription('sub_bob', {
       status: 'active',
@@ -298,7 +257,9 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
       cancelAtPeriodEnd: true,
       periodEnd,
     });
-    expect((await deliver(subscriptionEvent('customer.subscription.updated', 'bob'))).status).toBe(200);
+    expect(
+      (await events.deliver(events.subscriptionEvent('customer.subscription.updated', 'bob'))).status,
+    ).toBe(200);
     expect(await status('bob')).toMatchObject({
       plan: { id: 'pro' },
       cancelAtPeriodEnd: true,
@@ -314,7 +275,8 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
       periodEnd,
     });
     expect(
-      (await deliver(subscriptionEvent('customer.subscription.deleted', 'bob', 'canceled'))).status,
+      (await events.deliver(events.subscriptionEvent('customer.subscription.deleted', 'bob', 'canceled')))
+        .status,
     ).toBe(200);
     expect(await status('bob')).toMatchObject({ plan: { id: 'free' } });
     expect(await quota('bob')).toMatchObject({ totalUsd: 5, monthlyUsd: null });
@@ -323,7 +285,7 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
   it('reports AI spend above the plan to Stripe as meter events, once per cent', async () => {
     await signUp('dora');
     stripe.setSubscription('sub_dora', { status: 'active', priceId: 'price_tiny', customer: 'cus_dora' });
-    expect((await deliver(checkoutCompleted('dora'))).status).toBe(200);
+    expect((await events.deliver(events.checkoutCompleted('dora'))).status).toBe(200);
     expect(await quota('dora')).toMatchObject({ totalUsd: null, monthlyUsd: 100.01 });
     const authorization = `Bearer ${t.platform.access.instanceToken('dora')}`;
     const { apiKey } = (await t.instance('dora', { path: '/env', headers: { authorization } })).json<{
@@ -372,7 +334,9 @@ describe.skipIf(!stripeMock)('billing with Stripe', () => {
       last = (await t.request({ method: 'POST', path: '/webhooks/stripe', headers: flood, body: '{}' }))
         .status;
     expect(last).toBe(429);
-    const ok = await deliver(subscriptionEvent('customer.subscription.updated', 'bob', 'canceled'));
+    const ok = await events.deliver(
+      events.subscriptionEvent('customer.subscription.updated', 'bob', 'canceled'),
+    );
     expect(ok.status).toBe(200);
   });
 
@@ -405,16 +369,7 @@ describe('billing off (no Stripe settings)', () => {
   it('changes nothing for users: no plan section, no checkout, no webhook', async () => {
     expect(t.platform.billing).toBeNull();
     const client = createCookieClient(t.port);
-    const start = (
-      await client.cp('/auth/signup/totp/options', { method: 'POST', body: { handle: 'erin' } })
-    ).json<{
-      flowId: string;
-      secret: string;
-    }>();
-    await client.cp('/auth/signup/totp/verify', {
-      method: 'POST',
-      body: { flowId: start.flowId, code: totpCodeAt(start.secret, Date.now()) },
-    });
+    await signUpWithTotp(client, 'erin');
     expect((await client.cp('/me/billing')).json()).toEqual({ enabled: false });
     const checkout = await client.cp('/me/billing/checkout', { method: 'POST', body: { plan: 'pro' } });
     expect([checkout.status, checkout.json<{ error: { code: string } }>().error.code]).toEqual([

@@ -2,8 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { launchChromium, type TestBrowser, toolAvailable } from '@matrixos/shared/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import { totpCodeAt } from '../src/accounts/totp.ts';
-import { type CookieClient, createCookieClient } from './cookieClient.ts';
+import { type CookieClient, createCookieClient, signUpWithTotp } from './cookieClient.ts';
 import { type Reply, startTestPlatform, type TestPlatform } from './harness.ts';
 
 const HOSTILE = fileURLToPath(new URL('./fixtures/hostileInstance.ts', import.meta.url));
@@ -29,13 +28,7 @@ describe('the control-plane origin against a hostile instance', () => {
     t = await startTestPlatform({ runtime: 'process', command: [process.execPath, HOSTILE] });
     // The hostile tenant signs up like anyone (their instance runs their code).
     owner = createCookieClient(t.port);
-    const start = await owner.cp('/auth/signup/totp/options', { method: 'POST', body: { handle: 'evil' } });
-    const { flowId, secret } = start.json<{ flowId: string; secret: string }>();
-    const done = await owner.cp('/auth/signup/totp/verify', {
-      method: 'POST',
-      body: { flowId, code: totpCodeAt(secret, Date.now()) },
-    });
-    expect(done.status).toBe(201);
+    await signUpWithTotp(owner, 'evil');
     await vi.waitFor(
       async () => {
         const r = await t.admin('GET', '/containers/evil');
@@ -143,12 +136,7 @@ describe('the control-plane origin against a hostile instance', () => {
     it('a signed-in victim who opens the link never runs the page on the control plane, nor gets its cookies', async () => {
       // The victim is signed in on the control plane (their own account).
       const victim = createCookieClient(t.port);
-      const start = await victim.cp('/auth/signup/totp/options', { method: 'POST', body: { handle: 'vic' } });
-      const { flowId, secret } = start.json<{ flowId: string; secret: string }>();
-      await victim.cp('/auth/signup/totp/verify', {
-        method: 'POST',
-        body: { flowId, code: totpCodeAt(secret, Date.now()) },
-      });
+      await signUpWithTotp(victim, 'vic');
       const control = `http://localhost:${t.port}`;
       await browser.context.addCookies(
         [...victim.cookies()].map(([name, value]) => ({ name, value, url: control, httpOnly: true })),

@@ -1,3 +1,4 @@
+import { totpCodeAt } from '../src/accounts/totp.ts';
 import { httpRequest, type Reply, type RequestOptions } from './harness.ts';
 
 /**
@@ -64,3 +65,19 @@ export function createCookieClient(port: number, opts: { origin?: string; ip?: s
 export type CookieClient = ReturnType<typeof createCookieClient>;
 
 const rand = () => Math.floor(Math.random() * 254) + 1;
+
+/**
+ * Signs a new account up with TOTP through the real routes, as the sign-up page does; the client
+ * holds its session after. Returns the TOTP secret (for signing in again).
+ */
+export async function signUpWithTotp(client: CookieClient, handle: string, now = Date.now()) {
+  const start = await client.cp('/auth/signup/totp/options', { method: 'POST', body: { handle } });
+  if (start.status !== 200) throw new Error(`sign-up of ${handle}: ${start.status} ${start.text}`);
+  const { flowId, secret } = start.json<{ flowId: string; secret: string }>();
+  const done = await client.cp('/auth/signup/totp/verify', {
+    method: 'POST',
+    body: { flowId, code: totpCodeAt(secret, now) },
+  });
+  if (done.status !== 201) throw new Error(`sign-up of ${handle}: ${done.status} ${done.text}`);
+  return { secret };
+}

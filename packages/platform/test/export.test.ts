@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { totpCodeAt } from '../src/accounts/totp.ts';
 import { EXPORTS_PER_HOUR } from '../src/api/exportRoute.ts';
-import { createCookieClient } from './cookieClient.ts';
+import { createCookieClient, signUpWithTotp } from './cookieClient.ts';
 import { startTestPlatform, type TestPlatform } from './harness.ts';
 
 const CLI = fileURLToPath(new URL('../src/cli/matrixos.ts', import.meta.url));
@@ -33,13 +32,7 @@ describe('GET /me/export', () => {
 
   async function signUp(handle: string) {
     const client = createCookieClient(t.port);
-    const start = await client.cp('/auth/signup/totp/options', { method: 'POST', body: { handle } });
-    const { flowId, secret } = start.json<{ flowId: string; secret: string }>();
-    const done = await client.cp('/auth/signup/totp/verify', {
-      method: 'POST',
-      body: { flowId, code: totpCodeAt(secret, now) },
-    });
-    expect(done.status).toBe(201);
+    await signUpWithTotp(client, handle, now);
     return client;
   }
 

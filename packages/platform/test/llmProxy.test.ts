@@ -3,8 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ProxyProcess, reply, type UpstreamStandIn } from '@matrixos/proxy/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { totpCodeAt } from '../src/accounts/totp.ts';
-import { createCookieClient } from './cookieClient.ts';
+import { createCookieClient, signUpWithTotp } from './cookieClient.ts';
 import { PLATFORM_KEY, startTestPlatformWithProxy, type TestPlatform } from './harness.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/streamingInstance.ts', import.meta.url));
@@ -118,17 +117,7 @@ describe('platform and LLM proxy', () => {
 
   it("shows a signed-in user their AI's spend by day, and the admin everyone's cost", async () => {
     const client = createCookieClient(t.port);
-    const start = (
-      await client.cp('/auth/signup/totp/options', { method: 'POST', body: { handle: 'dora' } })
-    ).json<{ flowId: string; secret: string }>();
-    expect(
-      (
-        await client.cp('/auth/signup/totp/verify', {
-          method: 'POST',
-          body: { flowId: start.flowId, code: totpCodeAt(start.secret, Date.now()) },
-        })
-      ).status,
-    ).toBe(201);
+    await signUpWithTotp(client, 'dora');
     await expect
       .poll(
         async () =>

@@ -3,7 +3,7 @@ import { type ProxyProcess, reply, type UpstreamStandIn } from '@matrixos/proxy/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { totpCodeAt } from '../src/accounts/totp.ts';
-import { createCookieClient } from './cookieClient.ts';
+import { createCookieClient, signUpWithTotp } from './cookieClient.ts';
 import { startTestPlatformWithProxy, type TestPlatform } from './harness.ts';
 import { parseExposition, type Sample, sampleSum } from './metrics/scrape.ts';
 
@@ -133,16 +133,7 @@ describe('metrics', () => {
 
   it('counts sign-ins by method and outcome, with no handle or user label', async () => {
     const client = createCookieClient(t.port);
-    const start = await client.cp('/auth/signup/totp/options', { method: 'POST', body: { handle: 'carol' } });
-    const { flowId, secret } = start.json<{ flowId: string; secret: string }>();
-    expect(
-      (
-        await client.cp('/auth/signup/totp/verify', {
-          method: 'POST',
-          body: { flowId, code: totpCodeAt(secret, now) },
-        })
-      ).status,
-    ).toBe(201);
+    const { secret } = await signUpWithTotp(client, 'carol', now);
     now += 60_000; // the sign-up's code step is over
     const login = (code: string) =>
       createCookieClient(t.port).cp('/auth/login/totp', { method: 'POST', body: { handle: 'carol', code } });

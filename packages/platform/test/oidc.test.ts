@@ -3,7 +3,7 @@ import { freePort } from '@matrixos/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BRIDGE_PATH } from '../src/accounts/instanceAccess.ts';
 import { totpCodeAt } from '../src/accounts/totp.ts';
-import { type CookieClient, createCookieClient } from './cookieClient.ts';
+import { type CookieClient, createCookieClient, signUpWithTotp } from './cookieClient.ts';
 import { startTestPlatform, type TestPlatform } from './harness.ts';
 import { startCraftedIssuer, type TokenMode } from './oidc/craftedIssuer.ts';
 import { type LocalProvider, signInAtProvider, startLocalProvider } from './oidc/localProvider.ts';
@@ -100,15 +100,9 @@ describe('OpenID Connect sign-in', () => {
     return { client, recoveryCodes: done.json<{ recoveryCodes: string[] }>().recoveryCodes };
   }
 
-  async function signUpWithTotp(handle: string) {
+  async function totpUser(handle: string) {
     const client = createCookieClient(port);
-    const start = await client.cp('/auth/signup/totp/options', { method: 'POST', body: { handle } });
-    const { flowId, secret } = start.json<{ flowId: string; secret: string }>();
-    const done = await client.cp('/auth/signup/totp/verify', {
-      method: 'POST',
-      body: { flowId, code: totpCodeAt(secret, Date.now()) },
-    });
-    expect(done.status).toBe(201);
+    await signUpWithTotp(client, handle);
     return client;
   }
 
@@ -151,7 +145,7 @@ describe('OpenID Connect sign-in', () => {
       expect(page.text).toContain('Pick your handle');
       expect(page.text).toContain('alice-sub@people.example');
 
-      await signUpWithTotp('taken');
+      await totpUser('taken');
       const taken = await client.cp('/auth/oidc/signup', { method: 'POST', body: { handle: 'taken' } });
       expect(taken.status).toBe(409);
       expect(taken.json()).toMatchObject({ error: { code: 'handle_taken' } });
@@ -273,7 +267,7 @@ describe('OpenID Connect sign-in', () => {
 
   describe('link and unlink on the dashboard', () => {
     it('links a provider to a signed-in account, signs in with it, and unlinks it', async () => {
-      const client = await signUpWithTotp('frank');
+      const client = await totpUser('frank');
       const back = await callback(client, await atProvider(client, 'link', 'frank-sub'));
       expect(back.headers.location).toBe('/dashboard?oidc_linked=local');
       const [linked] = await identities(client);
@@ -320,7 +314,7 @@ describe('OpenID Connect sign-in', () => {
       const r = await anonymous.cp('/auth/oidc/local/start', { method: 'POST', body: { intent: 'link' } });
       expect(r.status).toBe(401);
       await signUp('hank-sub', 'hank');
-      const client = await signUpWithTotp('ivy');
+      const client = await totpUser('ivy');
       refusedWith(
         await callback(client, await atProvider(client, 'link', 'hank-sub')),
         '/dashboard',
@@ -330,7 +324,7 @@ describe('OpenID Connect sign-in', () => {
     });
 
     it('refuses a link finished in another session than the one that started it', async () => {
-      const client = await signUpWithTotp('jack');
+      const client = await totpUser('jack');
       const url = await atProvider(client, 'link', 'jack-sub');
       await client.cp('/auth/logout', { method: 'POST' });
       refusedWith(await callback(client, url), '/dashboard', 'signed_out');

@@ -2,8 +2,7 @@ import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import { totpCodeAt } from '../src/accounts/totp.ts';
-import { type CookieClient, createCookieClient } from './cookieClient.ts';
+import { type CookieClient, createCookieClient, signUpWithTotp } from './cookieClient.ts';
 import { startTestPlatform, type TestPlatform } from './harness.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/streamingInstance.ts', import.meta.url));
@@ -16,13 +15,7 @@ describe('revocation closes open instance sockets', () => {
 
   async function signUp(handle: string): Promise<CookieClient> {
     const client = createCookieClient(t.port);
-    const start = await client.cp('/auth/signup/totp/options', { method: 'POST', body: { handle } });
-    const { flowId, secret } = start.json<{ flowId: string; secret: string }>();
-    const done = await client.cp('/auth/signup/totp/verify', {
-      method: 'POST',
-      body: { flowId, code: totpCodeAt(secret, Date.now()) },
-    });
-    expect(done.status).toBe(201);
+    await signUpWithTotp(client, handle);
     await vi.waitFor(
       async () => {
         const r = await t.admin('GET', `/containers/${handle}`);

@@ -20,9 +20,11 @@ export {
   failure,
   json,
   jsonBody,
+  type Method,
   type OpenAPIRegistry,
   openApiPath,
   type Responses,
+  routeTable,
   type Security,
 } from './http/openapi.ts';
 export { readJson, validationError } from './json.ts';

@@ -1,6 +1,7 @@
 import { HttpError } from '@matrixos/shared';
 import type { EventBus } from '../events/bus.ts';
 import type { Kernel } from '../kernel/kernel.ts';
+import type { ImageInput } from '../kernel/readImage.ts';
 
 export interface Delivered {
   conversationId: string;
@@ -16,7 +17,7 @@ export interface Delivered {
  */
 export async function deliver(
   deps: { kernel: Kernel; bus: EventBus },
-  input: { text: string; conversationId?: string | undefined },
+  input: { text: string; images?: ImageInput[]; conversationId?: string | undefined },
 ): Promise<Delivered> {
   let text = '';
   let error: string | null = null;
@@ -40,10 +41,14 @@ export async function deliver(
   try {
     let started: { conversationId: string; turnId: string };
     try {
-      started = await deps.kernel.send({ text: input.text, conversationId: input.conversationId });
+      started = await deps.kernel.send({
+        text: input.text,
+        images: input.images,
+        conversationId: input.conversationId,
+      });
     } catch (err) {
       if (!(err instanceof HttpError && err.status === 404 && input.conversationId)) throw err;
-      started = await deps.kernel.send({ text: input.text });
+      started = await deps.kernel.send({ text: input.text, images: input.images });
     }
     turnId = started.turnId;
     for (const event of buffered.splice(0)) take(event);

@@ -4,7 +4,7 @@ import {
   json,
   jsonBody,
   type OpenAPIRegistry,
-  type Responses,
+  routeTable,
   type Security,
 } from '@matrixos/shared';
 import { z } from 'zod';
@@ -99,22 +99,7 @@ const noSync = { 501: failure('remote sync is not available (`sync_unavailable`)
 
 /** The jobs routes (`jobs/routes.ts`): scheduled modules in the owner's `jobs` repo. */
 export function registerJobs(registry: OpenAPIRegistry): void {
-  const route = (
-    method: 'get' | 'post' | 'put' | 'delete',
-    path: string,
-    summary: string,
-    responses: Responses,
-    request: Record<string, unknown> = {},
-  ) =>
-    registry.registerPath({
-      method,
-      path,
-      tags: ['jobs'],
-      summary,
-      request,
-      security: owner,
-      responses: { ...denied, ...responses },
-    });
+  const route = routeTable(registry, { tags: ['jobs'], security: owner, common: () => denied });
 
   route('get', '/api/jobs', 'the jobs of the manifest, its problems, and the next one due', {
     200: json('the jobs', jobsReply),

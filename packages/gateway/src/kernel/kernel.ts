@@ -11,6 +11,7 @@ import { type ChatFailure, describeFailure } from './errors.ts';
 import { appendUserText, runAgentLoop } from './loop.ts';
 import type { OwnKey } from './own-key.ts';
 import { buildSystemPrompt } from './prompt.ts';
+import { type ImageInput, MAX_IMAGES } from './readImage.ts';
 import { readAiSettings } from './settings.ts';
 
 export { MAX_CHAT_CHARS } from '../events/contract.ts';
@@ -25,6 +26,8 @@ export interface Kernel {
    */
   send(input: {
     text: string;
+    /** Images the model sees with the text (a photo sent on a channel); see readImage. */
+    images?: ImageInput[] | undefined;
     conversationId?: string | undefined;
     requestId?: string | undefined;
   }): Promise<{
@@ -151,8 +154,11 @@ export function createKernel(deps: KernelDeps): Kernel {
   }
 
   return {
-    async send({ text, conversationId, requestId }) {
+    async send({ text, images = [], conversationId, requestId }) {
       if (!text.trim()) throw new HttpError(400, 'empty_message', 'the message is empty');
+      if (images.length > MAX_IMAGES) {
+        throw new HttpError(400, 'too_many_images', `a message carries at most ${MAX_IMAGES} images`);
+      }
       if (text.length > MAX_CHAT_CHARS) {
         throw new HttpError(400, 'message_too_long', `a message is at most ${MAX_CHAT_CHARS} characters`);
       }
@@ -172,7 +178,7 @@ export function createKernel(deps: KernelDeps): Kernel {
       running.set(conversation.id, controller);
       const turnId = `t_${randomBytes(6).toString('hex')}`;
       try {
-        appendUserText(conversation.messages, text);
+        appendUserText(conversation.messages, text, images);
         await conversations.save(conversation);
       } catch (err) {
         running.delete(conversation.id);

@@ -6,6 +6,7 @@ import type {
 } from '@anthropic-ai/sdk/resources/messages';
 import type { AppInfo } from '../apps/store.ts';
 import type { Toolbox } from '../tools/toolbox.ts';
+import type { ImageInput } from './readImage.ts';
 
 /** What the loop reports while it runs, in order. */
 export type LoopEvent =
@@ -146,13 +147,23 @@ function errorResult(id: string, content: string): ToolResultBlockParam {
  * turn bound) the conversation already ends with a user message: the text joins it, since the
  * API wants user and assistant messages to alternate.
  */
-export function appendUserText(messages: MessageParam[], text: string): void {
+export function appendUserText(messages: MessageParam[], text: string, images: ImageInput[] = []): void {
+  // Images first, then the words about them (what the Messages API documentation advises).
+  const added: ContentBlockParam[] = [
+    ...images.map(
+      (i): ContentBlockParam => ({
+        type: 'image',
+        source: { type: 'base64', media_type: i.mediaType, data: i.base64 },
+      }),
+    ),
+    { type: 'text', text },
+  ];
   const last = messages.at(-1);
   if (last?.role !== 'user') {
-    messages.push({ role: 'user', content: [{ type: 'text', text }] });
+    messages.push({ role: 'user', content: added });
     return;
   }
   const blocks: ContentBlockParam[] =
     typeof last.content === 'string' ? [{ type: 'text', text: last.content }] : last.content;
-  last.content = [...blocks, { type: 'text', text }];
+  last.content = [...blocks, ...added];
 }

@@ -6,6 +6,7 @@ import type { BillingAccountRow } from '../db/schema.ts';
 import type { LlmProxy, QuotaPatch } from '../llm/proxyClient.ts';
 import { createKeyedMutex } from '../orchestrator/keyedMutex.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
+import type { ResourceLimits } from '../runtime/driver.ts';
 import { BillingError } from './billingError.ts';
 import type { BillingConfig, Plan } from './config.ts';
 import type { BillingStatus } from './contract.ts';
@@ -17,10 +18,10 @@ export interface BillingDeps {
   config: BillingConfig;
   publicUrl: URL;
   db: Db;
-  accounts: Pick<AccountStore, 'userById'>;
+  accounts: Pick<AccountStore, 'userById' | 'userByHandle'>;
   /** The LLM proxy, whose budgets the plans set; without it plans change nothing there. */
   llm?: Pick<LlmProxy, 'setQuota' | 'usageOf'>;
-  orchestrator: Pick<Orchestrator, 'exists' | 'destroy'>;
+  orchestrator: Pick<Orchestrator, 'exists' | 'destroy' | 'applyLimits'>;
   tellUser: TellUser;
   log: Logger;
   clock?: () => number;
@@ -82,6 +83,22 @@ export function createBilling(deps: BillingDeps) {
     } catch (err) {
       throw new BillingError('proxy_unavailable', (err as Error).message);
     }
+  }
+
+  /** The instance limits a plan sets (over the platform's defaults); null: the defaults. */
+  function limitsOf(plan: Plan | undefined): Partial<ResourceLimits> | null {
+    if (!plan || (plan.memory === undefined && plan.cpus === undefined)) return null;
+    return {
+      ...(plan.memory !== undefined && { memoryBytes: plan.memory }),
+      ...(plan.cpus !== undefined && { nanoCpus: Math.round(plan.cpus * 1e9) }),
+    };
+  }
+
+  /** After a plan change: the instance gets the new plan's limits now (it would at its next start). */
+  function applyLimits(handle: string): void {
+    deps.orchestrator.applyLimits(handle).catch((err: Error) => {
+      log.warn({ handle, err: err.message }, 'instance limits not changed now; they apply at its next start');
+    });
   }
 
   function handleOf(userId: string): string | null {
@@ -175,6 +192,8 @@ export function createBilling(deps: BillingDeps) {
     }
     if (!store.saveWithEvent(after, { id: event.id, type: event.type })) return { duplicate: true };
     if (subject && after) {
+      const h = after.plan !== subject.row.plan ? handleOf(after.userId) : null;
+      if (h) applyLimits(h);
       const text = explain(subject.row, after);
       if (text) tell(after.userId, text);
       log.info(
@@ -194,6 +213,7 @@ export function createBilling(deps: BillingDeps) {
       if (h) await applyQuota(h, next.plan);
       const after = { ...row, ...next, deletionNoticeAt: null };
       store.save(after);
+      if (h) applyLimits(h);
       const text = explain(row, after);
       if (text) tell(row.userId, text);
     });
@@ -358,7 +378,8 @@ export function createBilling(deps: BillingDeps) {
           id: p.id,
           name: p.name,
           monthlyUsd: p.monthlyUsd,
-          instances: p.instances,
+          memoryBytes: p.memory ?? null,
+          cpus: p.cpus ?? null,
           priceLabel: p.priceLabel ?? null,
         })),
         trialDays: config.trialDays,
@@ -375,6 +396,11 @@ export function createBilling(deps: BillingDeps) {
       return serial.run('billing', () => handle(event));
     },
     sweep,
+    /** The limits the user's current plan puts on their instance; null: the platform's defaults. */
+    planLimits(handle: string): Partial<ResourceLimits> | null {
+      const user = deps.accounts.userByHandle(handle);
+      return user ? limitsOf(planById.get(store.of(user.id).plan)) : null;
+    },
     start(): void {
       if (timer) return;
       timer = setInterval(() => {

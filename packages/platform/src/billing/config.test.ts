@@ -18,7 +18,7 @@ describe('billing settings', () => {
   it('is on with a key, a webhook secret and plans, with its defaults', () => {
     expect(loadConfig(ON).billing).toMatchObject({
       api: null,
-      plans: [{ id: 'pro', instances: 1, monthlyUsd: 20 }],
+      plans: [{ id: 'pro', monthlyUsd: 20 }],
       freeUsd: 5,
       graceMs: 7 * 86_400_000,
       trialDays: 0,
@@ -29,6 +29,16 @@ describe('billing settings', () => {
       host: '127.0.0.1',
       port: 12111,
       protocol: 'http',
+    });
+  });
+
+  it('reads the instance limits a plan gives, in the units of INSTANCE_MEMORY and INSTANCE_CPUS', () => {
+    const plans = JSON.stringify([
+      { id: 'pro', name: 'Pro', priceId: 'price_1', monthlyUsd: 20, memory: '1g', cpus: 2 },
+    ]);
+    expect(loadConfig({ ...ON, BILLING_PLANS: plans }).billing?.plans[0]).toMatchObject({
+      memory: 1024 ** 3,
+      cpus: 2,
     });
   });
 
@@ -44,6 +54,15 @@ describe('billing settings', () => {
         { id: 'pro', name: 'B', priceId: 'price_2', monthlyUsd: 2 },
       ]),
     ],
+    [
+      'a memory limit that is no size',
+      JSON.stringify([{ id: 'pro', name: 'P', priceId: 'price_1', monthlyUsd: 1, memory: 'lots' }]),
+    ],
+    [
+      'a memory limit too small to run',
+      JSON.stringify([{ id: 'pro', name: 'P', priceId: 'price_1', monthlyUsd: 1, memory: '16m' }]),
+    ],
+    ['no CPU', JSON.stringify([{ id: 'pro', name: 'P', priceId: 'price_1', monthlyUsd: 1, cpus: 0 }])],
     ['an unknown field', JSON.stringify([{ id: 'pro', name: 'P', priceId: 'price_1', monthlyUsd: 1, x: 1 }])],
   ];
   it.each(bad)('refuses plans that are %s', (_name, plans) => {

@@ -1,7 +1,10 @@
-import { duration } from '@matrixos/shared';
+import { duration, parseBytes } from '@matrixos/shared';
 import { z } from 'zod';
 
-/** A paid plan: what a Stripe price buys. `instances` is how many instances the plan allows. */
+/**
+ * A paid plan: what a Stripe price buys. Each account has one instance; a plan sets its AI budget
+ * and, optionally, the instance's memory and CPU (the free tier has INSTANCE_MEMORY/INSTANCE_CPUS).
+ */
 export const planSchema = z.strictObject({
   id: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'plan ids are lower-case letters, digits, hyphens'),
   name: z.string().min(1).max(60),
@@ -9,7 +12,23 @@ export const planSchema = z.strictObject({
   priceId: z.string().min(3),
   /** The AI budget per calendar month (UTC) in dollars, set in the LLM proxy while the plan runs. */
   monthlyUsd: z.number().positive().max(1_000_000),
-  instances: z.number().int().min(1).max(100).default(1),
+  /** The instance's memory limit under this plan, like INSTANCE_MEMORY (e.g. "1g"). */
+  memory: z
+    .string()
+    .transform((v, ctx) => {
+      const n = parseBytes(v);
+      if (n === null || n < 64 * 1024 * 1024) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a size of at least 64m, like 512m or 2g (got "${v}")`,
+        });
+        return z.NEVER;
+      }
+      return n;
+    })
+    .optional(),
+  /** The instance's CPU under this plan, in cores, like INSTANCE_CPUS (e.g. 2). */
+  cpus: z.number().positive().max(64).optional(),
   /** What the dashboard shows as the price, e.g. "$20 / month" (Stripe holds the real price). */
   priceLabel: z.string().max(60).optional(),
 });

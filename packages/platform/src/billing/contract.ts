@@ -33,7 +33,9 @@ export const billingStatus = z.union([
         id: z.string(),
         name: z.string(),
         monthlyUsd: z.number(),
-        instances: z.number(),
+        /** The instance's memory and CPU under the plan; null: the same as the free tier. */
+        memoryBytes: z.number().nullable(),
+        cpus: z.number().nullable(),
         priceLabel: z.string().nullable(),
       }),
     ),

@@ -17,6 +17,7 @@ import type { PlatformMetrics } from '../metrics/platformMetrics.ts';
 import type {
   Endpoint,
   InstanceSpec,
+  ResourceLimits,
   RuntimeDriver,
   RuntimeEvent,
   RuntimeInstance,
@@ -69,6 +70,8 @@ export interface OrchestratorDeps {
   clock?: () => number;
   /** More environment for an instance: the platform's instance API URL, its jobs repo (issue 9). */
   instanceEnv?: (handle: string) => Record<string, string>;
+  /** The user's plan's limits over the defaults (INSTANCE_MEMORY, INSTANCE_CPUS); null: the defaults. */
+  planLimits?: (handle: string) => Partial<ResourceLimits> | null;
   /** Counts provisions (outcome, time) and reconciler repairs. */
   metrics?: Pick<PlatformMetrics, 'provision' | 'reconciled'>;
 }
@@ -129,6 +132,11 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     return row;
   }
 
+  const limitsOf = (handle: string): ResourceLimits => ({
+    ...config.instance.limits,
+    ...deps.planLimits?.(handle),
+  });
+
   function spec(row: InstanceRow): InstanceSpec {
     const env: Record<string, string> = {
       MATRIXOS_MODE: 'platform',
@@ -148,7 +156,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       volume: volumeOf(row),
       image: row.image,
       env,
-      limits: config.instance.limits,
+      limits: limitsOf(row.handle),
     };
   }
 
@@ -190,6 +198,8 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       rt = await runtime.resume(rt.id);
     } else if (rt.state === 'stopped') {
       progress(row.handle, 'starting');
+      // What the plan (or INSTANCE_MEMORY/CPUS) says now, in case it changed while it slept.
+      if (!recreated) await runtime.setLimits?.(rt.id, limitsOf(row.handle));
       // The engine's own steps (Swarm's task states and errors) reach the progress page too.
       rt = await runtime.start(rt.id, { onProgress: (m) => progress(row.handle, 'starting', m) });
     }
@@ -675,6 +685,17 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       }),
     deleteKeptData,
     rotateToken,
+    /**
+     * Puts the limits the user's plan gives on their instance now, without a restart (a stopped
+     * one gets them again at its next start anyway). False when there is nothing to change.
+     */
+    applyLimits: (handle: string): Promise<boolean> =>
+      mutex.run(handle, async () => {
+        const row = store.get(handle);
+        if (!row?.engineId || !runtime.setLimits) return false;
+        await runtime.setLimits(row.engineId, limitsOf(handle));
+        return true;
+      }),
     /** Follows the engine's events (see `applyEngineState`); returns the function that stops. */
     watchEngine: (): (() => void) => runtime.watch(onEngineEvent),
     /** Null when the image new instances run from is on the engine, else what to do about it. */

@@ -1,10 +1,25 @@
+import { HANDLE_RULES } from '@matrixos/shared';
 import { html } from 'hono/html';
 import type { Html } from './layout.ts';
 
 /**
- * Pieces the sign-up page and the dashboard share; `lib.js` fills them in. `prefix` keeps ids
+ * Pieces the sign-up pages and the dashboard share; `lib.js` fills them in. `prefix` keeps ids
  * unique when a page has more than one.
  */
+
+/** The handle field (checked as it is typed, by the page script): the name, the host it gives, the rules. */
+export function handleField(hostSuffix: string): Html {
+  return html`<div class="field">
+      <label for="handle">Handle</label>
+      <div class="input-affix">
+        <input type="text" id="handle" name="handle" autocomplete="username" autocapitalize="none"
+          spellcheck="false" maxlength="30" required aria-describedby="handle-msg handle-rules">
+        <span class="affix" aria-hidden="true">${hostSuffix}</span>
+      </div>
+      <p class="msg" id="handle-msg" role="status" aria-live="polite"></p>
+      <p class="hint" id="handle-rules">${HANDLE_RULES}.</p>
+    </div>`;
+}
 
 /** An authenticator app's QR code, its secret as text, and the first code that confirms it. */
 export function totpSetup(prefix: string): Html {

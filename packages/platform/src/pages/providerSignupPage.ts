@@ -1,6 +1,5 @@
-import { HANDLE_RULES } from '@matrixos/shared';
 import { html } from 'hono/html';
-import { recoveryCodes } from './authParts.ts';
+import { handleField, recoveryCodes } from './authParts.ts';
 import { type Html, layout } from './layout.ts';
 
 /**
@@ -13,16 +12,7 @@ export function providerSignupPage(d: { hostSuffix: string; provider: string; em
   <h1 id="handle-title">Pick your handle</h1>
   <p class="lead">You are signing up with <strong>${d.provider}</strong>${d.email ? html` as <strong>${d.email}</strong>` : ''}. Your handle becomes your address and cannot be changed later.</p>
   <form id="provider-handle-form" novalidate>
-    <div class="field">
-      <label for="handle">Handle</label>
-      <div class="input-affix">
-        <input type="text" id="handle" name="handle" autocomplete="username" autocapitalize="none"
-          spellcheck="false" maxlength="30" required aria-describedby="handle-msg handle-rules">
-        <span class="affix" aria-hidden="true">${d.hostSuffix}</span>
-      </div>
-      <p class="msg" id="handle-msg" role="status" aria-live="polite"></p>
-      <p class="hint" id="handle-rules">${HANDLE_RULES}.</p>
-    </div>
+    ${handleField(d.hostSuffix)}
     <button type="submit" class="btn primary block" id="create-btn" disabled>Create my instance</button>
     <p class="msg error" id="signup-error" role="alert"></p>
   </form>

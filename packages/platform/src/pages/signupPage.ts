@@ -1,6 +1,5 @@
-import { HANDLE_RULES } from '@matrixos/shared';
 import { html } from 'hono/html';
-import { recoveryCodes, totpSetup } from './authParts.ts';
+import { handleField, recoveryCodes, totpSetup } from './authParts.ts';
 import { type Html, layout } from './layout.ts';
 
 /** The steps the orchestrator reports while an instance comes up, as the progress view lists them. */
@@ -29,16 +28,7 @@ export function signupPage(d: { hostSuffix: string }): Html {
   <h1 id="handle-title">Create your Matrix OS</h1>
   <p class="lead">Pick a handle. It becomes your address and cannot be changed later.</p>
   <form id="handle-form" novalidate>
-    <div class="field">
-      <label for="handle">Handle</label>
-      <div class="input-affix">
-        <input type="text" id="handle" name="handle" autocomplete="username" autocapitalize="none"
-          spellcheck="false" maxlength="30" required aria-describedby="handle-msg handle-rules">
-        <span class="affix" aria-hidden="true">${d.hostSuffix}</span>
-      </div>
-      <p class="msg" id="handle-msg" role="status" aria-live="polite"></p>
-      <p class="hint" id="handle-rules">${HANDLE_RULES}.</p>
-    </div>
+    ${handleField(d.hostSuffix)}
     <div class="stack-buttons">
       <button type="submit" class="btn primary block" id="passkey-btn" disabled>Create with a passkey</button>
       <button type="button" class="btn secondary block" id="totp-btn" disabled>Use an authenticator app instead</button>

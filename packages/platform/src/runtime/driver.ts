@@ -130,6 +130,11 @@ export interface RuntimeDriver {
    * changes what an existing instance runs. Absent: the driver runs no images.
    */
   resolveImage?(image: string): Promise<string | null>;
+  /**
+   * Changes an instance's memory, CPU and pids limits in place, running or not, without a
+   * restart (a plan change). Absent: the driver enforces no limits (process), so none change.
+   */
+  setLimits?(id: string, limits: ResourceLimits): Promise<void>;
   /** Null when the instance is missing or stopped (nothing to measure); a paused one has memory. */
   stats(id: string): Promise<InstanceStats | null>;
   /** The last `tail` lines of the instance's output (stdout and stderr, as text). */

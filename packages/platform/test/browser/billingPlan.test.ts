@@ -3,6 +3,7 @@ import { launchChromium, type TestBrowser, toolAvailable } from '@matrixos/share
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPlatform, type TestPlatform } from '../harness.ts';
+import { PRO_PLAN } from '../stripeEvents.ts';
 import { startStripeStandIn } from '../stripeStandIn.ts';
 import { controlUrl, startTotpSignup } from './flows.ts';
 
@@ -29,9 +30,7 @@ describe.skipIf(!chromium || !stripeMock)('dashboard plan section in Chromium', 
         STRIPE_SECRET_KEY: 'sk_test_123',
         STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
         STRIPE_API_URL: stripe.url,
-        BILLING_PLANS: JSON.stringify([
-          { id: 'pro', name: 'Pro', priceId: 'price_pro', monthlyUsd: 50, priceLabel: '$20 / month' },
-        ]),
+        BILLING_PLANS: JSON.stringify([PRO_PLAN]),
       },
     });
     browser = await launchChromium();
@@ -51,7 +50,9 @@ describe.skipIf(!chromium || !stripeMock)('dashboard plan section in Chromium', 
     await card.waitFor();
     expect(await page.locator('#plan-name').textContent()).toBe('Free');
     expect(await page.locator('#plan-detail').textContent()).toBe('The free tier: $5.00 of AI in total.');
-    expect(await page.locator('#plans li .meta').textContent()).toBe('$20 / month · $50.00 of AI a month');
+    expect(await page.locator('#plans li .meta').textContent()).toBe(
+      '$20 / month · $50.00 of AI a month · 1.0 GiB memory · 2 CPUs',
+    );
     expect(await page.locator('#plan-manage').isHidden()).toBe(true);
 
     // Stripe's own page is out of reach offline: the browser gets a stand-in for it.

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { totpCodeAt } from '../../src/accounts/totp.ts';
 import type { Manifest } from '../../src/backup/manifest.ts';
-import { createCookieClient } from '../cookieClient.ts';
+import { createCookieClient, signUpWithTotp } from '../cookieClient.ts';
 import { PLATFORM_KEY, startTestPlatform, type TestPlatform } from '../harness.ts';
 import { createSoftAuthenticator } from '../softAuthenticator.ts';
 
@@ -126,17 +126,7 @@ describe.skipIf(!(await dockerAvailable()))('matrixos backup and restore, on Doc
     });
     expect(aDone.status).toBe(201);
     const b = createCookieClient(t.port);
-    const bStart = (
-      await b.cp('/auth/signup/totp/options', { method: 'POST', body: { handle: 'bob' } })
-    ).json<{
-      flowId: string;
-      secret: string;
-    }>();
-    const bDone = await b.cp('/auth/signup/totp/verify', {
-      method: 'POST',
-      body: { flowId: bStart.flowId, code: totpCodeAt(bStart.secret, clock()) },
-    });
-    expect(bDone.status).toBe(201);
+    const bStart = await signUpWithTotp(b, 'bob', clock());
     t.track('alice');
     t.track('bob');
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { dockerAvailable } from '@matrixos/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCodeAt } from '../../src/accounts/totp.ts';
-import { createCookieClient } from '../cookieClient.ts';
+import { createCookieClient, signUpWithTotp } from '../cookieClient.ts';
 import { startTestPlatform, type TestPlatform } from '../harness.ts';
 
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
@@ -75,16 +75,7 @@ describe.skipIf(!(await dockerAvailable()))('the engine, on Docker', () => {
       expect((await stranger.cp('/auth/handles/erin')).json()).toEqual({ handle: 'erin', available: true });
 
       // The new owner signs up; their instance is provisioned, and has none of the old files.
-      const start = await stranger.cp('/auth/signup/totp/options', {
-        method: 'POST',
-        body: { handle: 'erin' },
-      });
-      const { flowId, secret } = start.json<{ flowId: string; secret: string }>();
-      const done = await stranger.cp('/auth/signup/totp/verify', {
-        method: 'POST',
-        body: { flowId, code: totpCodeAt(secret, Date.now()) },
-      });
-      expect(done.status).toBe(201);
+      await signUpWithTotp(stranger, 'erin');
       await expect
         .poll(async () => (await state('erin')).instance?.state, { timeout: 30_000 })
         .toBe('running');

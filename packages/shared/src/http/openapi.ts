@@ -48,6 +48,41 @@ export type Responses = RouteConfig['responses'];
 /** Which of the document's security schemes a route takes (any one of them). */
 export type Security = Record<string, string[]>[];
 
+/** The methods our route tables use. */
+export type Method = 'get' | 'head' | 'post' | 'put' | 'delete';
+
+/**
+ * One group's `route(method, path, summary, responses, request?, security?)`: its routes share
+ * tags, security (a route may pass its own, `null` for none) and the answers every one of them
+ * can give (`common`: e.g. 401 for all, 403 `bad_origin` for writes only).
+ */
+export function routeTable(
+  registry: OpenAPIRegistry,
+  group: {
+    tags: string[];
+    security?: Security;
+    common?: (method: Method, security: Security | null) => Responses;
+  },
+) {
+  return (
+    method: Method,
+    path: string,
+    summary: string,
+    responses: Responses,
+    request: Record<string, unknown> = {},
+    security: Security | null = group.security ?? null,
+  ) =>
+    registry.registerPath({
+      method,
+      path,
+      tags: group.tags,
+      summary,
+      request,
+      ...(security ? { security } : {}),
+      responses: { ...group.common?.(method, security), ...responses },
+    });
+}
+
 /**
  * Hono's path as OpenAPI writes it: `/a/:b{re}/*` is `/a/{b}/{path}`. The route-coverage tests
  * compare what an app serves (`hono/dev`'s `inspectRoutes`) with its document through this.

@@ -179,7 +179,7 @@ describe('Telegram channel (long polling against a stand-in Bot API)', () => {
     expect(last.messages).toHaveLength(1);
   });
 
-  it('saves a photo and a document into the home and tells the AI where they are', async () => {
+  it('saves a photo and a document into the home, shows the AI the photo and tells it where both are', async () => {
     gw = await start({ maxFileBytes: 1024 });
     await setUpAndLink();
     const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4, 0xff, 0xd9]);
@@ -218,6 +218,22 @@ describe('Telegram channel (long polling against a stand-in Bot API)', () => {
     expect(prompts[0]).toContain('What is this?');
     expect(prompts[0]).toContain(`${TELEGRAM_FILES_DIR}/${photo}`);
     expect(prompts[1]).toContain(`${TELEGRAM_FILES_DIR}/${doc}`);
+    // The photo itself goes to the model as an image block (its largest size); the CSV does not.
+    const sentImages = upstream.received
+      .filter((r) => r.path === '/v1/messages')
+      .map((r) =>
+        (
+          r.body as {
+            messages: { content: { type: string; source?: { media_type: string; data: string } }[] }[];
+          }
+        ).messages
+          .flatMap((m) => m.content)
+          .filter((b) => b.type === 'image'),
+      );
+    expect(sentImages[0]).toEqual([
+      { type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: jpeg.toString('base64') } },
+    ]);
+    expect(sentImages[1]).toHaveLength(1); // the same conversation: the photo is still in it, no new one
 
     // Larger than this instance takes: refused in words, nothing saved, nothing sent to the AI.
     tg.addFile('huge', Buffer.alloc(2048, 1), 'documents/file_3.bin');

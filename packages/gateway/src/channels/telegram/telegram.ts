@@ -15,6 +15,7 @@ import type { GatewayConfig } from '../../config.ts';
 import type { EventBus } from '../../events/bus.ts';
 import { writeFileAtomic } from '../../files/write.ts';
 import type { Kernel } from '../../kernel/kernel.ts';
+import { type ImageInput, readImage } from '../../kernel/readImage.ts';
 import type { Channel, ChannelStatus } from '../channel.ts';
 import { deliver } from '../deliver.ts';
 import { splitMessage, TELEGRAM_TEXT_LIMIT } from './splitMessage.ts';
@@ -154,6 +155,7 @@ export function createTelegramChannel(deps: TelegramDeps): TelegramChannel {
       return say(text === '/start' ? TEXT.linked : TEXT.fresh);
     }
     let prompt = text;
+    const images: ImageInput[] = [];
     const file = msg.photo?.at(-1) ?? msg.document;
     if (file) {
       let saved: string;
@@ -163,11 +165,14 @@ export function createTelegramChannel(deps: TelegramDeps): TelegramChannel {
         log.warn({ err }, 'a file sent on Telegram could not be saved');
         return say(`${TEXT.fileFailed} (${(err as Error).message})`);
       }
-      const what = msg.photo ? 'a photo' : 'a document';
+      // A photo (or an image sent as a document) the AI sees itself; any file it can open by path.
+      const image = await readImage(join(config.home, saved)).catch(() => null);
+      if (image) images.push(image);
+      const what = msg.photo ? 'a photo' : image ? 'an image' : 'a document';
       prompt = `${text ? `${text}\n\n` : ''}[The owner sent ${what} from Telegram; it is saved in the home as ${saved}.]`;
     }
     if (!prompt) return say(TEXT.unsupported);
-    await answer(b, msg.chat.id, prompt);
+    await answer(b, msg.chat.id, prompt, images);
   }
 
   /** No owner yet: only the current link code, sent in a private chat, makes its sender the owner. */
@@ -218,7 +223,7 @@ export function createTelegramChannel(deps: TelegramDeps): TelegramChannel {
     return relative;
   }
 
-  async function answer(b: Bot, chatId: number, prompt: string): Promise<void> {
+  async function answer(b: Bot, chatId: number, prompt: string, images: ImageInput[] = []): Promise<void> {
     const typing = () => {
       deps.activity.touch();
       b.api.sendChatAction(chatId, 'typing').catch(() => {});
@@ -230,7 +235,7 @@ export function createTelegramChannel(deps: TelegramDeps): TelegramChannel {
       const state = await store.read();
       const delivered = await deliver(
         { kernel: deps.kernel, bus: deps.bus },
-        { text: prompt, conversationId: state?.chats[String(chatId)] },
+        { text: prompt, images, conversationId: state?.chats[String(chatId)] },
       );
       await update((s) => {
         s.chats[String(chatId)] = delivered.conversationId;

@@ -11,9 +11,8 @@ import {
   json,
   jsonBody,
   type OpenAPIRegistry,
-  type Responses,
   rotatedReply,
-  type Security,
+  routeTable,
 } from './common.ts';
 
 // Request bodies: the admin route modules validate with exactly these.
@@ -99,24 +98,11 @@ const missing = { 404: failure('no such instance (`not_found`)') };
 
 /** The admin API (behind `requireAdmin`): the admin token, or an admin's session. */
 export function registerAdmin(registry: OpenAPIRegistry): void {
-  const tags = ['admin'];
-  const security: Security = [{ adminToken: [] }, { session: [] }];
-  const route = (
-    method: 'get' | 'post' | 'put' | 'delete',
-    path: string,
-    summary: string,
-    responses: Responses,
-    request: Record<string, unknown> = {},
-  ) =>
-    registry.registerPath({
-      method,
-      path,
-      tags,
-      summary,
-      security,
-      request,
-      responses: { ...denied, ...responses },
-    });
+  const route = routeTable(registry, {
+    tags: ['admin'],
+    security: [{ adminToken: [] }, { session: [] }],
+    common: () => denied,
+  });
   const one = { params: handleParam };
 
   route(

@@ -1,15 +1,6 @@
 import { z } from 'zod';
 import { billingStatus, checkoutRequest, redirectResponse, webhookResponse } from '../../billing/contract.ts';
-import {
-  badBody,
-  failure,
-  json,
-  jsonBody,
-  type OpenAPIRegistry,
-  type Responses,
-  rateLimited,
-  type Security,
-} from './common.ts';
+import { badBody, failure, json, jsonBody, type OpenAPIRegistry, rateLimited, routeTable } from './common.ts';
 
 const signedOut = { 401: failure('not signed in (`signed_out`)') };
 const origin = { 403: failure("`Origin` missing or not the control plane's (`bad_origin`)") };
@@ -19,17 +10,11 @@ const stripeDown = { 502: failure('Stripe did not answer (`stripe_unavailable`)'
 /** Plans for the signed-in user and Stripe's webhook (`billingRoutes.ts`, docs/billing.md). */
 export function registerBilling(registry: OpenAPIRegistry): void {
   const tags = ['billing'];
-  const security: Security = [{ session: [] }];
-  const route = (method: 'get' | 'post', path: string, summary: string, responses: Responses, request = {}) =>
-    registry.registerPath({
-      method,
-      path,
-      tags,
-      summary,
-      security,
-      request,
-      responses: { ...signedOut, ...(method === 'get' ? {} : origin), ...responses },
-    });
+  const route = routeTable(registry, {
+    tags,
+    security: [{ session: [] }],
+    common: (method) => ({ ...signedOut, ...(method === 'get' ? {} : origin) }),
+  });
 
   route('get', '/me/billing', 'the plan, subscription and next invoice (`{"enabled": false}` when off)', {
     200: json('the billing status', billingStatus),

@@ -10,6 +10,7 @@ export {
   jsonBody,
   type OpenAPIRegistry,
   type Responses,
+  routeTable,
   type Security,
 } from '@matrixos/shared';
 

@@ -10,9 +10,9 @@ import {
   json,
   jsonBody,
   type OpenAPIRegistry,
-  type Responses,
   rateLimited,
   rotatedReply,
+  routeTable,
   type Security,
 } from './common.ts';
 
@@ -75,22 +75,11 @@ export const EVENT_STREAM = 'event-stream';
 export function registerMe(registry: OpenAPIRegistry): void {
   const tags = ['me'];
   const security: Security = [{ session: [] }];
-  const route = (
-    method: 'get' | 'post' | 'delete',
-    path: string,
-    summary: string,
-    responses: Responses,
-    request: Record<string, unknown> = {},
-  ) =>
-    registry.registerPath({
-      method,
-      path,
-      tags,
-      summary,
-      security,
-      request,
-      responses: { ...signedOut, ...(method === 'get' ? {} : origin), ...responses },
-    });
+  const route = routeTable(registry, {
+    tags,
+    security,
+    common: (method) => ({ ...signedOut, ...(method === 'get' ? {} : origin) }),
+  });
 
   route('get', '/me', 'the account, its factors, its instance', { 200: json('the account', meReply) });
   route('post', '/me/passkeys/options', 'start adding a passkey', {

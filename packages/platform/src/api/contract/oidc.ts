@@ -6,8 +6,8 @@ import {
   json,
   jsonBody,
   type OpenAPIRegistry,
-  type Responses,
   rateLimited,
+  routeTable,
   type Security,
 } from './common.ts';
 
@@ -51,24 +51,10 @@ const redirect = (description: string) => ({
 
 /** Sign-in with OpenID Connect providers (`oidcRoutes.ts`). */
 export function registerOidc(registry: OpenAPIRegistry): void {
-  const tags = ['oidc'];
-  const route = (
-    method: 'get' | 'post' | 'delete',
-    path: string,
-    summary: string,
-    responses: Responses,
-    request: Record<string, unknown> = {},
-    security?: Security,
-  ) =>
-    registry.registerPath({
-      method,
-      path,
-      tags,
-      summary,
-      ...(security ? { security } : {}),
-      request,
-      responses: { ...(method === 'get' ? {} : origin), ...rateLimited, ...responses },
-    });
+  const route = routeTable(registry, {
+    tags: ['oidc'],
+    common: (method) => ({ ...(method === 'get' ? {} : origin), ...rateLimited }),
+  });
 
   route('get', '/auth/oidc/providers', 'the sign-in providers this server offers', {
     200: json('the providers (none when OpenID sign-in is off)', providersReply),

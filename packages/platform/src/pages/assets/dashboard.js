@@ -9,6 +9,7 @@ import {
   confirmAction,
   el,
   fillTotpSetup,
+  formatBytes,
   formatUsd,
   friendly,
   openInstance,
@@ -268,6 +269,8 @@ async function loadBilling() {
                 [
                   p.priceLabel,
                   `${usd(p.monthlyUsd)} of AI a month`,
+                  p.memoryBytes ? `${formatBytes(p.memoryBytes)} memory` : null,
+                  p.cpus ? `${p.cpus} ${p.cpus === 1 ? 'CPU' : 'CPUs'}` : null,
                   b.trialDays ? `${b.trialDays} days free` : null,
                 ]
                   .filter(Boolean)

@@ -424,6 +424,19 @@ export function createDockerDriver(options: DockerDriverOptions): RuntimeDriver 
         });
     },
 
+    async setLimits(id, limits) {
+      const info = await ownOrThrow(id);
+      // The cgroup changes at once; memory above a lowered limit is reclaimed (or the OOM killer
+      // ends the biggest process), as it would be at a start with that limit.
+      await docker.getContainer(info.Id).update({
+        Memory: limits.memoryBytes,
+        MemorySwap: limits.memoryBytes,
+        NanoCpus: limits.nanoCpus,
+        PidsLimit: limits.pids,
+      });
+      log.info({ handle: info.Config.Labels[LABEL_HANDLE], id: info.Id, limits }, 'changed instance limits');
+    },
+
     async stats(id): Promise<InstanceStats | null> {
       const info = await own(id);
       if (!info?.State.Running) return null;

@@ -639,6 +639,39 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
       return { from, entries };
     },
 
+    async setLimits(id, limits) {
+      // A service's resources are part of its spec: Swarm applies them by replacing the task, so a
+      // running instance restarts (seconds); a stopped one (the usual case: before a start) does not.
+      for (let attempt = 0; ; attempt++) {
+        const info = await ownOrThrow(id);
+        const spec = info.Spec as ServiceInfo['Spec'] & {
+          TaskTemplate: { Resources?: Record<string, unknown> };
+        };
+        const want = { MemoryBytes: limits.memoryBytes, NanoCPUs: limits.nanoCpus, Pids: limits.pids };
+        const have = spec.TaskTemplate.Resources?.Limits as typeof want | undefined;
+        if (
+          have?.MemoryBytes === want.MemoryBytes &&
+          have.NanoCPUs === want.NanoCPUs &&
+          have.Pids === want.Pids
+        )
+          return;
+        try {
+          await manager.getService(info.ID).update({
+            ...spec,
+            TaskTemplate: {
+              ...spec.TaskTemplate,
+              Resources: { ...spec.TaskTemplate.Resources, Limits: want },
+            },
+            version: info.Version.Index,
+          });
+          return;
+        } catch (err) {
+          if (attempt < 3 && /update out of sequence/i.test(errorText(err))) continue;
+          throw err;
+        }
+      }
+    },
+
     async repin(id, node) {
       for (let attempt = 0; ; attempt++) {
         const info = await ownOrThrow(id);
