@@ -634,7 +634,20 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
           .catch(() => undefined);
         throw err;
       }
-      await src.getVolume(name).remove();
+      try {
+        // Swarm keeps the exited containers of earlier tasks (its task history): they hold the volume.
+        for (const c of await src.listContainers({ all: true, filters: { volume: [name] } }))
+          if (isOurs(c.Labels) && c.State !== 'running')
+            await ignoreStatus(src.getContainer(c.Id).remove({ v: false }), 404);
+        await src.getVolume(name).remove();
+      } catch (err) {
+        // One place for the data, always: the copy goes, the original stays where it was.
+        await dst
+          .getVolume(name)
+          .remove()
+          .catch(() => undefined);
+        throw err;
+      }
       log.warn({ handle, volume: name, from, to: toNode, entries }, 'moved data volume');
       return { from, entries };
     },
