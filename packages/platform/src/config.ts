@@ -22,7 +22,7 @@ const schema = z.object({
   /** The scheme and port users see, for the URLs the platform prints (defaults from the above). */
   PUBLIC_URL: z.url().optional(),
   DATA_DIR: z.string().default('./data'),
-  RUNTIME: z.enum(['auto', 'docker', 'process']).default('auto'),
+  RUNTIME: z.enum(['auto', 'docker', 'process', 'swarm']).default('auto'),
   PLATFORM_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   /** Key sealing secrets at rest (32 bytes, base64); generated into DATA_DIR when unset. */
   PLATFORM_SECRET_KEY: z
@@ -45,6 +45,15 @@ const schema = z.object({
   INSTANCE_CPUS: z.coerce.number().positive().max(64).default(0.5),
   INSTANCE_PIDS: z.coerce.number().int().min(16).default(256),
   DOCKER_NETWORK: z.string().default('matrixos-net'),
+  /** RUNTIME=swarm: each instance node's engine, `name=unix:///path,name=tcp://host:port` (docs/swarm.md). */
+  SWARM_NODE_ENGINES: z.string().default(''),
+  /** RUNTIME=swarm: the attachable overlay network of the instances (default `{PLATFORM_ID}-overlay`). */
+  SWARM_NETWORK: z
+    .string()
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/)
+    .optional(),
+  /** RUNTIME=swarm: the platform's address on that network (default: found on this host's interfaces). */
+  SWARM_HOST_ADDRESS: z.ipv4().optional(),
   IDLE_TIMEOUT: duration('30m'),
   SWEEP_INTERVAL: duration('5m'),
   /** Pause (freeze) instances idle this long before stopping them; 0 = never pause. */
@@ -133,6 +142,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       telegramApiRoot: c.INSTANCE_TELEGRAM_API_ROOT,
     },
     dockerNetwork: c.DOCKER_NETWORK,
+    swarm: {
+      nodeEngines: c.SWARM_NODE_ENGINES,
+      network: c.SWARM_NETWORK,
+      hostAddress: c.SWARM_HOST_ADDRESS,
+    },
     lifecycle: {
       idleTimeoutMs: c.IDLE_TIMEOUT,
       sweepIntervalMs: c.SWEEP_INTERVAL,

@@ -68,7 +68,9 @@ export function httpRequest(port: number, opts: RequestOptions = {}): Promise<Re
 }
 
 export interface TestPlatformOptions {
-  runtime: 'docker' | 'process';
+  runtime: 'docker' | 'process' | 'swarm';
+  /** A driver made by the test (swarm: its cluster's engines); else one of `runtime`. */
+  driver?: (platformId: string) => RuntimeDriver;
   /** Defaults to a free one (the public URL carries it: redirects, origin checks, WebAuthn). */
   port?: number;
   env?: Record<string, string>;
@@ -110,8 +112,9 @@ export async function startTestPlatform(opts: TestPlatformOptions) {
     ...opts.env,
   });
   const log = createLogger(`test-${platformId}`, process.env.LOG_LEVEL ?? 'silent');
-  const driver: RuntimeDriver =
-    opts.runtime === 'docker'
+  const driver: RuntimeDriver = opts.driver
+    ? opts.driver(platformId)
+    : opts.runtime === 'docker'
       ? createDockerDriver({
           platformId,
           network: config.dockerNetwork,

@@ -8,7 +8,7 @@ export const manifestSchema = z.object({
   createdAt: z.string(),
   platformVersion: z.string(),
   platformId: z.string(),
-  runtime: z.enum(['docker', 'process']),
+  runtime: z.enum(['docker', 'process', 'swarm']),
   /** How many migrations the platform's database had applied when it was copied. */
   migrations: z.number(),
   users: z.array(

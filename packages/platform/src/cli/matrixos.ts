@@ -16,6 +16,7 @@ import { openDb } from '../db/openDb.ts';
 import { users } from '../db/schema.ts';
 import { createRuntime } from '../runtime/index.ts';
 import { loadBackupConfig } from './backupConfig.ts';
+import { MoveRefusedError, moveUser } from './moveUser.ts';
 
 const USAGE = `usage: matrixos <command>
   backup [--out DIR] [--no-prune]   back up databases, keys and volumes into DIR/matrixos-{time}/
@@ -30,6 +31,8 @@ const USAGE = `usage: matrixos <command>
   rollout [status]                  move every instance to INSTANCE_IMAGE, one at a time, each gated on
                                     its health check (POST /admin/rollout), and follow it to the end;
                                     \`status\`: the newest rollout only. Exits 1 when it failed.
+  move-user HANDLE NODE             RUNTIME=swarm: stop HANDLE, copy its volume to NODE, pin it
+                                    there, start it (the platform must be running)
 Settings come from the environment, as the platform's (DATA_DIR, PLATFORM_ID, INSTANCE_DISK, ...).`;
 
 /** `matrixos` (scripts/matrixos, `npm run matrixos --`): operator commands beside the running platform. */
@@ -61,6 +64,12 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'admin-invite') return adminInvite(values.ttl, values['if-none'] === true);
   if (command === 'rollout') return rollout(loadConfig(), target);
+  if (command === 'move-user') {
+    const node = positionals[2];
+    if (!target || !node) return usage();
+    console.log(JSON.stringify(await moveUser(loadConfig(), target, node, log)));
+    return 0;
+  }
   if (command !== 'backup' && command !== 'restore' && command !== 'import') return usage();
   const config = loadConfig();
   const bc = loadBackupConfig();
@@ -251,7 +260,8 @@ main(process.argv.slice(2)).then(
       err instanceof ConfigError ||
       err instanceof BackupInvalidError ||
       err instanceof RestoreRefusedError ||
-      err instanceof ImportRefusedError
+      err instanceof ImportRefusedError ||
+      err instanceof MoveRefusedError
     ) {
       console.error(`matrixos: ${err.message}`);
       process.exit(1);

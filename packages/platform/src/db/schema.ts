@@ -11,7 +11,7 @@ export const instances = sqliteTable(
     handle: text('handle').primaryKey(),
     state: text('state', { enum: ['provisioning', 'running', 'paused', 'stopped'] }).notNull(),
     /** Which driver made it; an instance is never moved between engines implicitly. */
-    runtime: text('runtime', { enum: ['docker', 'process'] }).notNull(),
+    runtime: text('runtime', { enum: ['docker', 'process', 'swarm'] }).notNull(),
     /** The engine's id for it; null until created, or after the engine lost it. */
     engineId: text('engine_id'),
     image: text('image').notNull(),
@@ -30,6 +30,8 @@ export const instances = sqliteTable(
      * next start goes back to if `image` does not become healthy. Null once `image` has proven itself.
      */
     previousImage: text('previous_image'),
+    /** The node that holds its volume (swarm); null on one-host runtimes. */
+    node: text('node'),
   },
   (t) => [index('instances_state').on(t.state)],
 );

@@ -13,6 +13,8 @@ export interface InstanceView {
   updatedAt: string;
   lastActiveAt: string;
   lastError: string | null;
+  /** The node holding its data (swarm); null on one-host runtimes. */
+  node: string | null;
 }
 
 export function toView(row: InstanceRow, config: Pick<PlatformConfig, 'publicUrl'>): InstanceView {
@@ -27,5 +29,6 @@ export function toView(row: InstanceRow, config: Pick<PlatformConfig, 'publicUrl
     updatedAt: new Date(row.updatedAt).toISOString(),
     lastActiveAt: new Date(row.lastActiveAt).toISOString(),
     lastError: row.lastError,
+    node: row.node ?? null,
   };
 }

@@ -207,8 +207,11 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       progress(row.handle, 'starting');
       // What the plan (or INSTANCE_MEMORY/CPUS) says now, in case it changed while it slept.
       if (!recreated) await runtime.setLimits?.(rt.id, limitsOf(row.handle));
-      rt = await runtime.start(rt.id);
+      // The engine's own steps (Swarm's task states and errors) reach the progress page too.
+      rt = await runtime.start(rt.id, { onProgress: (m) => progress(row.handle, 'starting', m) });
     }
+    // Where its data is (swarm): the admin page shows it, and it outlives a lost node's answers.
+    if (rt.node && rt.node !== store.get(row.handle)?.node) store.update(row.handle, { node: rt.node });
     if (!rt.endpoint) throw new Error('the engine reports no address for the running instance');
     progress(row.handle, 'health');
     // Twice what a waiting request is given (WAKE_TIMEOUT): a slow start that made one request give
@@ -345,6 +348,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
           lastActiveAt: now,
           lastError: null,
           previousImage: null,
+          node: null,
         };
         store.insert(row);
         events.emit('created', handle);
@@ -426,6 +430,8 @@ export function createOrchestrator(deps: OrchestratorDeps) {
   async function pauseLocked(handle: string, guard: Guard = {}): Promise<InstanceView | null> {
     const row = mustGet(handle);
     if (row.state !== 'running' || (guard.onlyIf && !guard.onlyIf())) return null;
+    // Swarm cannot freeze a service: an idle instance is stopped instead (memory is given back).
+    if (runtime.pausable === false) return stopLocked(handle);
     routes.set(handle, { state: 'stopping', endpoint: null });
     try {
       const [rt] = (await engineObjectsOf(row)).filter((r) => r.state === 'running');
@@ -515,6 +521,9 @@ export function createOrchestrator(deps: OrchestratorDeps) {
             log.warn({ handle, id: row.engineId }, 'reconcile: the engine lost this instance');
             store.update(handle, { engineId: null, updatedAt: clock() });
           }
+          // Why it cannot run now (swarm: its node is down or drained), for the admin page.
+          if (rt?.unavailable && row.lastError !== rt.unavailable)
+            store.update(handle, { lastError: rt.unavailable, updatedAt: clock() });
           if (row.state === 'stopped') {
             if (rt && rt.state !== 'stopped') {
               await runtime.stop(rt.id, STOP_GRACE_MS);
@@ -693,7 +702,8 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       store.update(handle, {
         state: 'stopped',
         updatedAt: now,
-        lastError: 'the instance stopped outside the platform',
+        // The engine's reason when it has one (swarm: its node is down or drained).
+        lastError: rt.unavailable ?? 'the instance stopped outside the platform',
       });
       routes.set(handle, { state: 'stopped', endpoint: null });
       change = { handle, state: 'stopped' };

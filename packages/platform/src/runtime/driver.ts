@@ -47,6 +47,15 @@ export interface RuntimeInstance {
   state: RuntimeState;
   /** Where the gateway listens; null when the engine cannot say (e.g. stopped). */
   endpoint: Endpoint | null;
+  /** The node it is pinned to (swarm: where its data is); absent on one-host engines. */
+  node?: string | null;
+  /** Why it cannot run now although it should (swarm: its node is down or drained). */
+  unavailable?: string;
+}
+
+export interface StartOptions {
+  /** The engine's own steps while it starts (swarm: task states and errors), for the progress page. */
+  onProgress?: (message: string) => void;
 }
 
 export interface InstanceStats {
@@ -57,9 +66,11 @@ export interface InstanceStats {
 }
 
 export interface RuntimeDriver {
-  readonly kind: 'docker' | 'process';
+  readonly kind: 'docker' | 'process' | 'swarm';
   /** False when instances are not isolated from each other or the host (process driver). */
   readonly isolated: boolean;
+  /** False when the engine cannot freeze an instance (swarm): the platform stops it instead. */
+  readonly pausable?: boolean;
 
   /**
    * Prepares the engine once at startup (network, state directory, adopting what survived a
@@ -93,7 +104,7 @@ export interface RuntimeDriver {
    * Starts it (a running one is left as is, a paused one resumed) and returns as soon as the
    * engine has; the gateway answers a little later: `waitReady(endpoint)`.
    */
-  start(id: string): Promise<RuntimeInstance>;
+  start(id: string, opts?: StartOptions): Promise<RuntimeInstance>;
   /**
    * Graceful stop (SIGTERM, then kill after `graceMs`); works on a paused instance too. An
    * instance that is already stopped or gone is left alone.

@@ -5,16 +5,26 @@ import { createDockerDriver } from './docker/dockerDriver.ts';
 import { pingEngine } from './docker/pingEngine.ts';
 import { type RuntimeDriver, RuntimeError } from './driver.ts';
 import { createProcessDriver } from './process/processDriver.ts';
+import { parseNodeEngines } from './swarm/nodeEngines.ts';
+import { createSwarmDriver } from './swarm/swarmDriver.ts';
 
 export { createLoopDisks, type LoopDisks } from './disks/loopDisks.ts';
 export { createDockerDriver, type DockerDriverOptions } from './docker/dockerDriver.ts';
 export * from './driver.ts';
 export { createProcessDriver, type ProcessDriverOptions } from './process/processDriver.ts';
+export {
+  createSwarmDriver,
+  LABEL_NODE,
+  type SwarmDriver,
+  type SwarmDriverOptions,
+} from './swarm/swarmDriver.ts';
 export { NotReadyError, type WaitReadyOptions, waitReady } from './waitReady.ts';
 
 export interface RuntimeConfig {
   /** `auto`: docker when an engine answers, else process (with its no-isolation warning). */
-  runtime: 'auto' | 'docker' | 'process';
+  runtime: 'auto' | 'docker' | 'process' | 'swarm';
+  /** RUNTIME=swarm: see SWARM_* in config.ts. */
+  swarm?: { nodeEngines: string; network?: string; hostAddress?: string };
   dataDir: string;
   platformId: string;
   dockerNetwork?: string;
@@ -53,6 +63,17 @@ export async function createRuntime(config: RuntimeConfig): Promise<RuntimeDrive
     }
   }
   log.info({ runtime: kind }, 'runtime driver selected');
+  if (kind === 'swarm') {
+    const engines = parseNodeEngines(config.swarm?.nodeEngines ?? '');
+    return createSwarmDriver({
+      manager: docker,
+      nodes: new Map([...engines].map(([name, opts]) => [name, new Docker(opts)])),
+      platformId: config.platformId,
+      network: config.swarm?.network,
+      hostAddress: config.swarm?.hostAddress,
+      log,
+    });
+  }
   if (kind === 'docker') {
     return createDockerDriver({
       docker,

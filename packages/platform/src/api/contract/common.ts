@@ -46,6 +46,10 @@ export const instanceView = z
     updatedAt: z.iso.datetime(),
     lastActiveAt: z.iso.datetime(),
     lastError: z.string().nullable(),
+    node: z
+      .string()
+      .nullable()
+      .meta({ description: 'the node holding its data (swarm runtime); null on one-host runtimes' }),
   })
   .loose()
   .meta({ id: 'Instance' });

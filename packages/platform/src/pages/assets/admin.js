@@ -100,7 +100,14 @@ function render() {
 
   const query = search.value.trim().toLowerCase();
   const instances = overview.instances.filter((i) =>
-    matches(query, i.handle, i.state, STATE_TEXT[i.state], i.hasAccount ? 'account' : 'no account'),
+    matches(
+      query,
+      i.handle,
+      i.state,
+      STATE_TEXT[i.state],
+      i.hasAccount ? 'account' : 'no account',
+      i.node ?? '',
+    ),
   );
   byId('instances').tBodies[0].replaceChildren(
     ...instances.map((i) => {
@@ -116,6 +123,8 @@ function render() {
             {},
             el('strong', {}, i.handle),
             i.hasAccount ? '' : el('span', { class: 'muted' }, ' (no account)'),
+            // Swarm: the node holding its data (and the instance when it runs).
+            i.node ? el('span', { class: 'muted', 'data-node': i.node }, ` · node ${i.node}`) : '',
           ),
         ),
         el('td', { 'data-label': 'State' }, badge(i.state)),
