@@ -39,6 +39,10 @@ describe('orchestrator on a clustered engine', () => {
       async inspect(id) {
         return inspectAs ?? fake.inspect(id);
       },
+      // The engine's listing says the same as its inspect (the reconciler trusts a listing that agrees).
+      async list(filter) {
+        return inspectAs ? [inspectAs] : fake.list(filter);
+      },
       async start(id, opts) {
         if (inspectAs) throw new Error(`alice cannot start: ${inspectAs.unavailable}`);
         opts?.onProgress?.('Swarm: assigned to its node');

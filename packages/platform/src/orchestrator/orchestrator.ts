@@ -842,7 +842,7 @@ export type MoveOutcome =
 
 /** The engine's object is the row's and in the row's state: reconcile has nothing to change. */
 function agrees(row: InstanceRow, rt: RuntimeInstance): boolean {
-  if (rt.id !== row.engineId) return false;
+  if (rt.id !== row.engineId || rt.unavailable) return false;
   if (row.state === 'running') return rt.state === 'running' && rt.endpoint !== null;
   return (row.state === 'stopped' || row.state === 'paused') && rt.state === row.state;
 }
