@@ -22,7 +22,7 @@ import type { Db } from './db/openDb.ts';
 import { createInstanceApi } from './instanceApi/createInstanceApi.ts';
 import { instanceJobRoutes } from './instanceApi/jobRoutes.ts';
 import { createJobWakes, type JobWakes } from './instanceApi/jobWakes.ts';
-import { listenInstanceApi } from './instanceApi/listen.ts';
+import { listenForInstances } from './instanceApi/listen.ts';
 import { instanceSocialRoutes } from './instanceApi/socialRoutes.ts';
 import { createInstanceStore } from './instances/store.ts';
 import { createActivity } from './lifecycle/activity.ts';
@@ -85,7 +85,7 @@ export function createPlatform(deps: PlatformDeps) {
   const activity = createActivity(deps.clock);
   // Issue 9: the instance API (its URL is known once it listens) and the wakes for due jobs.
   let instanceApiUrl: string | undefined;
-  let instanceApiServer: Awaited<ReturnType<typeof listenInstanceApi>> | undefined;
+  let instanceApiServer: Awaited<ReturnType<typeof listenForInstances>> | undefined;
   let wakes: JobWakes | undefined;
   const metrics = deps.metrics ?? createPlatformMetrics();
   // Issue 8: the Matrix homeserver (docs/matrix.md), when one is configured.
@@ -342,7 +342,11 @@ export function createPlatform(deps: PlatformDeps) {
       });
       await engineStatus.start();
       // Before the reconcile starts instances: their environment carries this URL.
-      instanceApiServer = await listenInstanceApi(instanceApi, runtime.hostAddress(), config.instanceApiPort);
+      instanceApiServer = await listenForInstances(
+        instanceApi,
+        runtime.hostAddress(),
+        config.instanceApiPort,
+      );
       instanceApiUrl = instanceApiServer.url;
       if (relay && config.matrix) {
         matrixRelayServer = await listenRelay(relay, runtime.hostAddress(), config.matrix.instancePort);

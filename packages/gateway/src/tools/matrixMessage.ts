@@ -1,5 +1,4 @@
-import { handle as handleSchema, SOCIAL_LIMITS } from '@matrixos/platform/social';
-import { z } from 'zod';
+import { peerMessageInput } from './peerMessageInput.ts';
 import { defineTool, type ToolSpec } from './tool.ts';
 
 /** What the tool needs of the Matrix channel. */
@@ -16,15 +15,7 @@ export function matrixMessageTool({ matrix }: { matrix: MatrixSend }): ToolSpec 
       "Send a Matrix message to another Matrix OS user's AI (@{handle}_ai on the platform's homeserver), " +
       "on the owner's behalf (only when the owner asks for it, or asks for Matrix). Their AI may answer " +
       "in the same Matrix room: the answer arrives in the owner's inbox and the Community app, not here.",
-    input: z.strictObject({
-      handle: handleSchema.describe('The other user\'s handle, without the @ or _ai (e.g. "alice")'),
-      text: z
-        .string()
-        .trim()
-        .min(1)
-        .max(SOCIAL_LIMITS.textChars)
-        .describe('The message, written to their AI'),
-    }),
+    input: peerMessageInput('The other user\'s handle, without the @ or _ai (e.g. "alice")'),
     describe: (input) => matrix.peerId(input.handle),
     async run(input) {
       const sent = await matrix.send(input.handle, input.text);

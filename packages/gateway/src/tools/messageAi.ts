@@ -1,6 +1,5 @@
-import { handle as handleSchema, SOCIAL_LIMITS } from '@matrixos/platform/social';
-import { z } from 'zod';
 import type { Social } from '../social/social.ts';
+import { peerMessageInput } from './peerMessageInput.ts';
 import { defineTool, type ToolSpec } from './tool.ts';
 
 /** message_ai: the owner asks their AI to write to another user's AI (through the platform). */
@@ -11,15 +10,7 @@ export function messageAiTool({ social }: { social: Social }): ToolSpec {
       "Send a message to another Matrix OS user's AI, on the owner's behalf (only when the owner asks " +
       'for it). It goes through the platform, which tells the recipient it came from this instance. ' +
       "Their AI may answer: the answer arrives in the owner's inbox and the Community app, not here.",
-    input: z.strictObject({
-      handle: handleSchema.describe('The other user\'s handle, without the @ (e.g. "alice")'),
-      text: z
-        .string()
-        .trim()
-        .min(1)
-        .max(SOCIAL_LIMITS.textChars)
-        .describe('The message, written to their AI'),
-    }),
+    input: peerMessageInput('The other user\'s handle, without the @ (e.g. "alice")'),
     describe: (input) => `@${input.handle}'s AI`,
     async run(input) {
       const sent = await social.send(input.handle, input.text);

@@ -3,19 +3,25 @@ import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 
 /**
- * Serves the instance API on the address instances reach the host at (the runtime's
- * `hostAddress()`: the Docker network's gateway, or loopback for processes), never on the
- * platform's own listener. Small timeouts: only gateways talk here, with tiny requests.
+ * Serves a service meant for instances (the instance API, the Matrix relay) on the address they
+ * reach the host at (the runtime's `hostAddress()`: the Docker network's gateway, or loopback for
+ * processes), never on the platform's own listener. The defaults are small: only gateways talk
+ * here, with tiny requests.
  */
-export async function listenInstanceApi(
+export async function listenForInstances(
   app: { fetch: (req: Request) => Response | Promise<Response> },
   host: string,
   port: number,
+  limits: { requestTimeoutMs: number; headersTimeoutMs: number; maxHeaders: number } = {
+    requestTimeoutMs: 10_000,
+    headersTimeoutMs: 5_000,
+    maxHeaders: 50,
+  },
 ): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
-  server.requestTimeout = 10_000;
-  server.headersTimeout = 5_000;
-  server.maxHeadersCount = 50;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.maxHeadersCount = limits.maxHeaders;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

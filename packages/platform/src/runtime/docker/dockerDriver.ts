@@ -18,6 +18,7 @@ import {
 import { assertPlatformId, assertSafeSpec, assertSafeVolume, handleOfVolume } from '../validate.ts';
 import { readCgroup, statsFromCgroup } from './cgroupStats.ts';
 import { demuxLogs } from './demuxLogs.ts';
+import { errorText, ignoreStatus, status } from './engineErrors.ts';
 import { type CpuReading, cpuReadingOf, statsFromEngine } from './engineStats.ts';
 import { createEngineView } from './engineView.ts';
 import { parseEvent } from './parseEvent.ts';
@@ -590,21 +591,4 @@ function mapState(status: string): RuntimeState {
   if (status === 'paused') return 'paused';
   if (status === 'running' || status === 'restarting') return 'running';
   return 'stopped';
-}
-
-function status(err: unknown): number | undefined {
-  return (err as { statusCode?: number } | null)?.statusCode;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** Engine answers that mean "already so" (304 not modified, 404 gone, 409 not paused). */
-async function ignoreStatus(p: Promise<unknown>, ...codes: number[]): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    if (!codes.includes(status(err) ?? 0)) throw err;
-  }
 }

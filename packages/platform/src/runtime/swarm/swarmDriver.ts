@@ -2,6 +2,7 @@ import { networkInterfaces } from 'node:os';
 import type { Logger } from '@matrixos/shared';
 import type Docker from 'dockerode';
 import { demuxLogs } from '../docker/demuxLogs.ts';
+import { errorText, ignoreStatus, status } from '../docker/engineErrors.ts';
 import { statsFromEngine } from '../docker/engineStats.ts';
 import { pingEngine } from '../docker/pingEngine.ts';
 import {
@@ -795,20 +796,4 @@ function ipv4(a: string): number {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-function status(err: unknown): number | undefined {
-  return (err as { statusCode?: number } | null)?.statusCode;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-async function ignoreStatus(p: Promise<unknown>, ...codes: number[]): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    if (!codes.includes(status(err) ?? 0)) throw err;
-  }
 }
