@@ -135,7 +135,10 @@ describe('Matrix accounts on a real homeserver', () => {
     it('shows the Matrix id and the homeserver URL, and a new password that signs in to Synapse', async () => {
       const info = await carol.cp('/me/matrix');
       expect(info.status).toBe(200);
-      expect(info.json()).toEqual({ userId: '@carol:localhost', homeserverUrl: `http://localhost:${t.port}` });
+      expect(info.json()).toEqual({
+        userId: '@carol:localhost',
+        homeserverUrl: `http://localhost:${t.port}`,
+      });
       const before = t.platform.homeserver?.ownerLogin('carol');
       const r = await reset(carol);
       expect(r.status).toBe(201);
@@ -185,9 +188,9 @@ describe('Matrix accounts on a real homeserver', () => {
       const theirs = await dave.cp('/me/matrix/password', { method: 'POST' });
       expect(theirs.json<Login>().userId).toBe('@dave:localhost');
       // No handle in the route to point elsewhere; carol's password is untouched.
-      expect((await dave.cp('/me/matrix/password?handle=carol', { method: 'POST' })).json<Login>().userId).toBe(
-        '@dave:localhost',
-      );
+      expect(
+        (await dave.cp('/me/matrix/password?handle=carol', { method: 'POST' })).json<Login>().userId,
+      ).toBe('@dave:localhost');
       expect((await login(base, '@carol:localhost', carolPw)).status).toBe(200);
       const anon = createCookieClient(t.port);
       expect((await anon.cp('/me/matrix')).status).toBe(401);
@@ -346,7 +349,10 @@ describe('the Matrix sign-in without a homeserver', () => {
   it('says matrix_off (404) to a signed-in owner', async () => {
     const client = createCookieClient(t.port);
     await signUpWithTotp(client, 'erin');
-    for (const r of [await client.cp('/me/matrix'), await client.cp('/me/matrix/password', { method: 'POST' })]) {
+    for (const r of [
+      await client.cp('/me/matrix'),
+      await client.cp('/me/matrix/password', { method: 'POST' }),
+    ]) {
       expect(r.status).toBe(404);
       expect(r.json<{ error: { code: string } }>().error.code).toBe('matrix_off');
     }

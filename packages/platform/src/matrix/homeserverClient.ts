@@ -139,7 +139,12 @@ export function createHomeserverClient(opts: { baseUrl: string; registrationToke
         { new_password: newPassword, logout_devices: true },
         (type, session) =>
           type === 'm.login.password'
-            ? { type, identifier: { type: 'm.id.user', user: account.userId }, password: account.password, session }
+            ? {
+                type,
+                identifier: { type: 'm.id.user', user: account.userId },
+                password: account.password,
+                session,
+              }
             : null,
         account.accessToken,
       );
@@ -154,7 +159,12 @@ export function createHomeserverClient(opts: { baseUrl: string; registrationToke
         initial_device_display_name: deviceName,
       });
       if (r.status !== 200) throw fail(r, `signing in ${userId}`);
-      return { userId, password, accessToken: String(r.body.access_token), deviceId: String(r.body.device_id) };
+      return {
+        userId,
+        password,
+        accessToken: String(r.body.access_token),
+        deviceId: String(r.body.device_id),
+      };
     },
     /** Whether the homeserver answers the client API (`/versions` needs no account). */
     async versions(): Promise<string[]> {
