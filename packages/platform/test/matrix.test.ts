@@ -2,6 +2,10 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '@matrixos/shared';
 import { startSynapse, type TestSynapse } from '@matrixos/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STEP_UP_TTL_MS } from '../src/accounts/sessions.ts';
+import { totpCodeAt } from '../src/accounts/totp.ts';
+import { MATRIX_RESETS_PER_HOUR } from '../src/api/matrixLoginRoute.ts';
+import { type CookieClient, createCookieClient, signUpWithTotp } from './cookieClient.ts';
 import { startTestPlatform, type TestPlatform } from './harness.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/streamingInstance.ts', import.meta.url));
@@ -39,6 +43,9 @@ describe('Matrix accounts on a real homeserver', () => {
   let synapse: TestSynapse;
   let t: TestPlatform;
   let base: string;
+  // The platform's clock runs with the real one, moved ahead to make a session's proof stale.
+  let skew = 0;
+  const clock = () => Date.now() + skew;
 
   beforeAll(async () => {
     const port = await freePort();
@@ -50,6 +57,7 @@ describe('Matrix accounts on a real homeserver', () => {
       port,
       command: [process.execPath, FIXTURE],
       env: { ...synapse.env, MATRIX_INSTANCE_PORT: '0' },
+      clock,
     });
     base = `http://127.0.0.1:${t.port}`;
     await t.platform.homeserver?.check();
@@ -100,6 +108,114 @@ describe('Matrix accounts on a real homeserver', () => {
     expect(bobEnv.MATRIX_USER_ID).toBe('@bob_ai:localhost');
     expect(bobEnv.MATRIX_ACCESS_TOKEN).not.toBe(env.MATRIX_ACCESS_TOKEN);
     expect(Object.values(env).join(' ')).not.toContain(t.platform.homeserver?.ownerLogin('alice')?.password);
+  });
+
+  describe("the owner's own Matrix sign-in (dashboard)", () => {
+    type Login = { userId: string; homeserverUrl: string; password: string };
+    let carol: CookieClient;
+    let carolSecret: string;
+    let resets = 0;
+
+    async function signedUp(handle: string) {
+      const client = createCookieClient(t.port);
+      const { secret } = await signUpWithTotp(client, handle, clock());
+      await until(`${handle}'s Matrix accounts`, () => !!t.platform.homeserver?.ownerId(handle));
+      return { client, secret };
+    }
+    async function reset(client: CookieClient) {
+      const r = await client.cp('/me/matrix/password', { method: 'POST' });
+      if (r.status === 201) resets++;
+      return r;
+    }
+
+    beforeAll(async () => {
+      ({ client: carol, secret: carolSecret } = await signedUp('carol'));
+    }, 60_000);
+
+    it('shows the Matrix id and the homeserver URL, and a new password that signs in to Synapse', async () => {
+      const info = await carol.cp('/me/matrix');
+      expect(info.status).toBe(200);
+      expect(info.json()).toEqual({
+        userId: '@carol:localhost',
+        homeserverUrl: `http://localhost:${t.port}`,
+      });
+      const before = t.platform.homeserver?.ownerLogin('carol');
+      const r = await reset(carol);
+      expect(r.status).toBe(201);
+      expect(r.headers['cache-control']).toBe('no-store');
+      const got = r.json<Login>();
+      expect(got).toMatchObject({ userId: '@carol:localhost', homeserverUrl: `http://localhost:${t.port}` });
+      expect(got.password).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      // A real /login, through the homeserver URL it gave (the control-plane host's relay).
+      const ok = await login(got.homeserverUrl.replace('localhost', '127.0.0.1'), got.userId, got.password);
+      expect(ok.status).toBe(200);
+      expect(ok.body.user_id).toBe('@carol:localhost');
+      // The old password no longer works; the new one is what the platform keeps (sealed).
+      expect((await login(base, got.userId, before?.password ?? '')).status).toBe(403);
+      expect(t.platform.homeserver?.ownerLogin('carol')?.password).toBe(got.password);
+    });
+
+    it("keeps working after the platform's own Matrix device was signed out (e.g. from Element)", async () => {
+      const pw = t.platform.homeserver?.ownerLogin('carol')?.password ?? '';
+      const token = String((await login(base, '@carol:localhost', pw)).body.access_token);
+      // "Sign out all sessions": the platform's device too.
+      expect((await mx(base, 'POST', '/_matrix/client/v3/logout/all', {}, token)).status).toBe(200);
+      const r = await reset(carol);
+      expect(r.status).toBe(201);
+      expect((await login(base, '@carol:localhost', r.json<Login>().password)).status).toBe(200);
+    });
+
+    it('refuses a session without a fresh proof until it steps up', async () => {
+      skew += STEP_UP_TTL_MS + 1000;
+      carol.dropCookie(carol.control, 'mx_access');
+      expect((await carol.cp('/me/matrix')).status).toBe(200); // the id is not a secret
+      const stale = await reset(carol);
+      expect(stale.status).toBe(403);
+      expect(stale.json<{ error: { code: string } }>().error.code).toBe('step_up_required');
+      expect(stale.text).not.toContain('password"');
+      const proof = await carol.cp('/me/step-up/totp', {
+        method: 'POST',
+        body: { code: totpCodeAt(carolSecret, clock()) },
+      });
+      expect(proof.status).toBe(200);
+      expect((await reset(carol)).status).toBe(201);
+    });
+
+    it("never gives one user's Matrix sign-in to another user's session, nor to no session", async () => {
+      const { client: dave } = await signedUp('dave');
+      const carolPw = t.platform.homeserver?.ownerLogin('carol')?.password ?? '';
+      expect((await dave.cp('/me/matrix')).json()).toMatchObject({ userId: '@dave:localhost' });
+      const theirs = await dave.cp('/me/matrix/password', { method: 'POST' });
+      expect(theirs.json<Login>().userId).toBe('@dave:localhost');
+      // No handle in the route to point elsewhere; carol's password is untouched.
+      expect(
+        (await dave.cp('/me/matrix/password?handle=carol', { method: 'POST' })).json<Login>().userId,
+      ).toBe('@dave:localhost');
+      expect((await login(base, '@carol:localhost', carolPw)).status).toBe(200);
+      const anon = createCookieClient(t.port);
+      expect((await anon.cp('/me/matrix')).status).toBe(401);
+      expect((await anon.cp('/me/matrix/password', { method: 'POST' })).status).toBe(401);
+      // A script on another site riding carol's cookie is stopped by the Origin check.
+      const cross = await carol.cp('/me/matrix/password', {
+        method: 'POST',
+        headers: { origin: 'https://evil.example' },
+      });
+      expect(cross.status).toBe(403);
+      expect(cross.json<{ error: { code: string } }>().error.code).toBe('bad_origin');
+      const big = await carol.cp('/me/matrix/password', { method: 'POST', body: { pad: 'x'.repeat(4096) } });
+      expect(big.status).toBe(413);
+      expect((await login(base, '@carol:localhost', carolPw)).status).toBe(200);
+    });
+
+    it(`allows ${MATRIX_RESETS_PER_HOUR} new passwords an hour, then says when to try again`, async () => {
+      while (resets < MATRIX_RESETS_PER_HOUR) expect((await reset(carol)).status).toBe(201);
+      const pw = t.platform.homeserver?.ownerLogin('carol')?.password ?? '';
+      const over = await reset(carol);
+      expect(over.status).toBe(429);
+      expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
+      // Refused means nothing changed: the last password still signs in.
+      expect((await login(base, '@carol:localhost', pw)).status).toBe(200);
+    });
   });
 
   it('relays only the client API: no admin API, no appservice push without its token', async () => {
@@ -220,5 +336,25 @@ describe('Matrix accounts on a real homeserver', () => {
     const who = await mx(base, 'GET', '/_matrix/client/v3/account/whoami', undefined, ai.MATRIX_ACCESS_TOKEN);
     expect(who.status).toBe(401);
     expect(t.platform.homeserver?.ownerLogin('bob')).toBeNull();
+  });
+});
+
+describe('the Matrix sign-in without a homeserver', () => {
+  let t: TestPlatform;
+  beforeAll(async () => {
+    t = await startTestPlatform({ runtime: 'process', command: [process.execPath, FIXTURE] });
+  });
+  afterAll(() => t?.destroy());
+
+  it('says matrix_off (404) to a signed-in owner', async () => {
+    const client = createCookieClient(t.port);
+    await signUpWithTotp(client, 'erin');
+    for (const r of [
+      await client.cp('/me/matrix'),
+      await client.cp('/me/matrix/password', { method: 'POST' }),
+    ]) {
+      expect(r.status).toBe(404);
+      expect(r.json<{ error: { code: string } }>().error.code).toBe('matrix_off');
+    }
   });
 });

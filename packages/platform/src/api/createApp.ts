@@ -13,7 +13,7 @@ import type { Activity } from '../lifecycle/activity.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { BudgetNotices } from '../llm/budgetNotices.ts';
 import type { LlmUsage } from '../llm/proxyClient.ts';
-import type { HomeserverState } from '../matrix/homeserver.ts';
+import type { Homeserver, HomeserverState } from '../matrix/homeserver.ts';
 import { metricsRoute } from '../metrics/metricsRoute.ts';
 import type { PlatformMetrics } from '../metrics/platformMetrics.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
@@ -29,6 +29,7 @@ import type { EngineStatus } from './engineStatus.ts';
 import { exportRoute } from './exportRoute.ts';
 import { healthRoute } from './healthRoute.ts';
 import { instanceAliasRoutes } from './instanceAliasRoutes.ts';
+import { matrixLoginRoute } from './matrixLoginRoute.ts';
 import { meRoutes } from './meRoutes.ts';
 import { type OidcDeps, oidcRoutes } from './oidcRoutes.ts';
 import { originCheck } from './originCheck.ts';
@@ -74,7 +75,7 @@ export interface AppDeps {
   /** The LLM proxy's last known health, for `GET /health`. */
   proxyStatus: ProxyStatus;
   /** The Matrix homeserver's state for /health; null or absent: none configured. */
-  homeserver?: { current(): HomeserverState } | null;
+  homeserver?: (Pick<Homeserver, 'ownerId' | 'resetOwnerPassword'> & { current(): HomeserverState }) | null;
   /** The platform's Prometheus metrics (`GET /metrics`, admin only); the sign-in routes count into them. */
   metrics: PlatformMetrics;
   /** Rolling instance-image upgrades (`/admin/rollout`, and the admin page's progress). */
@@ -107,6 +108,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/', pageRoutes(deps));
   app.route('/', authRoutes({ ...deps, trustProxy: config.trustProxy }));
   app.route('/', meRoutes(deps));
+  app.route('/', matrixLoginRoute(deps));
   app.route('/', oidcRoutes(deps));
   app.route('/', openApiRoute());
   app.route('/', billingRoutes(deps));

@@ -83,6 +83,26 @@ export function createHomeserver(deps: {
     log.info({ handle, userId: user.userId, aiUserId: ai.userId }, 'matrix accounts registered');
   }
 
+  const resets = new Map<string, Promise<{ userId: string; password: string } | null>>();
+  async function resetOwner(handle: string): Promise<{ userId: string; password: string } | null> {
+    const row = accounts.get(handle);
+    if (!row) return null;
+    let current = open(row.userSecretSealed, userContext(handle), row.userId);
+    const next = password();
+    try {
+      await client.changePassword(current, next);
+    } catch (err) {
+      // The platform's device was signed out (e.g. "sign out other sessions" in Element): sign
+      // in again with the password, which still works, and keep the new device's token.
+      if (!(err instanceof HomeserverError && err.errcode === 'M_UNKNOWN_TOKEN')) throw err;
+      current = await client.login(current.userId, current.password, 'Matrix OS platform');
+      await client.changePassword(current, next);
+    }
+    accounts.setUserSecret(handle, seal({ ...current, password: next }, userContext(handle)));
+    log.info({ handle, userId: current.userId }, 'matrix owner password reset');
+    return { userId: current.userId, password: next };
+  }
+
   async function check(): Promise<HomeserverState> {
     const checkedAt = new Date(clock()).toISOString();
     try {
@@ -158,6 +178,22 @@ export function createHomeserver(deps: {
       if (!row) return null;
       const { userId, password: pw } = open(row.userSecretSealed, userContext(handle), row.userId);
       return { userId, password: pw };
+    },
+    /** The owner's `@{handle}` id, without its secret; null when it has none (yet). */
+    ownerId(handle: string): string | null {
+      return accounts.get(handle)?.userId ?? null;
+    },
+    /**
+     * Gives `@{handle}` a new random password on the homeserver, seals it, and returns it (the
+     * owner's dashboard shows it once). One at a time per handle: two at once would race on the
+     * old password.
+     */
+    resetOwnerPassword(handle: string): Promise<{ userId: string; password: string } | null> {
+      const running = resets.get(handle);
+      if (running) return running;
+      const p = resetOwner(handle).finally(() => resets.delete(handle));
+      resets.set(handle, p);
+      return p;
     },
     /** The last known state (refreshed every 15 s once started). */
     current: (): HomeserverState => state,

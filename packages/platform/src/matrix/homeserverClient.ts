@@ -125,6 +125,47 @@ export function createHomeserverClient(opts: { baseUrl: string; registrationToke
       if (r.status === 401 && r.body.errcode === 'M_UNKNOWN_TOKEN') return;
       if (r.status !== 200) throw fail(r, `deactivating ${account.userId}`);
     },
+    /**
+     * Sets a new password with the old one (`/account/password`, m.login.password). The account's
+     * other devices are signed out (a new password is what one asks for when the old one may be
+     * known); the device of `account.accessToken` stays signed in.
+     */
+    async changePassword(
+      account: Pick<MatrixCredentials, 'userId' | 'password' | 'accessToken'>,
+      newPassword: string,
+    ): Promise<void> {
+      const r = await interactive(
+        '/_matrix/client/v3/account/password',
+        { new_password: newPassword, logout_devices: true },
+        (type, session) =>
+          type === 'm.login.password'
+            ? {
+                type,
+                identifier: { type: 'm.id.user', user: account.userId },
+                password: account.password,
+                session,
+              }
+            : null,
+        account.accessToken,
+      );
+      if (r.status !== 200) throw fail(r, `changing the password of ${account.userId}`);
+    },
+    /** A new access token (and device) for the account, from its password (`/login`). */
+    async login(userId: string, password: string, deviceName: string): Promise<MatrixCredentials> {
+      const r = await call('POST', '/_matrix/client/v3/login', {
+        type: 'm.login.password',
+        identifier: { type: 'm.id.user', user: userId },
+        password,
+        initial_device_display_name: deviceName,
+      });
+      if (r.status !== 200) throw fail(r, `signing in ${userId}`);
+      return {
+        userId,
+        password,
+        accessToken: String(r.body.access_token),
+        deviceId: String(r.body.device_id),
+      };
+    },
     /** Whether the homeserver answers the client API (`/versions` needs no account). */
     async versions(): Promise<string[]> {
       const r = await call('GET', '/_matrix/client/versions');

@@ -11,6 +11,10 @@ export function createMatrixAccountStore(db: Db) {
     insert(row: MatrixAccountRow): void {
       db.insert(matrixAccounts).values(row).run();
     },
+    /** Replaces the sealed secret of `@{handle}` (a new password). */
+    setUserSecret(handle: string, userSecretSealed: string): void {
+      db.update(matrixAccounts).set({ userSecretSealed }).where(eq(matrixAccounts.handle, handle)).run();
+    },
     delete(handle: string): void {
       db.delete(matrixAccounts).where(eq(matrixAccounts.handle, handle)).run();
       db.delete(matrixRooms).where(eq(matrixRooms.handle, handle)).run();

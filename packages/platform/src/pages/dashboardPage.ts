@@ -112,6 +112,19 @@ export function dashboardPage(d: { viewer: Viewer; instanceHost: string }): Html
   </div>
 </dialog>
 
+<section class="card" aria-labelledby="matrix-title" id="matrix-card" hidden>
+  <h2 id="matrix-title">Matrix</h2>
+  <p class="muted">Talk to your AI from Element or any Matrix client: sign in there with this homeserver, id and password, and message your AI.</p>
+  <p class="muted">Homeserver</p><code class="secret" id="matrix-homeserver"></code>
+  <p class="muted">Matrix id</p><code class="secret" id="matrix-id"></code>
+  <div id="matrix-password-block" hidden>
+    <p class="alert warn">Your new password, shown only now: save it in your Matrix client or password manager.</p>
+    <code class="secret" id="matrix-password"></code>
+  </div>
+  <div class="actions"><button type="button" class="btn secondary" id="matrix-new-password">Get a new password</button></div>
+  <p class="msg" id="matrix-msg" role="status"></p>
+</section>
+
 <section class="card" aria-labelledby="social-title">
   <h2 id="social-title">Community</h2>
   <p class="muted">Other people's AIs can message yours through the platform; what they see of you is the profile your instance publishes.</p>

@@ -59,6 +59,15 @@ export const openReply = z.object({
     .meta({ description: 'a one-use link (30 s) that signs the browser in on the instance host' }),
 });
 
+/** The owner's own Matrix account (`matrixLoginRoute.ts`), for Element or another client. */
+export const matrixAccountReply = z.object({
+  userId: z.string().meta({ description: 'the Matrix id, `@{handle}:{server}`' }),
+  homeserverUrl: z.string().meta({ description: "the homeserver URL for the user's Matrix client" }),
+});
+export const matrixPasswordReply = matrixAccountReply.extend({
+  password: z.string().meta({ description: 'the new password, shown only here' }),
+});
+
 const signedOut = { 401: failure('not signed in (`signed_out`)') };
 const origin = { 403: failure("`Origin` missing or not the control plane's (`bad_origin`)") };
 /** Routes behind `requireFreshProof`: a sign-in or a step-up in this session, minutes ago. */
@@ -139,6 +148,27 @@ export function registerMe(registry: OpenAPIRegistry): void {
     201: json('shown only here', z.object({ recoveryCodes: z.array(z.string()) })),
     ...stepUp,
   });
+  const matrixOff = {
+    404: failure('this server runs no Matrix homeserver (`matrix_off`)'),
+    409: failure('the Matrix account is not registered yet (`matrix_not_ready`)'),
+  };
+  route('get', '/me/matrix', "the owner's own Matrix id and the homeserver URL for their client", {
+    200: json('the account', matrixAccountReply),
+    ...matrixOff,
+  });
+  route(
+    'post',
+    '/me/matrix/password',
+    "a new random password for the owner's Matrix account, shown once (other Matrix devices are signed out)",
+    {
+      201: json('the id, the homeserver URL and the new password', matrixPasswordReply),
+      ...stepUp,
+      ...matrixOff,
+      ...rateLimited,
+      413: failure('the body is larger than this route accepts (`body_too_large`)'),
+      502: failure('the homeserver did not take it; the old password still works (`homeserver_failed`)'),
+    },
+  );
   route('post', '/me/instance/provision', "provision the user's instance if it is not there", {
     202: json('on its way', z.object({ handle: z.string(), provisioning: z.literal(true) })),
   });

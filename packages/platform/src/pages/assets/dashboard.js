@@ -523,6 +523,44 @@ byId('totp-remove').addEventListener('click', async (e) => {
   await load();
 });
 
+// The owner's own Matrix account (@handle), for Element or another Matrix client
+
+async function loadMatrix() {
+  try {
+    const account = await api('GET', '/me/matrix');
+    byId('matrix-homeserver').textContent = account.homeserverUrl;
+    byId('matrix-id').textContent = account.userId;
+    byId('matrix-card').hidden = false;
+  } catch (err) {
+    // No homeserver here: no card. Not registered yet: the card says so.
+    if (err instanceof ApiError && err.code === 'matrix_not_ready') {
+      byId('matrix-card').hidden = false;
+      say(byId('matrix-msg'), friendly(err), 'info');
+    } else if (!(err instanceof ApiError && err.code === 'matrix_off')) signedOut(err);
+  }
+}
+
+byId('matrix-new-password').addEventListener('click', async (e) => {
+  const button = e.currentTarget;
+  const sure = await confirmAction(
+    'Get a new Matrix password? The old one stops working, and your Matrix clients are signed out.',
+    'Get a new password',
+  );
+  if (!sure) return;
+  await busy(button, async () => {
+    try {
+      const { password, userId, homeserverUrl } = await withStepUp(() => api('POST', '/me/matrix/password'));
+      byId('matrix-id').textContent = userId;
+      byId('matrix-homeserver').textContent = homeserverUrl;
+      byId('matrix-password').textContent = password;
+      byId('matrix-password-block').hidden = false;
+      say(byId('matrix-msg'), '');
+    } catch (err) {
+      failed(byId('matrix-msg'), err);
+    }
+  });
+});
+
 // Recovery codes and sessions
 
 byId('codes-new').addEventListener('click', async (e) => {
@@ -581,7 +619,7 @@ if (billingBack === 'done' || billingBack === 'cancelled') {
   history.replaceState(null, '', '/dashboard');
 }
 
-await Promise.all([load(), loadUsage(), loadBilling()]);
+await Promise.all([load(), loadUsage(), loadBilling(), loadMatrix()]);
 setInterval(() => {
   if (document.hidden) return;
   load();
