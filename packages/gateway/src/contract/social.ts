@@ -19,6 +19,7 @@ import {
   jsonBody,
   type OpenAPIRegistry,
   type Responses,
+  routeTable,
   type Security,
 } from '@matrixos/shared';
 import { z } from 'zod';
@@ -38,22 +39,11 @@ const platform = {
 
 /** The social routes (`social/routes.ts`): the Community app's, through the platform, and the delivery. */
 export function registerSocial(registry: OpenAPIRegistry, owner: Security, denied: Responses): void {
-  const route = (
-    method: 'get' | 'post' | 'put' | 'delete',
-    path: string,
-    summary: string,
-    responses: Responses,
-    request: Record<string, unknown> = {},
-  ) =>
-    registry.registerPath({
-      method,
-      path,
-      tags: ['social'],
-      summary,
-      request,
-      security: owner,
-      responses: { ...denied, ...limited, ...responses },
-    });
+  const route = routeTable(registry, {
+    tags: ['social'],
+    security: owner,
+    common: () => ({ ...denied, ...limited }),
+  });
 
   route(
     'post',

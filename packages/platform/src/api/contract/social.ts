@@ -8,8 +8,8 @@ import {
   json,
   jsonBody,
   type OpenAPIRegistry,
-  type Responses,
   rateLimited,
+  routeTable,
   type Security,
 } from './common.ts';
 
@@ -311,28 +311,20 @@ export function registerSocial(registry: OpenAPIRegistry): void {
   const instance: Security = [{ instanceToken: [] }];
   const noToken = { 401: failure('no or a wrong instance token (`unauthorized`)') };
 
-  const route = (
-    door: 'session' | 'instance',
-    method: 'get' | 'put' | 'post' | 'delete',
-    path: string,
-    summary: string,
-    responses: Responses,
-    request: Record<string, unknown> = {},
-  ) =>
-    registry.registerPath({
-      method,
-      path,
-      tags: door === 'session' ? ['social'] : [INSTANCE_API],
-      summary,
-      security: door === 'session' ? session : instance,
-      request,
-      responses: {
-        ...(door === 'session' ? signedOut : noToken),
-        ...(door === 'session' && method !== 'get' ? origin : {}),
-        ...rateLimited,
-        ...responses,
-      },
-    });
+  const doors = {
+    session: routeTable(registry, {
+      tags: ['social'],
+      security: session,
+      common: (method) => ({ ...signedOut, ...(method === 'get' ? {} : origin), ...rateLimited }),
+    }),
+    instance: routeTable(registry, {
+      tags: [INSTANCE_API],
+      security: instance,
+      common: () => ({ ...noToken, ...rateLimited }),
+    }),
+  };
+  const route = (door: keyof typeof doors, ...rest: Parameters<(typeof doors)['session']>) =>
+    doors[door](...rest);
 
   const reads = (door: 'session' | 'instance', prefix: string) => {
     route(
