@@ -64,7 +64,7 @@ export interface OrchestratorDeps {
   sealer: Sealer;
   config: Pick<PlatformConfig, 'publicUrl' | 'instance' | 'lifecycle' | 'proxyPort' | 'rollout'>;
   log: Logger;
-  waitReady: (endpoint: Endpoint, opts: { timeoutMs: number }) => Promise<void>;
+  waitReady: (endpoint: Endpoint, opts: { timeoutMs: number; handle: string }) => Promise<void>;
   /** The LLM proxy's key registry; absent when no proxy runs (the instance's AI then has no budget). */
   llmKeys?: LlmKeys;
   clock?: () => number;
@@ -218,7 +218,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     // up still completes for the next one, and the two deadlines never race each other. An image on
     // trial has the rollout's own bound: past it, the instance goes back to the image it ran.
     const timeoutMs = row.previousImage ? config.rollout.healthTimeoutMs : 2 * config.lifecycle.wakeTimeoutMs;
-    await deps.waitReady(rt.endpoint, { timeoutMs });
+    await deps.waitReady(rt.endpoint, { timeoutMs, handle: row.handle });
     return { endpoint: rt.endpoint, recreated };
   }
 

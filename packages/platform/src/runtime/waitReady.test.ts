@@ -30,6 +30,22 @@ describe('waitReady', () => {
     expect(Date.now() - t0).toBeLessThan(500);
   });
 
+  it("never takes another instance's gateway at the address for the one it waits for", async () => {
+    let as = 'bob';
+    const port = await listen(
+      createServer((_req, res) => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ status: 'ok', handle: as }));
+      }),
+    );
+    // alice's container died and its address went to bob's: not alice, ready.
+    await expect(
+      waitReady({ host: '127.0.0.1', port }, { timeoutMs: 300, intervalMs: 25, handle: 'alice' }),
+    ).rejects.toThrow(/another instance answers there \("bob"\)/);
+    as = 'alice';
+    await waitReady({ host: '127.0.0.1', port }, { timeoutMs: 1000, handle: 'alice' });
+  });
+
   it('rejects after the timeout, saying where and what went wrong last', async () => {
     const port = await listen(createServer());
     servers.pop()!.close(); // nothing listens there any more
