@@ -4,7 +4,7 @@
  * shown); otherwise instances run as local processes. Ctrl-C stops everything started here.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
@@ -72,8 +72,23 @@ async function startHomeserver(): Promise<void> {
   const dir = path.resolve(env.DATA_DIR ?? './data', 'synapse');
   const port = env.MATRIX_PORT ?? '8448';
   const platformPort = env.PLATFORM_PORT ?? '9000';
+  // Not installed yet (a fresh machine): installing takes a minute; the platform does not wait for
+  // it. It installs beside the running platform, and the next `npm start` runs it.
+  if (!existsSync(path.resolve('.tools/synapse/version'))) {
+    mkdirSync(path.resolve('.tools'), { recursive: true });
+    const log = path.resolve('.tools/synapse-install.log');
+    const install = spawn('bash', ['scripts/synapse.sh', 'install'], {
+      stdio: ['ignore', openSync(log, 'a'), openSync(log, 'a')],
+      detached: true,
+    });
+    install.unref();
+    console.log(
+      `[start] Matrix: installing Synapse in the background (log: ${log}); RUNNING WITHOUT A HOMESERVER until the next npm start`,
+    );
+    return;
+  }
   try {
-    console.log('[start] Matrix: preparing Synapse (installs into .tools/synapse the first time, ~30 s) ...');
+    console.log('[start] Matrix: preparing Synapse ...');
     execFileSync('bash', ['scripts/synapse.sh', 'config', dir, port, `http://127.0.0.1:${platformPort}`], {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
