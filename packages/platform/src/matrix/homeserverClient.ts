@@ -110,15 +110,7 @@ export function createHomeserverClient(opts: { baseUrl: string; registrationToke
       const r = await interactive(
         '/_matrix/client/v3/account/deactivate',
         { erase: false },
-        (type, session) =>
-          type === 'm.login.password'
-            ? {
-                type,
-                identifier: { type: 'm.id.user', user: account.userId },
-                password: account.password,
-                session,
-              }
-            : null,
+        withPassword(account),
         account.accessToken,
       );
       // Already gone (a token that no longer works) is what was asked for.
@@ -137,15 +129,7 @@ export function createHomeserverClient(opts: { baseUrl: string; registrationToke
       const r = await interactive(
         '/_matrix/client/v3/account/password',
         { new_password: newPassword, logout_devices: true },
-        (type, session) =>
-          type === 'm.login.password'
-            ? {
-                type,
-                identifier: { type: 'm.id.user', user: account.userId },
-                password: account.password,
-                session,
-              }
-            : null,
+        withPassword(account),
         account.accessToken,
       );
       if (r.status !== 200) throw fail(r, `changing the password of ${account.userId}`);
@@ -176,3 +160,11 @@ export function createHomeserverClient(opts: { baseUrl: string; registrationToke
 }
 
 export type HomeserverClient = ReturnType<typeof createHomeserverClient>;
+
+/** Answers a user-interactive auth flow's `m.login.password` stage with the account's own password. */
+function withPassword(account: Pick<MatrixCredentials, 'userId' | 'password'>) {
+  return (type: string, session: string) =>
+    type === 'm.login.password'
+      ? { type, identifier: { type: 'm.id.user', user: account.userId }, password: account.password, session }
+      : null;
+}
