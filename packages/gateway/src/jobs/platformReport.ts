@@ -9,22 +9,45 @@ export interface NextDueReport {
 
 // Short: the last report is sent during shutdown, which has about 4 s in all.
 const TIMEOUT_MS = 2_000;
+// A refused or failed report is tried again after 1 s, 2 s, 4 s ... up to 30 s: a busy platform
+// (or a slow first start) must not leave it not knowing when to wake this instance.
+const RETRY_FIRST_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
 
 /**
  * Tells the platform the next time one of this instance's jobs is due (so that it wakes the
  * instance then if it sleeps), whenever that changes. One report in flight at a time; the
- * newest wins; a failed one is retried with the next change or heartbeat. No platform URL
- * (single-user mode): nothing to tell.
+ * newest wins; a failed one is retried with backoff until it lands or a newer one replaces it.
+ * No platform URL (single-user mode): nothing to tell.
  */
-export function createPlatformReporter(opts: { url: string | undefined; token: string; log: Logger }) {
+export function createPlatformReporter(opts: {
+  url: string | undefined;
+  token: string;
+  log: Logger;
+  retryFirstMs?: number;
+}) {
   let sent: string | null = null;
   let pending: NextDueReport | null = null;
   let inFlight: Promise<void> | null = null;
+  let retry: { timer: NodeJS.Timeout; delay: number } | null = null;
+  const firstDelay = opts.retryFirstMs ?? RETRY_FIRST_MS;
+
+  function retryLater(report: NextDueReport): void {
+    const delay = retry ? Math.min(retry.delay * 2, RETRY_MAX_MS) : firstDelay;
+    const timer = setTimeout(() => {
+      if (pending) return; // a newer report is on its way and supersedes this one
+      pending = report;
+      void pump();
+    }, delay);
+    timer.unref();
+    retry = { timer, delay };
+  }
 
   async function send(report: NextDueReport): Promise<void> {
     const body = JSON.stringify(report);
     // An unchanged due time is sent again only while runs keep the instance busy (a heartbeat).
     if (body === sent && report.running === 0) return;
+    if (retry) clearTimeout(retry.timer);
     try {
       const res = await fetch(`${opts.url}/instance/v1/jobs/next-due`, {
         method: 'PUT',
@@ -32,11 +55,18 @@ export function createPlatformReporter(opts: { url: string | undefined; token: s
         body,
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
-      if (res.ok) sent = body;
-      else opts.log.warn({ status: res.status }, 'jobs: the platform refused the next due time');
+      if (res.ok) {
+        sent = body;
+        retry = null;
+        return;
+      }
+      opts.log.warn({ status: res.status }, 'jobs: the platform refused the next due time');
+      // A refusal other than throttling will not get better by itself: the next change is sent.
+      if (res.status >= 400 && res.status < 500 && res.status !== 429) return;
     } catch (err) {
       opts.log.warn({ err: (err as Error).message }, 'jobs: could not tell the platform the next due time');
     }
+    retryLater(report);
   }
 
   function pump(): Promise<void> {
