@@ -56,6 +56,8 @@ const schema = z.object({
   SWARM_HOST_ADDRESS: z.ipv4().optional(),
   IDLE_TIMEOUT: duration('30m'),
   SWEEP_INTERVAL: duration('5m'),
+  /** Instances the idle sweep stops at once (the engine's own throughput is the limit). */
+  SWEEP_PARALLEL: z.coerce.number().int().min(1).max(64).default(16),
   /** Pause (freeze) instances idle this long before stopping them; 0 = never pause. */
   PAUSE_AFTER: duration('0'),
   WAKE_TIMEOUT: duration('30s'),
@@ -150,6 +152,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     lifecycle: {
       idleTimeoutMs: c.IDLE_TIMEOUT,
       sweepIntervalMs: c.SWEEP_INTERVAL,
+      sweepParallel: c.SWEEP_PARALLEL,
       pauseAfterMs: c.PAUSE_AFTER,
       wakeTimeoutMs: c.WAKE_TIMEOUT,
     },

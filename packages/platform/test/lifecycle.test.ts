@@ -233,7 +233,7 @@ describe('lifecycle', () => {
     expect(r.json<{ error: { code: string } }>().error.code).toBe('wake_timeout');
   });
 
-  it('stops idle instances a few at a time, and a wake arriving mid-sweep is served before the sweep goes on', async () => {
+  it('stops idle instances SWEEP_PARALLEL at a time, and a wake arriving mid-sweep is served before the sweep goes on', async () => {
     /** Stops the engine is in the middle of, and the most at once; each stop takes 400 ms. */
     let inFlight = 0;
     let most = 0;
@@ -245,7 +245,7 @@ describe('lifecycle', () => {
     t = await startTestPlatform({
       runtime: 'process',
       command: [process.execPath, FIXTURE],
-      env: { IDLE_TIMEOUT: '1s', SWEEP_INTERVAL: '1h' },
+      env: { IDLE_TIMEOUT: '1s', SWEEP_INTERVAL: '1h', SWEEP_PARALLEL: '8' },
       clock: () => now,
       wrapRuntime: (d) => ({
         ...d,
