@@ -133,6 +133,19 @@ describe('the jobs repo', () => {
       /^Update (jobs\.json, later\.mjs|later\.mjs, jobs\.json)$/,
     );
   });
+  it('loads a manifest written through the files API at once, without watching the folder', async () => {
+    // The kernel may refuse a watch (inotify instances are per uid on the host, shared by every
+    // tenant): a change the gateway made itself must still load.
+    const g = await start(); // started without a watcher
+    const put = (path: string, body: string) => g.api(`/files/jobs/${path}`, { method: 'PUT', body });
+    expect((await put('viaapi.mjs', OK)).status).toBe(201);
+    expect((await put('jobs.json', JSON.stringify({ jobs: [job('viaapi')] }))).status).toBe(200);
+    await expect
+      .poll(async () => (await (await g.api('/api/jobs')).json()).jobs.map((j: { id: string }) => j.id), {
+        timeout: 10_000,
+      })
+      .toEqual(['viaapi']);
+  });
 });
 
 describe('runs', () => {

@@ -62,6 +62,15 @@ export async function createJobs(deps: JobsDeps) {
     onActivity: () => deps.activity.touch(),
     onChange: (state) => void reporter.report(state),
   });
+  // A change made through the gateway's own file API, tools or channels reloads the jobs at once,
+  // whether or not the kernel let the scheduler watch the folder: inotify instances are counted
+  // per uid on the host, which every tenant's container shares (a busy host runs out of them, and
+  // a manifest written over the API then never loaded).
+  const unsubscribe = deps.bus.subscribe((event) => {
+    if (event.type !== 'files.changed') return;
+    if (event.path !== 'jobs' && !event.path.startsWith('jobs/')) return;
+    void scheduler.started.then(() => scheduler.reload());
+  });
   const sync = createRepoSync({
     dir: paths.repo,
     file: paths.remote,
@@ -105,6 +114,7 @@ export async function createJobs(deps: JobsDeps) {
     /** Stops scheduling, and tells the platform the next due time before the instance stops. */
     close(): Promise<void> {
       closing ??= (async () => {
+        unsubscribe();
         const nextDue = scheduler.nextDue();
         await scheduler.close();
         await reporter.report({ nextDue, running: 0 });
