@@ -93,9 +93,20 @@ export async function waitForInstance(page: Page, handle: string, port: number):
 
 /** The instance's own API, called from the page: answers only to a browser signed in there. */
 export async function instanceApiStatus(page: Page): Promise<{ status: number; handle?: string }> {
-  return page.evaluate(async () => {
-    const r = await fetch('/api/system/info');
-    const body = r.ok ? ((await r.json()) as { handle?: string }) : {};
-    return { status: r.status, handle: body.handle };
-  });
+  // A page still finishing a redirect (sign-in, the waking page's reload) aborts a fetch made in
+  // it ("Failed to fetch"): ask again once it has loaded; a refusal is an answer, not retried.
+  for (let attempt = 1; ; attempt++) {
+    await page.waitForLoadState('load');
+    try {
+      return await page.evaluate(async () => {
+        const r = await fetch('/api/system/info');
+        const body = r.ok ? ((await r.json()) as { handle?: string }) : {};
+        return { status: r.status, handle: body.handle };
+      });
+    } catch (err) {
+      const aborted = /Failed to fetch|Execution context was destroyed/.test(String(err));
+      if (!aborted || attempt === 3) throw err;
+      await page.waitForTimeout(200);
+    }
+  }
 }
