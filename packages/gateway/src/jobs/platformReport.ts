@@ -9,7 +9,7 @@ export interface NextDueReport {
 
 // Short: the last report is sent during shutdown, which has about 4 s in all.
 const TIMEOUT_MS = 2_000;
-// A refused or failed report is tried again after 1 s, 2 s, 4 s ... up to 30 s: a busy platform
+// A report that failed (no answer, 5xx, 429) is tried again after 1 s, 2 s, 4 s ... up to 30 s: a busy platform
 // (or a slow first start) must not leave it not knowing when to wake this instance.
 const RETRY_FIRST_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
