@@ -9,8 +9,8 @@ export interface NextDueReport {
 
 // Short: the last report is sent during shutdown, which has about 4 s in all.
 const TIMEOUT_MS = 2_000;
-// A report that failed (no answer, 5xx, 429) is tried again after 1 s, 2 s, 4 s ... up to 30 s: a busy platform
-// (or a slow first start) must not leave it not knowing when to wake this instance.
+// A report that failed (no answer, 5xx, 429) is tried again after 1 s, 2 s, 4 s ... up to 30 s:
+// a busy platform (or a slow first start) must not leave it not knowing when to wake this instance.
 const RETRY_FIRST_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
 
@@ -48,6 +48,7 @@ export function createPlatformReporter(opts: {
     // An unchanged due time is sent again only while runs keep the instance busy (a heartbeat).
     if (body === sent && report.running === 0) return;
     if (retry) clearTimeout(retry.timer);
+    let again = true;
     try {
       const res = await fetch(`${opts.url}/instance/v1/jobs/next-due`, {
         method: 'PUT',
@@ -55,18 +56,15 @@ export function createPlatformReporter(opts: {
         body,
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
-      if (res.ok) {
-        sent = body;
-        retry = null;
-        return;
-      }
-      opts.log.warn({ status: res.status }, 'jobs: the platform refused the next due time');
+      if (res.ok) sent = body;
+      else opts.log.warn({ status: res.status }, 'jobs: the platform refused the next due time');
       // A refusal other than throttling will not get better by itself: the next change is sent.
-      if (res.status >= 400 && res.status < 500 && res.status !== 429) return;
+      again = !res.ok && (res.status < 400 || res.status >= 500 || res.status === 429);
     } catch (err) {
       opts.log.warn({ err: (err as Error).message }, 'jobs: could not tell the platform the next due time');
     }
-    retryLater(report);
+    if (again) retryLater(report);
+    else retry = null; // the next failure starts from the first delay again
   }
 
   function pump(): Promise<void> {
