@@ -47,13 +47,11 @@ const schema = z.object({
   DOCKER_NETWORK: z.string().default('matrixos-net'),
   /** RUNTIME=swarm: each instance node's engine, `name=unix:///path,name=tcp://host:port` (docs/swarm.md). */
   SWARM_NODE_ENGINES: z.string().default(''),
-  /** RUNTIME=swarm: the attachable overlay network of the instances (default `{PLATFORM_ID}-overlay`). */
-  SWARM_NETWORK: z
+  /** RUNTIME=swarm: the platform's own container, joined to each user's network (default: this host's name). */
+  SWARM_PLATFORM_CONTAINER: z
     .string()
-    .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/)
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/)
     .optional(),
-  /** RUNTIME=swarm: the platform's address on that network (default: found on this host's interfaces). */
-  SWARM_HOST_ADDRESS: z.ipv4().optional(),
   IDLE_TIMEOUT: duration('30m'),
   SWEEP_INTERVAL: duration('5m'),
   /** Instances the idle sweep stops at once (the engine's own throughput is the limit). */
@@ -146,8 +144,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dockerNetwork: c.DOCKER_NETWORK,
     swarm: {
       nodeEngines: c.SWARM_NODE_ENGINES,
-      network: c.SWARM_NETWORK,
-      hostAddress: c.SWARM_HOST_ADDRESS,
+      platformContainer: c.SWARM_PLATFORM_CONTAINER,
     },
     lifecycle: {
       idleTimeoutMs: c.IDLE_TIMEOUT,

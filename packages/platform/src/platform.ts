@@ -342,14 +342,11 @@ export function createPlatform(deps: PlatformDeps) {
       });
       await engineStatus.start();
       // Before the reconcile starts instances: their environment carries this URL.
-      instanceApiServer = await listenForInstances(
-        instanceApi,
-        runtime.hostAddress(),
-        config.instanceApiPort,
-      );
+      const forInstances = { host: runtime.hostAddress(), name: runtime.hostName() };
+      instanceApiServer = await listenForInstances(instanceApi, forInstances, config.instanceApiPort);
       instanceApiUrl = instanceApiServer.url;
       if (relay && config.matrix) {
-        matrixRelayServer = await listenRelay(relay, runtime.hostAddress(), config.matrix.instancePort);
+        matrixRelayServer = await listenRelay(relay, forInstances, config.matrix.instancePort);
         matrixRelayUrl = matrixRelayServer.url;
         homeserver?.start();
         // Users from before Matrix (or whose sign-up met a homeserver that was down): once each.

@@ -39,7 +39,6 @@ export async function moveUser(
     manager: new Docker(),
     nodes: new Map([...engines].map(([name, o]) => [name, new Docker(o)])),
     platformId: config.platformId,
-    network: config.swarm.network,
     log,
   });
   await driver.init();

@@ -3,14 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 
 /**
- * Serves a service meant for instances (the instance API, the Matrix relay) on the address they
- * reach the host at (the runtime's `hostAddress()`: the Docker network's gateway, or loopback for
- * processes), never on the platform's own listener. The defaults are small: only gateways talk
- * here, with tiny requests.
+ * Serves a service meant for instances (the instance API, the Matrix relay) where they reach the
+ * host (the runtime's `hostAddress()`: the Docker network's gateway, loopback for processes),
+ * never on the platform's own listener; `url` names it as instances do (`hostName()`). The
+ * defaults are small: only gateways talk here, with tiny requests.
  */
 export async function listenForInstances(
   app: { fetch: (req: Request) => Response | Promise<Response> },
-  host: string,
+  at: { host: string; name: string },
   port: number,
   limits: { requestTimeoutMs: number; headersTimeoutMs: number; maxHeaders: number } = {
     requestTimeoutMs: 10_000,
@@ -24,7 +24,7 @@ export async function listenForInstances(
   server.maxHeadersCount = limits.maxHeaders;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen(port, at.host, () => {
       server.off('error', reject);
       resolve();
     });
@@ -32,7 +32,7 @@ export async function listenForInstances(
   const { port: bound } = server.address() as AddressInfo;
   return {
     server,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
+    url: `http://${at.name.includes(':') ? `[${at.name}]` : at.name}:${bound}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -7,10 +7,10 @@ import { listenForInstances } from '../instanceApi/listen.ts';
  */
 export function listenRelay(
   app: { fetch: (req: Request) => Response | Promise<Response> },
-  host: string,
+  at: { host: string; name: string },
   port: number,
 ) {
-  return listenForInstances(app, host, port, {
+  return listenForInstances(app, at, port, {
     requestTimeoutMs: 0,
     headersTimeoutMs: 10_000,
     maxHeaders: 100,

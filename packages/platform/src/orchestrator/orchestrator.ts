@@ -153,7 +153,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       ANTHROPIC_API_KEY: sealer.open(row.proxyTokenSealed, proxyContext(row.handle)),
     };
     env.ANTHROPIC_BASE_URL =
-      config.instance.proxyUrl ?? `http://${runtime.hostAddress()}:${config.proxyPort}`;
+      config.instance.proxyUrl ?? `http://${runtime.hostName()}:${config.proxyPort}`;
     // Channels: where Telegram's webhook reaches this instance (through the router).
     env.MATRIXOS_PUBLIC_URL = instanceUrl(config, row.handle);
     if (config.instance.telegramApiRoot) env.TELEGRAM_API_ROOT = config.instance.telegramApiRoot;

@@ -78,11 +78,17 @@ export interface RuntimeDriver {
    */
   init(): Promise<void>;
   /**
-   * The address an instance reaches the platform's host at (valid after `init`): the bridge
-   * gateway for docker, loopback for process. URLs put into an instance's env (the LLM proxy,
-   * the platform) use it, and services meant for instances listen on it.
+   * Where services meant for instances listen (valid after `init`): the bridge gateway for
+   * docker, loopback for process, all of the platform container's interfaces for swarm (it is on
+   * each user's network).
    */
   hostAddress(): string;
+  /**
+   * How an instance names the platform's host in the URLs put into its env (the LLM proxy, the
+   * instance API): `hostAddress()` for docker and process, the platform's alias on every user's
+   * network for swarm.
+   */
+  hostName(): string;
 
   /**
    * Creates the data volume (by its key, `InstanceSpec.volume`) if missing, and makes it ready to

@@ -24,7 +24,7 @@ export interface RuntimeConfig {
   /** `auto`: docker when an engine answers, else process (with its no-isolation warning). */
   runtime: 'auto' | 'docker' | 'process' | 'swarm';
   /** RUNTIME=swarm: see SWARM_* in config.ts. */
-  swarm?: { nodeEngines: string; network?: string; hostAddress?: string };
+  swarm?: { nodeEngines: string; platformContainer?: string };
   dataDir: string;
   platformId: string;
   dockerNetwork?: string;
@@ -69,8 +69,7 @@ export async function createRuntime(config: RuntimeConfig): Promise<RuntimeDrive
       manager: docker,
       nodes: new Map([...engines].map(([name, opts]) => [name, new Docker(opts)])),
       platformId: config.platformId,
-      network: config.swarm?.network,
-      hostAddress: config.swarm?.hostAddress,
+      platformContainer: config.swarm?.platformContainer,
       log,
     });
   }

@@ -13,12 +13,12 @@ import { createLogger } from '@matrixos/shared';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Progress } from '../../src/orchestrator/orchestrator.ts';
-import { createSwarmDriver, type SwarmDriver } from '../../src/runtime/swarm/swarmDriver.ts';
+import { demuxLogs } from '../../src/runtime/docker/demuxLogs.ts';
+import { createSwarmDriver, PLATFORM_ALIAS, type SwarmDriver } from '../../src/runtime/swarm/swarmDriver.ts';
 import { startTestPlatform, type TestPlatform } from '../harness.ts';
 
 const DIR = process.env.SWARM_DIR;
 if (!DIR) throw new Error('SWARM_DIR is not set: run scripts/ci/swarm.sh (it starts the cluster)');
-const NETWORK = process.env.SWARM_NETWORK!;
 const CLUSTER = path.resolve(import.meta.dirname, '../../../../scripts/swarm-cluster.sh');
 const sock = (n: number) => path.join(DIR, `n${n}`, 'docker.sock');
 const engines = () => new Map([1, 2, 3].map((n) => [`node${n}`, new Docker({ socketPath: sock(n) })]));
@@ -35,7 +35,7 @@ const makeDriver = (id: string) => {
     manager,
     nodes: engines(),
     platformId: id,
-    network: NETWORK,
+    platformContainer: process.env.SWARM_PLATFORM_CONTAINER,
     log,
     stopGraceMs: 3000,
   });
@@ -81,6 +81,20 @@ async function nodeId(name: string): Promise<{ id: string; version: number; spec
   }[];
   const n = list.find((x) => x.Spec.Labels?.['dev.matrixos.node'] === name)!;
   return { id: n.ID, version: n.Version.Index, spec: n.Spec };
+}
+/** Runs a command in a user's running container, on its node's engine; its output. */
+async function execIn(handle: string, cmd: string[]): Promise<string> {
+  const engine = engines().get(await nodeOf(handle))!;
+  const [c] = await engine.listContainers({ filters: { label: [`dev.matrixos.handle=${handle}`] } });
+  const exec = await engine.getContainer(c!.Id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  return new Promise<string>((resolve, reject) =>
+    exec.start({}, (err, stream) => {
+      if (err || !stream) return reject(err ?? new Error('no stream'));
+      const chunks: Buffer[] = [];
+      stream.on('data', (d: Buffer) => chunks.push(d));
+      stream.on('end', () => resolve(demuxLogs(Buffer.concat(chunks))));
+    }),
+  );
 }
 async function setAvailability(name: string, availability: 'drain' | 'active'): Promise<void> {
   const n = await nodeId(name);
@@ -134,17 +148,7 @@ describe('the swarm runtime on a 3-node swarm', () => {
     expect(info.HostConfig.Memory).toBe(t.config.instance.limits.memoryBytes);
     expect(info.HostConfig.NanoCpus).toBe(t.config.instance.limits.nanoCpus);
     expect(info.HostConfig.PidsLimit).toBe(t.config.instance.limits.pids);
-    const exec = await engine
-      .getContainer(c!.Id)
-      .exec({ Cmd: ['grep', 'NoNewPrivs', '/proc/1/status'], AttachStdout: true });
-    const out = await new Promise<string>((resolve) =>
-      exec.start({}, (_e, s) => {
-        let b = '';
-        s!.on('data', (d: Buffer) => (b += d.toString()));
-        s!.on('end', () => resolve(b));
-      }),
-    );
-    expect(out).toMatch(/NoNewPrivs:\s*1/);
+    expect(await execIn('ann', ['grep', 'NoNewPrivs', '/proc/1/status'])).toMatch(/NoNewPrivs:\s*1/);
   });
 
   it('stops and wakes the instance on node 3 by a request', async () => {
@@ -200,7 +204,6 @@ describe('the swarm runtime on a 3-node swarm', () => {
           PLATFORM_ADMIN_TOKEN: adminToken,
           DOCKER_HOST: `unix://${sock(1)}`,
           SWARM_NODE_ENGINES: [1, 2, 3].map((n) => `node${n}=unix://${sock(n)}`).join(','),
-          SWARM_NETWORK: NETWORK,
           LOG_LEVEL: 'silent',
         },
       },
@@ -290,29 +293,72 @@ describe('the swarm runtime on a 3-node swarm', () => {
     expect(back.status).toBe(200);
   });
 
-  it("keeps one tenant's gateway closed to another tenant across nodes", async () => {
-    // On the shared overlay a task can open a TCP connection to another's (Swarm has no
-    // per-network isolation switch: docs/swarm.md); what it gets is the gateway's refusal.
+  it("gives each tenant a network of its own: another tenant's container is unreachable across nodes", async () => {
     const [a, b] = ['ann', 'cat'];
+    expect(await nodeOf(a)).not.toBe(await nodeOf(b));
     const bEndpoint = (await driver.inspect(t.platform.store.get(b)!.engineId!))!.endpoint!;
-    const engine = engines().get(await nodeOf(a))!;
-    const [c] = await engine.listContainers({ filters: { label: [`dev.matrixos.handle=${a}`] } });
-    const exec = await engine.getContainer(c!.Id).exec({
-      Cmd: [
-        'node',
-        '-e',
-        `fetch('http://${bEndpoint.host}:${bEndpoint.port}/api/system/info').then(r=>console.log(r.status),e=>console.log('refused',e.cause?.code))`,
-      ],
-      AttachStdout: true,
+    // What a's own code can do: open TCP connections (to b's gateway, and to the platform's
+    // instance API by the host name in its environment; the port is this test platform's own,
+    // which a restart above changed: production ones have a fixed port).
+    const apiPort = new URL(t.platform.instanceApiUrl()!).port;
+    const probe = `const net=require('net');
+      const tryConnect=(host,port)=>new Promise(r=>{const s=net.connect({host,port,timeout:3000});
+        s.on('connect',()=>{s.destroy();r('connected')});s.on('timeout',()=>{s.destroy();r('timeout')});
+        s.on('error',e=>r(e.code))});
+      const p=new URL(process.env.MATRIXOS_PLATFORM_URL);
+      Promise.all([tryConnect('${bEndpoint.host}',${bEndpoint.port}),tryConnect(p.hostname,${apiPort})])
+        .then(([other,platform])=>console.log(JSON.stringify({other,platform,platformHost:p.hostname})))`;
+    const out = await execIn(a, ['node', '-e', probe]);
+    const seen = JSON.parse(out.trim().split('\n').pop()!) as {
+      other: string;
+      platform: string;
+      platformHost: string;
+    };
+    expect(seen.other).not.toBe('connected');
+    expect(seen.platform).toBe('connected');
+    expect(seen.platformHost).toBe(PLATFORM_ALIAS);
+    // On a's network: a's task and the platform's container, nobody else.
+    const svc = await manager.getService(t.platform.store.get(a)!.engineId!).inspect();
+    const [target] = (svc.Spec.TaskTemplate.Networks as { Target: string }[]).map((n) => n.Target);
+    const net = await manager.getNetwork(target!).inspect();
+    expect(net.Name).toBe(`${platformId}-u-${a}`);
+  });
+
+  it('moves an instance of an earlier version off the shared network at the next start, with its data', async () => {
+    const h = 'ann';
+    const put = await call(h, { method: 'PUT', path: '/files/notes/moved.txt', body: 'kept' });
+    expect(put.status).toBeLessThan(300);
+    // What a platform before per-user networks made: the instance on one overlay shared by all.
+    const shared = `${platformId}-overlay`;
+    await manager.createNetwork({
+      Name: shared,
+      Driver: 'overlay',
+      Attachable: true,
+      Labels: { 'dev.matrixos.managed': '1', 'dev.matrixos.platform': platformId },
     });
-    const out = await new Promise<string>((resolve) =>
-      exec.start({}, (_e, s) => {
-        let buf = '';
-        s!.on('data', (d: Buffer) => (buf += d.toString()));
-        s!.on('end', () => resolve(buf));
-      }),
-    );
-    expect(out).toMatch(/401|refused/);
+    const id = t.platform.store.get(h)!.engineId!;
+    const svc = (await manager.getService(id).inspect()) as {
+      Version: { Index: number };
+      Spec: { TaskTemplate: Record<string, unknown> };
+    };
+    await manager.getService(id).update({
+      ...svc.Spec,
+      TaskTemplate: { ...svc.Spec.TaskTemplate, Networks: [{ Target: shared }] },
+      version: svc.Version.Index,
+    });
+    await t.stop();
+    t = await start();
+    for (const u of [...users, 'dan']) t.track(u);
+    const r = await until('the instance back on its own network', async () => {
+      const got = await call(h, { path: '/files/notes/moved.txt' });
+      return got.status === 200 ? got : undefined;
+    });
+    expect(r.text).toBe('kept');
+    const now = await manager.getService(t.platform.store.get(h)!.engineId!).inspect();
+    const [target] = (now.Spec.TaskTemplate.Networks as { Target: string }[]).map((n) => n.Target);
+    expect((await manager.getNetwork(target!).inspect()).Name).toBe(`${platformId}-u-${h}`);
+    const left = await manager.listNetworks({ filters: { name: [shared] } });
+    expect(left.filter((n) => n.Name === shared)).toEqual([]);
   });
 
   it('reconciles: removes a service of ours with no row, and keeps its volume', async () => {

@@ -232,6 +232,10 @@ export function createDockerDriver(options: DockerDriverOptions): RuntimeDriver 
       return gatewayAddress;
     },
 
+    hostName() {
+      return driver.hostAddress();
+    },
+
     async ensureVolume(key) {
       assertSafeVolume(key);
       const volume = docker.getVolume(volumeName(key));

@@ -87,6 +87,7 @@ export function createFakeDriver(): FakeDriver {
     isolated: true,
     init: () => step('init'),
     hostAddress: () => '127.0.0.1',
+    hostName: () => '127.0.0.1',
     async ensureVolume(volume) {
       assertSafeVolume(volume);
       await step('ensureVolume', volume);

@@ -254,6 +254,10 @@ export function createProcessDriver(options: ProcessDriverOptions): RuntimeDrive
       return '127.0.0.1';
     },
 
+    hostName() {
+      return '127.0.0.1';
+    },
+
     // No disk quota here: this driver isolates nothing, the disk included (docs/operations.md).
     async ensureVolume(volume) {
       assertSafeVolume(volume);

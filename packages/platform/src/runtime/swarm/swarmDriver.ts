@@ -1,4 +1,4 @@
-import { networkInterfaces } from 'node:os';
+import { hostname } from 'node:os';
 import type { Logger } from '@matrixos/shared';
 import type Docker from 'dockerode';
 import { demuxLogs } from '../docker/demuxLogs.ts';
@@ -27,6 +27,8 @@ import { type TaskView, taskOutcome } from './taskProgress.ts';
 export const LABEL_NODE = 'dev.matrixos.node';
 const LABEL_VOLUME = 'dev.matrixos.volume';
 const INSTANCE_USER = '1000:1000';
+/** The platform's name on every user's network: instances' URLs for it (proxy, instance API) use it. */
+export const PLATFORM_ALIAS = 'matrixos-platform';
 
 export interface SwarmDriverOptions {
   /** A manager's engine (services, tasks, nodes). */
@@ -34,13 +36,12 @@ export interface SwarmDriverOptions {
   /** Each instance node's own engine by node name (volumes, logs, stats): see `parseNodeEngines`. */
   nodes: Map<string, Docker>;
   platformId: string;
-  /** The attachable overlay network instances join; created if missing. */
-  network?: string;
   /**
-   * Where instances reach the platform (the LLM proxy, the instance API): the platform's own
-   * address on the overlay network. Default: found at `init` as this host's address on it.
+   * The platform's own container (name or ID, on the manager or a configured node), which the
+   * driver connects to each user's network. Default: this host's name, which Docker sets to the
+   * container's ID. Operator commands run outside it and never need it.
    */
-  hostAddress?: string;
+  platformContainer?: string;
   log: Logger;
   stopGraceMs?: number;
   tmpfsBytes?: number;
@@ -66,16 +67,10 @@ interface TaskInfo {
   NodeID?: string;
   DesiredState: string;
   Status: { State: string; Err?: string; Message?: string; ContainerStatus?: { ContainerID?: string } };
-  NetworksAttachments?: { Network: { ID: string }; Addresses?: string[] }[];
+  NetworksAttachments?: { Network: { ID: string; Spec?: { Name?: string } }; Addresses?: string[] }[];
   CreatedAt?: string;
 }
 
-/**
- * Instances on Docker Swarm: one replicated service per user (1 replica = running, 0 = stopped)
- * on an attachable overlay network with DNS round-robin endpoints (this kernel has no IPVS, so
- * no virtual IPs or routing mesh), pinned by a node-label constraint to the node that holds the
- * user's volume. Swarm schedules; the platform only picks a node for a new user's volume.
- */
 /** What only Swarm needs: moving a user's data between nodes (`matrixos move-user`). */
 export interface SwarmDriver extends RuntimeDriver {
   /** Copies a (stopped) user's volume to `toNode`, checks the copy, removes the original. */
@@ -84,18 +79,26 @@ export interface SwarmDriver extends RuntimeDriver {
   repin(id: string, node: string): Promise<void>;
 }
 
+/**
+ * Instances on Docker Swarm: one replicated service per user (1 replica = running, 0 = stopped),
+ * each on an attachable overlay network of its own with DNS round-robin endpoints (this kernel
+ * has no IPVS, so no virtual IPs or routing mesh), pinned by a node-label constraint to the node
+ * that holds the user's volume. Overlays have no switch against traffic between their members,
+ * so tenants share none: the platform's container is the only other member of each user's
+ * network. Swarm schedules; the platform only picks a node for a new user's volume.
+ */
 export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
   const { platformId, log, manager } = options;
   assertPlatformId(platformId);
-  const network = options.network ?? `${platformId}-overlay`;
   const stopGraceMs = options.stopGraceMs ?? 10_000;
   const tmpfsBytes = options.tmpfsBytes ?? 64 * 1024 * 1024;
   const startTimeoutMs = options.startTimeoutMs ?? 90_000;
   const pollMs = options.pollMs ?? 250;
-  let networkId: string | undefined;
-  let hostAddress = options.hostAddress;
+  /** The platform's container and the networks it is on (by ID), once found at `init`. */
+  let seat: { engine: Docker; id: string; networks: Set<string> } | undefined;
 
   const serviceName = (handle: string) => `${platformId}-${handle}`;
+  const networkName = (handle: string) => `${platformId}-u-${handle}`;
   const volumeName = (key: string) => `${platformId}-home-${key}`;
   const volumePrefix = `${platformId}-home-`;
   const ourLabels = [`${LABEL_MANAGED}=1`, `${LABEL_PLATFORM}=${platformId}`];
@@ -168,8 +171,9 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
   const replicasOf = (s: ServiceInfo) => s.Spec.Mode?.Replicated?.Replicas ?? 0;
   const nodeOfService = (s: ServiceInfo) => s.Spec.Labels?.[LABEL_NODE] ?? null;
 
-  function addressOf(task: TaskInfo): string | null {
-    const att = task.NetworksAttachments?.find((a) => a.Network.ID === networkId);
+  /** A task's address on its user's network (the one the platform shares with it). */
+  function addressOf(task: TaskInfo, handle: string): string | null {
+    const att = task.NetworksAttachments?.find((a) => a.Network.Spec?.Name === networkName(handle));
     return att?.Addresses?.[0]?.split('/')[0] ?? null;
   }
 
@@ -184,7 +188,7 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
     const base = { id: s.ID, handle, node };
     if (replicasOf(s) === 0) return { ...base, state: 'stopped', endpoint: null };
     const current = (tasks ?? (await tasksOf(s.ID))).find((t) => t.DesiredState === 'running');
-    const ip = current?.Status.State === 'running' ? addressOf(current) : null;
+    const ip = current?.Status.State === 'running' ? addressOf(current, handle) : null;
     if (ip) return { ...base, state: 'running', endpoint: { host: ip, port: GATEWAY_PORT } };
     const problem = node ? nodeProblem((known ?? (await nodes())).get(node), node) : null;
     return {
@@ -261,35 +265,168 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
     log.warn({ id }, 'swarm: a task of a stopped service still runs after the grace period');
   }
 
-  async function ensureNetwork(): Promise<string | undefined> {
-    const found = (await manager.listNetworks({ filters: { name: [network] } })).filter(
-      (n) => n.Name === network,
+  /** Our overlay networks by name (only those: another platform's share the manager). */
+  async function ourNetworks(name?: string): Promise<Docker.NetworkInspectInfo[]> {
+    const filters: Record<string, string[]> = { label: ourLabels.slice() };
+    if (name) filters.name = [name];
+    return (await manager.listNetworks({ filters })).filter(
+      (n) => isOursNetwork(n.Labels) && (!name || n.Name === name),
     );
-    let net = found[0];
-    if (!net) {
+  }
+  const isOursNetwork = (l: Record<string, string> | undefined | null) =>
+    l?.[LABEL_MANAGED] === '1' && l[LABEL_PLATFORM] === platformId;
+
+  function requireSeat(): void {
+    if (!seat)
+      throw new RuntimeError(
+        'unavailable',
+        "the platform is not in a container of the swarm, so it cannot join the users' networks: run it in one on a node (SWARM_PLATFORM_CONTAINER)",
+      );
+  }
+
+  /** Puts the platform's container on a network (as `PLATFORM_ALIAS`), once. */
+  async function attachSeat(networkId: string): Promise<void> {
+    if (!seat || seat.networks.has(networkId)) return;
+    try {
+      await seat.engine
+        .getNetwork(networkId)
+        .connect({ Container: seat.id, EndpointConfig: { Aliases: [PLATFORM_ALIAS] } });
+    } catch (err) {
+      if (!/already exists/i.test(errorText(err))) throw err;
+    }
+    seat.networks.add(networkId);
+  }
+
+  /**
+   * The user's own overlay network, made if missing, with the platform's container on it: the
+   * router reaches the instance there and the instance reaches the platform there, and no other
+   * tenant is on it.
+   */
+  async function ensureUserNetwork(handle: string): Promise<string> {
+    requireSeat();
+    const name = networkName(handle);
+    let id = (await ourNetworks(name))[0]?.Id;
+    if (!id) {
       try {
-        await manager.createNetwork({
-          Name: network,
+        const made = await manager.createNetwork({
+          Name: name,
           Driver: 'overlay',
           Attachable: true,
           CheckDuplicate: true,
-          Labels: { [LABEL_MANAGED]: '1', [LABEL_PLATFORM]: platformId },
+          Labels: labels(handle),
         });
-        log.info({ network }, 'created the instances overlay network');
+        id = made.id;
+        log.info({ handle, network: name }, "created the user's overlay network");
       } catch (err) {
         if (status(err) !== 409) throw err;
+        id = (await ourNetworks(name))[0]?.Id;
       }
-      net = (await manager.listNetworks({ filters: { name: [network] } })).find((n) => n.Name === network);
     }
-    if (net?.Driver !== 'overlay' || net.Scope !== 'swarm' || !net.Attachable) {
+    // By ID: a listing right after the create may not show it yet.
+    const net = id ? ((await manager.getNetwork(id).inspect()) as Docker.NetworkInspectInfo) : undefined;
+    if (net?.Driver !== 'overlay' || net.Scope !== 'swarm' || !net.Attachable)
       throw new RuntimeError(
         'unavailable',
-        `network "${network}" must be an attachable overlay network of the swarm (it is ${net?.Driver ?? 'missing'})`,
+        `network "${name}" is not an attachable overlay network of the swarm (${net ? `${net.Driver}, ${net.Scope}, attachable ${net.Attachable}` : 'missing'})`,
       );
+    await attachSeat(net.Id);
+    return net.Id;
+  }
+
+  /** After its service went: the platform leaves the user's network, and the network goes. */
+  async function removeUserNetwork(handle: string): Promise<void> {
+    for (const net of await ourNetworks(networkName(handle))) {
+      if (seat?.networks.has(net.Id)) {
+        await seat.engine
+          .getNetwork(net.Id)
+          .disconnect({ Container: seat.id, Force: true })
+          .catch(() => undefined);
+        seat.networks.delete(net.Id);
+      }
+      // The task's endpoint lingers for a moment after its service went.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await ignoreStatus(manager.getNetwork(net.Id).remove(), 404);
+          break;
+        } catch (err) {
+          if (attempt >= 10) {
+            log.warn(
+              { handle, err: errorText(err) },
+              "swarm: a user network stays (the platform's next start removes it)",
+            );
+            break;
+          }
+          await sleep(500);
+        }
+      }
     }
-    networkId = net.Id;
-    const full = await manager.getNetwork(net.Id).inspect();
-    return full.IPAM?.Config?.[0]?.Subnet as string | undefined;
+  }
+
+  /** Finds the platform's own container on the manager or a configured node. */
+  async function findSeat(): Promise<typeof seat> {
+    const name = options.platformContainer ?? hostname();
+    for (const engine of [manager, ...options.nodes.values()]) {
+      try {
+        const info = await engine.getContainer(name).inspect();
+        const ids = Object.values(info.NetworkSettings?.Networks ?? {}).map((n) => n.NetworkID);
+        return { engine, id: info.Id, networks: new Set(ids) };
+      } catch (err) {
+        if (status(err) !== 404) log.warn({ err: errorText(err) }, 'swarm: an engine did not answer');
+      }
+    }
+    if (options.platformContainer)
+      throw new RuntimeError(
+        'unavailable',
+        `SWARM_PLATFORM_CONTAINER=${name} is not a container on the manager or any node in SWARM_NODE_ENGINES`,
+      );
+    return undefined;
+  }
+
+  /**
+   * Platforms before per-user networks put every instance on one shared overlay: those services
+   * go (volumes stay), and the orchestrator makes each again on its own network at its next
+   * start (the startup reconcile does it for the running ones). Networks whose user has no
+   * service any more go too.
+   */
+  async function migrate(): Promise<void> {
+    const ours = await services();
+    const nets = await ourNetworks();
+    const idOf = new Map(nets.map((n) => [n.Name, n.Id]));
+    for (const s of ours) {
+      const handle = s.Spec.Labels![LABEL_HANDLE]!;
+      const own = idOf.get(networkName(handle));
+      const targets = ((s.Spec.TaskTemplate as { Networks?: { Target: string }[] })?.Networks ?? []).map(
+        (n) => n.Target,
+      );
+      if (own && targets.length === 1 && (targets[0] === own || targets[0] === networkName(handle))) continue;
+      log.warn(
+        { handle, service: s.Spec.Name },
+        'swarm: instance on a shared network: made again on its own',
+      );
+      await ignoreStatus(manager.getService(s.ID).remove(), 404);
+    }
+    const withService = new Set((await services()).map((s) => networkName(s.Spec.Labels![LABEL_HANDLE]!)));
+    for (const n of nets) {
+      if (withService.has(n.Name)) {
+        await attachSeat(n.Id);
+        continue;
+      }
+      const handle = n.Labels?.[LABEL_HANDLE];
+      if (handle) await removeUserNetwork(handle);
+      else {
+        // The shared network of earlier versions (no handle label): empty once its services went.
+        if (seat?.networks.has(n.Id))
+          await seat.engine
+            .getNetwork(n.Id)
+            .disconnect({ Container: seat.id, Force: true })
+            .catch(() => undefined);
+        await manager
+          .getNetwork(n.Id)
+          .remove()
+          .then(() => log.info({ network: n.Name }, 'swarm: removed the shared network of earlier versions'))
+          .catch(() => undefined);
+      }
+    }
   }
 
   const driver: SwarmDriver = {
@@ -323,22 +460,25 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
       }
       for (const name of known.keys())
         if (!options.nodes.has(name)) log.warn({ node: name }, 'swarm: no engine configured for this node');
-      const subnet = await ensureNetwork();
-      hostAddress ??= ownAddressIn(subnet);
-      // Operator commands (move-user) run beside the platform, not on the network: they never ask.
-      if (!hostAddress) log.warn({ network }, 'swarm: this process is not attached to the overlay network');
-      log.info({ network, nodes: [...known.keys()], hostAddress }, 'swarm runtime ready');
+      seat = await findSeat();
+      // Operator commands (move-user) run beside the platform, outside its container: they never ask.
+      if (!seat)
+        log.warn('swarm: this process is not in a container of the swarm (SWARM_PLATFORM_CONTAINER)');
+      else await migrate();
+      log.info({ nodes: [...known.keys()], container: seat?.id }, 'swarm runtime ready');
     },
 
     hostAddress() {
-      if (!hostAddress) {
-        throw new RuntimeError(
-          'unavailable',
-          `the platform is not attached to the overlay network "${network}": run it in a container on that ` +
-            'network (docker network connect), or set SWARM_HOST_ADDRESS',
-        );
-      }
-      return hostAddress;
+      // The platform's container is on every user's network and on nothing a tenant can reach
+      // otherwise (docker_gwbridge keeps its members apart): services for instances listen on all
+      // of its interfaces, and each instance finds them at PLATFORM_ALIAS on its own network.
+      requireSeat();
+      return '0.0.0.0';
+    },
+
+    hostName() {
+      requireSeat();
+      return PLATFORM_ALIAS;
     },
 
     async ensureVolume(key) {
@@ -406,6 +546,7 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
           `${spec.handle} already has an instance (${serviceName(spec.handle)})`,
         );
       await driver.ensureVolume(spec.volume);
+      const networkId = await ensureUserNetwork(spec.handle);
       const node = await locateVolume(spec.volume);
       if (!node) throw new RuntimeError('unavailable', `the data volume ${spec.volume} vanished`);
       const env = {
@@ -453,7 +594,7 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
             RestartPolicy: { Condition: 'on-failure', MaxAttempts: 3 },
             // Pinned to the data: if that node is gone, the task waits for it, never runs empty elsewhere.
             Placement: { Constraints: [`node.labels.${LABEL_NODE}==${node}`] },
-            Networks: [{ Target: networkId ?? network }],
+            Networks: [{ Target: networkId }],
             LogDriver: { Name: 'json-file', Options: { 'max-size': '5m', 'max-file': '2' } },
           },
           Mode: { Replicated: { Replicas: 0 } },
@@ -477,6 +618,8 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
         const problem = nodeProblem((await nodes()).get(node), node);
         if (problem) throw new RuntimeError('unavailable', `${handle} cannot start: ${problem}`);
       }
+      // A platform container made since the network was (an upgrade) joins it here.
+      await ensureUserNetwork(handle);
       // Swarm keeps the tasks of earlier runs (ended `complete` or `shutdown`): only this start's count.
       const earlier = new Set((await tasksOf(id)).map((t) => t.ID));
       await setReplicas(id, 1);
@@ -502,7 +645,7 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
         if (current) {
           const out = taskOutcome(taskView(current));
           if (out.kind === 'running') {
-            const ip = addressOf(current);
+            const ip = addressOf(current, handle);
             if (ip) {
               log.info({ handle, id, node }, 'started instance');
               return { id, handle, node, state: 'running', endpoint: { host: ip, port: GATEWAY_PORT } };
@@ -548,7 +691,9 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
       await driver.stop(id);
       // A service's removal never removes a named volume: the data stays on its node.
       await ignoreStatus(manager.getService(info.ID).remove(), 404);
-      log.info({ handle: info.Spec.Labels?.[LABEL_HANDLE], id }, 'removed instance service');
+      const handle = info.Spec.Labels![LABEL_HANDLE]!;
+      await removeUserNetwork(handle);
+      log.info({ handle, id }, 'removed instance service');
     },
 
     async inspect(id) {
@@ -774,24 +919,6 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
 
 function taskView(t: TaskInfo): TaskView {
   return { state: t.Status.State, desired: t.DesiredState, error: t.Status.Err, message: t.Status.Message };
-}
-
-/** This process's address in `subnet` (an IPv4 CIDR): its seat on the overlay network, if any. */
-function ownAddressIn(subnet: string | undefined): string | undefined {
-  const m = subnet && /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(subnet);
-  if (!m) return undefined;
-  const bits = Number(m[2]);
-  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-  const base = ipv4(m[1]!) & mask;
-  for (const addrs of Object.values(networkInterfaces())) {
-    const hit = addrs?.find((a) => a.family === 'IPv4' && (ipv4(a.address) & mask) >>> 0 === base >>> 0);
-    if (hit) return hit.address;
-  }
-  return undefined;
-}
-
-function ipv4(a: string): number {
-  return a.split('.').reduce((n, p) => ((n << 8) | Number(p)) >>> 0, 0);
 }
 
 function sleep(ms: number): Promise<void> {
