@@ -152,8 +152,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       // Each instance's own key for the LLM proxy: the proxy knows the caller from it alone.
       ANTHROPIC_API_KEY: sealer.open(row.proxyTokenSealed, proxyContext(row.handle)),
     };
-    env.ANTHROPIC_BASE_URL =
-      config.instance.proxyUrl ?? `http://${runtime.hostName()}:${config.proxyPort}`;
+    env.ANTHROPIC_BASE_URL = config.instance.proxyUrl ?? `http://${runtime.hostName()}:${config.proxyPort}`;
     // Channels: where Telegram's webhook reaches this instance (through the router).
     env.MATRIXOS_PUBLIC_URL = instanceUrl(config, row.handle);
     if (config.instance.telegramApiRoot) env.TELEGRAM_API_ROOT = config.instance.telegramApiRoot;
