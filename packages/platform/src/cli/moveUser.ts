@@ -39,6 +39,7 @@ export async function moveUser(
     manager: new Docker(),
     nodes: new Map([...engines].map(([name, o]) => [name, new Docker(o)])),
     platformId: config.platformId,
+    manageNetworks: false,
     log,
   });
   await driver.init();

@@ -128,11 +128,12 @@ describe('the swarm runtime on a 3-node swarm', () => {
       const r = await call(h, { path: '/api/system/info' });
       expect(r.status).toBe(200);
     }
-    // The admin overview names each instance's node.
+    // The admin overview names each instance's node, with its memory from that node's engine.
     const ov = (await t.admin('GET', '/admin/overview')).json<{
-      instances: { handle: string; node: string }[];
+      instances: { handle: string; node: string; stats: { memoryBytes: number } | null }[];
     }>();
     expect(new Set(ov.instances.map((i) => i.node))).toEqual(new Set(['node1', 'node2', 'node3']));
+    for (const i of ov.instances) expect(i.stats?.memoryBytes).toBeGreaterThan(1_000_000);
     // The progress of a provision named Swarm's task states.
     expect(progress.some((p) => p.handle === 'ann' && /^Swarm: /.test(p.message))).toBe(true);
   });

@@ -3,12 +3,13 @@ import type { Logger } from '@matrixos/shared';
 import type Docker from 'dockerode';
 import { demuxLogs } from '../docker/demuxLogs.ts';
 import { errorText, ignoreStatus, status } from '../docker/engineErrors.ts';
-import { statsFromEngine } from '../docker/engineStats.ts';
+import { type CpuReading, cpuReadingOf, statsFromEngine } from '../docker/engineStats.ts';
 import { pingEngine } from '../docker/pingEngine.ts';
 import {
   GATEWAY_PORT,
   INSTANCE_HOME,
   type InstanceSpec,
+  type InstanceStats,
   LABEL_HANDLE,
   LABEL_MANAGED,
   LABEL_PLATFORM,
@@ -42,6 +43,11 @@ export interface SwarmDriverOptions {
    * container's ID. Operator commands run outside it and never need it.
    */
   platformContainer?: string;
+  /**
+   * False for operator commands beside a running platform (move-user): they use services and
+   * volumes only, and leave the networks (and the platform container on them) to the platform.
+   */
+  manageNetworks?: boolean;
   log: Logger;
   stopGraceMs?: number;
   tmpfsBytes?: number;
@@ -94,6 +100,10 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
   const tmpfsBytes = options.tmpfsBytes ?? 64 * 1024 * 1024;
   const startTimeoutMs = options.startTimeoutMs ?? 90_000;
   const pollMs = options.pollMs ?? 250;
+  /** Each awake instance's last CPU reading (by service): the next one-shot sample's CPU share is since then. */
+  const cpuReadings = new Map<string, CpuReading>();
+  /** Stats calls in flight at once during `statsAll` (each to the engine of the task's node). */
+  const STATS_PARALLEL = 16;
   /** The platform's container and the networks it is on (by ID), once found at `init`. */
   let seat: { engine: Docker; id: string; networks: Set<string> } | undefined;
 
@@ -322,8 +332,14 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
         id = (await ourNetworks(name))[0]?.Id;
       }
     }
-    // By ID: a listing right after the create may not show it yet.
-    const net = id ? ((await manager.getNetwork(id).inspect()) as Docker.NetworkInspectInfo) : undefined;
+    // By ID: a listing right after the create may not show it yet, and while the manager
+    // allocates it (several at once) it reads with no driver for a moment.
+    let net: Docker.NetworkInspectInfo | undefined;
+    for (let attempt = 0; id && attempt < 20; attempt++) {
+      net = (await manager.getNetwork(id).inspect()) as Docker.NetworkInspectInfo;
+      if (net.Driver) break;
+      await sleep(100);
+    }
     if (net?.Driver !== 'overlay' || net.Scope !== 'swarm' || !net.Attachable)
       throw new RuntimeError(
         'unavailable',
@@ -460,8 +476,11 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
       }
       for (const name of known.keys())
         if (!options.nodes.has(name)) log.warn({ node: name }, 'swarm: no engine configured for this node');
+      if (options.manageNetworks === false) {
+        log.info({ nodes: [...known.keys()] }, 'swarm runtime ready (services and volumes only)');
+        return;
+      }
       seat = await findSeat();
-      // Operator commands (move-user) run beside the platform, outside its container: they never ask.
       if (!seat)
         log.warn('swarm: this process is not in a container of the swarm (SWARM_PLATFORM_CONTAINER)');
       else await migrate();
@@ -733,8 +752,35 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
 
     async stats(id) {
       const container = await containerOf(id);
-      if (!container) return null;
-      return statsFromEngine(await container.stats({ stream: false }));
+      return container && sample(id, container);
+    },
+
+    async statsAll() {
+      // One listing of the running tasks, then a one-shot sample of each on its node's engine, a
+      // few at a time (a two-reading sample waits ~1 s per instance: 2.2 s for 30 here).
+      const byService = new Map<string, Docker.Container>();
+      const tasks = (await manager.listTasks({ filters: { 'desired-state': ['running'] } })) as (TaskInfo & {
+        ServiceID: string;
+      })[];
+      for (const s of await services()) {
+        const node = nodeOfService(s);
+        const t = tasks.find((x) => x.ServiceID === s.ID && x.Status.State === 'running');
+        const cid = t?.Status.ContainerStatus?.ContainerID;
+        if (node && cid && options.nodes.has(node)) byService.set(s.ID, engineOf(node).getContainer(cid));
+      }
+      for (const id of cpuReadings.keys()) if (!byService.has(id)) cpuReadings.delete(id);
+      const out = new Map<string, InstanceStats>();
+      const todo = [...byService];
+      const worker = async () => {
+        while (todo.length > 0) {
+          const [id, container] = todo.shift()!;
+          // A task that ended meanwhile (or a node that stopped answering) has no figures.
+          const stats = await sample(id, container).catch(() => null);
+          if (stats) out.set(id, stats);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(STATS_PARALLEL, todo.length) }, worker));
+      return out;
     },
 
     async logs(id, tail) {
@@ -901,6 +947,14 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
       return () => clearInterval(timer);
     },
   };
+
+  /** A one-shot engine sample (answered at once), its CPU share since the last one of this instance. */
+  async function sample(id: string, container: Docker.Container): Promise<InstanceStats> {
+    const s = await container.stats({ stream: false, 'one-shot': true } as { stream: false });
+    const stats = statsFromEngine(s, cpuReadings.get(id));
+    cpuReadings.set(id, cpuReadingOf(s));
+    return stats;
+  }
 
   /** The running container of an instance's current task, on its node's engine. */
   async function containerOf(id: string): Promise<Docker.Container | null> {
