@@ -54,10 +54,15 @@ const schema = z.object({
     .optional(),
   IDLE_TIMEOUT: duration('30m'),
   SWEEP_INTERVAL: duration('5m'),
-  /** Instances the idle sweep stops at once (the engine's own throughput is the limit). */
+  /** Instances the idle sweep freezes (or stops, when they are not frozen) at once. */
   SWEEP_PARALLEL: z.coerce.number().int().min(1).max(64).default(16),
-  /** Pause (freeze) instances idle this long before stopping them; 0 = never pause. */
-  PAUSE_AFTER: duration('0'),
+  /**
+   * Freeze instances idle this long, before stopping them at IDLE_TIMEOUT; 0 = never. Ignored
+   * where the engine cannot freeze (swarm). Idle instances held their memory until IDLE_TIMEOUT
+   * anyway: frozen, they also stop using CPU, wake in ~50 ms, and a sweep puts 99 to sleep in
+   * 1.4 s where stopping them took 10 s (docs/benchmarks.md).
+   */
+  PAUSE_AFTER: duration('5m'),
   WAKE_TIMEOUT: duration('30s'),
   /** How long an instance moved to a new image has to answer its health check before it goes back. */
   ROLLOUT_HEALTH_TIMEOUT: duration('60s'),

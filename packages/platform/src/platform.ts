@@ -139,6 +139,7 @@ export function createPlatform(deps: PlatformDeps) {
     clock: deps.clock,
     keepAwake: (handle) => wakes?.dueSoon(handle) ?? false,
     metrics,
+    canFreeze: runtime.pausable !== false,
   });
   wakes = createJobWakes({
     db: deps.db,

@@ -280,4 +280,56 @@ describe('lifecycle', () => {
     expect(most).toBeGreaterThan(1);
     expect(most).toBeLessThanOrEqual(8);
   });
+
+  it('freezes idle instances SWEEP_PARALLEL at a time, and stops frozen ones one at a time later', async () => {
+    let inFlight = 0;
+    let most = 0;
+    t = await startTestPlatform({
+      runtime: 'process',
+      command: [process.execPath, FIXTURE],
+      env: { PAUSE_AFTER: '1s', IDLE_TIMEOUT: '10s', SWEEP_INTERVAL: '1h', SWEEP_PARALLEL: '8' },
+      clock: () => now,
+      wrapRuntime: (d) => ({
+        ...d,
+        async stop(id, graceMs) {
+          inFlight++;
+          most = Math.max(most, inFlight);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          await d.stop(id, graceMs);
+          inFlight--;
+        },
+      }),
+    });
+    const idle = Array.from({ length: 6 }, (_, i) => `idle${i}`);
+    await Promise.all(idle.map((h) => t!.provision(h)));
+    advance(1100);
+    const frozen = (await t.admin('POST', '/admin/sweep')).json<{ paused: string[]; stopped: string[] }>();
+    expect(frozen.paused.sort()).toEqual([...idle].sort());
+    expect(frozen.stopped).toEqual([]);
+    advance(10_000);
+    const stopped = (await t.admin('POST', '/admin/sweep')).json<{ stopped: string[] }>();
+    expect(stopped.stopped.sort()).toEqual([...idle].sort());
+    expect(most).toBe(1);
+    // Asleep all the same: the next request wakes one.
+    expect((await t.instance('idle0', { path: '/health' })).status).toBe(200);
+  });
+
+  it('keeps instances up past PAUSE_AFTER where the engine cannot freeze, and stops them at IDLE_TIMEOUT', async () => {
+    t = await startTestPlatform({
+      runtime: 'process',
+      command: [process.execPath, FIXTURE],
+      env: { PAUSE_AFTER: '1s', IDLE_TIMEOUT: '10s', SWEEP_INTERVAL: '1h' },
+      clock: () => now,
+      wrapRuntime: (d) => ({ ...d, pausable: false }),
+    });
+    await t.provision('alice');
+    advance(1100);
+    const early = (await t.admin('POST', '/admin/sweep')).json<{ paused: string[]; stopped: string[] }>();
+    expect(early).toMatchObject({ paused: [], stopped: [] });
+    expect(
+      (await t.admin('GET', '/containers/alice')).json<{ instance: { state: string } }>().instance.state,
+    ).toBe('running');
+    advance(10_000);
+    expect((await t.admin('POST', '/admin/sweep')).json<{ stopped: string[] }>().stopped).toEqual(['alice']);
+  });
 });
