@@ -347,9 +347,13 @@ describe('the swarm runtime on a 3-node swarm', () => {
       TaskTemplate: { ...svc.Spec.TaskTemplate, Networks: [{ Target: shared }] },
       version: svc.Version.Index,
     });
+    const others = [...users, 'dan'].filter((u) => u !== h);
+    const before = others.map((u) => t.platform.store.get(u)!.engineId);
     await t.stop();
     t = await start();
     for (const u of [...users, 'dan']) t.track(u);
+    // Only the one on the shared network was made again: the others kept their services.
+    for (const id of before) expect((await manager.getService(id!).inspect()).ID).toBe(id);
     const r = await until('the instance back on its own network', async () => {
       const got = await call(h, { path: '/files/notes/moved.txt' });
       return got.status === 200 ? got : undefined;
