@@ -38,7 +38,11 @@ const services: ChildProcess[] = [];
 const matrixEnv: Record<string, string> = {};
 let exiting = false;
 function run(name: string, entry: string, extraEnv: Record<string, string> = {}): void {
-  const child = spawn(process.execPath, [entry], { stdio: 'inherit', env: { ...env, ...extraEnv } });
+  // As the systemd unit and the image: RSS bounded after bursts (docs/benchmarks.md, "Platform memory").
+  const child = spawn(process.execPath, ['--max-semi-space-size=8', entry], {
+    stdio: 'inherit',
+    env: { ...env, ...extraEnv },
+  });
   services.push(child);
   child.on('exit', (code, signal) => {
     if (exiting) return;

@@ -8,6 +8,8 @@
  *    containerd), next to 20 containers of the same image run with its HEALTHCHECK (the reference:
  *    how they ran before);
  *  - 1,000 WebSockets through the router for 60 s across 20 instances;
+ *  - a sweep that freezes the 99 idle running ones (`PAUSE_AFTER`, the first sleep tier) while wrk
+ *    keeps the hot one busy, and a wake from frozen;
  *  - after a platform restart (its startup reconcile timed): a sweep that stops the 99 idle running
  *    ones while wrk keeps the hot one busy (its throughput vs just before) and a sleeper is woken
  *    the moment the sweep begins.
@@ -33,6 +35,8 @@ import { openDb } from '../../packages/platform/src/db/openDb.ts';
 import { createPlatform } from '../../packages/platform/src/platform.ts';
 import { createDockerDriver } from '../../packages/platform/src/runtime/docker/dockerDriver.ts';
 import { httpRequest } from '../../packages/platform/test/harness.ts';
+import { median, pct, pool, procStatus } from '../lib/stats.ts';
+import { type WrkResult, wrk } from '../lib/wrk.ts';
 
 const RUNNING = Number(process.env.DENSITY_RUNNING ?? 100);
 const TOTAL = Number(process.env.DENSITY_TOTAL ?? 1000);
@@ -43,60 +47,8 @@ const REFERENCE = 20;
 const root = path.resolve(import.meta.dirname, '../..');
 const docker = new Docker();
 
-const pct = (xs: number[], p: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? Number.NaN;
-const median = (xs: number[]) => pct(xs, 50);
 const now = () => performance.now();
 const log = (...a: unknown[]) => console.error(`[density ${new Date().toISOString().slice(11, 19)}]`, ...a);
-
-interface WrkResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  /** Timeouts, socket errors and non-2xx answers wrk counted (kept, not fatal: a loaded machine times out). */
-  errors: number;
-}
-
-function parseWrk(out: string): WrkResult {
-  const ms = (p: string) => {
-    const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s)\\s*$`, 'm').exec(out);
-    if (!m) throw new Error(`wrk output without ${p}%:\n${out}`);
-    return Number(m[1]) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[m[2]!]!;
-  };
-  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-  const errors = non2xx + (sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
-  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)![1]), p50: ms('50'), p99: ms('99'), errors };
-}
-
-/** wrk in the background (1 thread, 16 connections), so something else can happen meanwhile. */
-function wrk(url: string, host: string | null, seconds: number, token?: string): Promise<WrkResult> {
-  const args = ['-t1', '-c16', `-d${seconds}s`, '--latency'];
-  if (host) args.push('-H', `Host: ${host}`);
-  // Only a signed-in caller's requests count as the tenant being active (anonymous ones never wake it).
-  if (token) args.push('-H', `Authorization: Bearer ${token}`);
-  return new Promise((resolve, reject) => {
-    const child = spawn('wrk', [...args, url], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (c) => {
-      out += c;
-    });
-    child.on('error', reject);
-    child.on('close', () => {
-      try {
-        resolve(parseWrk(out));
-      } catch (err) {
-        reject(err);
-      }
-    });
-  });
-}
-
-function procStatus(pid: number): { rssMiB: number; peakMiB: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { rssMiB: kb('VmRSS') / 1024, peakMiB: kb('VmHWM') / 1024 };
-}
 
 /** CPU seconds (user + system) a process has used so far. */
 function cpuSeconds(pid: number): number {
@@ -148,15 +100,6 @@ async function idleCores(ids: string[], seconds: number): Promise<{ containers: 
   const c1 = ids.reduce((s, id) => s + containerCpu(id), 0);
   const e1 = pids.reduce((s, p) => s + cpuSeconds(p), 0);
   return { containers: (c1 - c0) / wall, engine: (e1 - e0) / wall };
-}
-
-async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(n, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
 }
 
 async function main(): Promise<void> {
@@ -214,7 +157,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
 
   const port = await freePort();
-  const env = (idle: string) => ({
+  const env = (idle: string, pauseAfter = '0') => ({
     ...process.env,
     DATA_DIR: dataDir,
     PLATFORM_ID: platformId,
@@ -228,16 +171,17 @@ async function main(): Promise<void> {
     RUNTIME: 'docker',
     PROXY_ADMIN_URL: 'none',
     IDLE_TIMEOUT: idle,
+    PAUSE_AFTER: pauseAfter,
     SWEEP_INTERVAL: '24h',
     WAKE_TIMEOUT: '60s',
     LOG_LEVEL: 'warn',
   });
   let platform!: ChildProcess;
-  const startPlatform = async (idle: string): Promise<number> => {
+  const startPlatform = async (idle: string, pauseAfter?: string): Promise<number> => {
     const t0 = now();
-    platform = spawn(process.execPath, ['packages/platform/src/main.ts'], {
+    platform = spawn(process.execPath, ['--max-semi-space-size=8', 'packages/platform/src/main.ts'], {
       cwd: root,
-      env: env(idle),
+      env: env(idle, pauseAfter),
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     children.push(platform);
@@ -513,10 +457,49 @@ async function main(): Promise<void> {
       log('burst', results.burst);
     }
 
-    // Restart the platform with a 30 s idle limit: startup (its reconcile at TOTAL), then a sweep.
+    // The first sleep tier: restart with a 30 s freeze limit (and no stop), then a sweep that
+    // freezes the idle running ones while wrk keeps the hot one busy and a frozen one is woken.
     platform.kill('SIGTERM');
     await new Promise((r) => platform.once('exit', r));
     await sleep(31_000); // every instance is idle past the limit now, but the hot one gets traffic
+    await startPlatform('24h', '30s');
+    {
+      const baseline = await wrk(`http://127.0.0.1:${port}/health`, hostOf('hot'), 8, tokens.get('hot'));
+      const during = wrk(`http://127.0.0.1:${port}/health`, hostOf('hot'), 6, tokens.get('hot'));
+      await sleep(1000);
+      const t0 = now();
+      const r = await admin('POST', '/admin/sweep');
+      const sweepMs = now() - t0;
+      const busy = await during;
+      const report = r.json<{ paused: string[] }>();
+      // A frozen one woken on a quiet platform afterwards.
+      const frozen = running.find((h) => h !== 'hot' && report.paused.includes(h));
+      const w0 = now();
+      const woke = frozen
+        ? await httpRequest(port, {
+            path: '/health',
+            host: hostOf(frozen),
+            headers: { authorization: `Bearer ${tokens.get(frozen)}` },
+          })
+        : undefined;
+      results.freezeSweep = {
+        paused: report.paused.length,
+        pausedHot: report.paused.includes('hot'),
+        sweepMs,
+        wakeFromFrozenMs: frozen ? now() - w0 : undefined,
+        wakeStatus: woke?.status,
+        busyTenantRps: { before: baseline.rps, during: busy.rps },
+        busyTenantErrors: { before: baseline.errors, during: busy.errors },
+        busyTenantP99: { before: baseline.p99, during: busy.p99 },
+      };
+      log('freeze sweep', results.freezeSweep);
+    }
+
+    // Restart the platform with a 30 s idle limit: startup (its reconcile at TOTAL), then a sweep
+    // that stops the idle ones (frozen by now: the second tier).
+    platform.kill('SIGTERM');
+    await new Promise((r) => platform.once('exit', r));
+    await sleep(31_000);
     const startupMs = await startPlatform('30s');
     log(`platform restart with ${TOTAL} instances: ${startupMs.toFixed(0)} ms`);
     {
@@ -607,6 +590,7 @@ async function main(): Promise<void> {
           burst: results.burst,
           restartMs: results.restartMs,
           startups: results.startups,
+          freezeSweep: results.freezeSweep,
           sweep: results.sweep,
           wakeMs: results.wakeMs,
           provisionMs: results.provisionMs,
