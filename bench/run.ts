@@ -1,14 +1,15 @@
 /**
- * `npm run bench [-- platform|proxy|billing|social|matrix|rollout|density|swarm]`: runs the benchmarks
+ * `npm run bench [-- platform|proxy|billing|social|matrix|rollout|density|swarm|edge]`: runs the benchmarks
  * (all but the heavy ones by default), one after the other so they do not disturb each other. Each
  * prints markdown and writes bench/results/. `density` (hundreds of instances, ~25 min) and `swarm`
- * (a 3-node swarm, ~10 min, root) run only when named.
+ * (a 3-node swarm, ~10 min, root) and `edge` (native edge candidates, needs nginx, HAProxy and
+ * Caddy) run only when named.
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
 const suites = ['platform', 'proxy', 'oidc', 'jobs', 'billing', 'backup', 'social', 'matrix', 'rollout'];
-const heavy = ['density', 'swarm'];
+const heavy = ['density', 'swarm', 'edge'];
 const asked = process.argv.slice(2);
 const run = asked.length ? asked : suites;
 for (const name of run) {
