@@ -21,13 +21,20 @@ export async function pickHandle(
   return (await message.textContent()) ?? '';
 }
 
-/** The recovery-codes step: reads the codes, promises they are saved, continues to the progress view. */
+/**
+ * The recovery-codes step: reads the codes, promises they are saved, continues to the progress
+ * view, or straight into the instance when it was ready already (the page then leaves at once,
+ * and the progress view may never be seen).
+ */
 export async function saveRecoveryCodes(page: Page): Promise<string[]> {
   await page.locator('#step-codes').waitFor();
   const codes = await page.locator('#signup-codes-list li').allTextContents();
   await page.getByLabel('I have saved these codes somewhere safe').check();
   await page.getByRole('button', { name: 'Continue' }).click();
-  await page.locator('#step-progress').waitFor();
+  await Promise.race([
+    page.locator('#step-progress').waitFor(),
+    page.waitForURL((url) => url.pathname !== '/signup'),
+  ]);
   return codes;
 }
 
