@@ -10,8 +10,16 @@ export interface ProxyHealth {
  * Looks at the LLM proxy on a timer, never per request (like the engine's status). The platform
  * works without it (sign-in, instances, the router); only new instances' AI keys wait for it.
  */
-export function createProxyStatus(deps: { ping?: () => Promise<void>; intervalMs?: number }) {
+export function createProxyStatus(deps: {
+  ping?: () => Promise<void>;
+  intervalMs?: number;
+  retryMs?: number;
+}) {
   const intervalMs = deps.intervalMs ?? 15_000;
+  // While it does not answer, sooner (1 s, doubling up to the interval): a proxy that starts just
+  // after the platform (as `npm start` starts them) reads as up within a second or two, not 15 s.
+  const retryMs = deps.retryMs ?? 1000;
+  let failures = 0;
   let current: ProxyHealth = deps.ping
     ? { status: 'unreachable', checkedAt: null, error: 'not checked yet', lastError: null }
     : { status: 'not_configured', checkedAt: null, lastError: null };
@@ -45,13 +53,21 @@ export function createProxyStatus(deps: { ping?: () => Promise<void>; intervalMs
     refresh,
     /** The first look (not awaited: a proxy starting after the platform is normal), then a timer. */
     start(): void {
-      if (!deps.ping) return;
-      void refresh();
-      timer ??= setInterval(() => void refresh(), intervalMs);
+      if (!deps.ping || timer) return;
+      const next = async () => {
+        const h = await refresh();
+        failures = h.status === 'ok' ? 0 : failures + 1;
+        const wait = failures === 0 ? intervalMs : Math.min(intervalMs, retryMs * 2 ** (failures - 1));
+        if (timer) {
+          timer = setTimeout(() => void next(), wait);
+          timer.unref();
+        }
+      };
+      timer = setTimeout(() => void next(), 0);
       timer.unref();
     },
     stop(): void {
-      clearInterval(timer);
+      clearTimeout(timer);
       timer = undefined;
     },
   };
