@@ -312,6 +312,16 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
     seat.networks.add(networkId);
   }
 
+  /** Takes the platform's container off a network it is on (before the network goes). */
+  async function detachSeat(networkId: string): Promise<void> {
+    if (!seat?.networks.has(networkId)) return;
+    await seat.engine
+      .getNetwork(networkId)
+      .disconnect({ Container: seat.id, Force: true })
+      .catch(() => undefined);
+    seat.networks.delete(networkId);
+  }
+
   /**
    * The user's own overlay network, made if missing, with the platform's container on it: the
    * router reaches the instance there and the instance reaches the platform there, and no other
@@ -357,13 +367,7 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
   /** After its service went: the platform leaves the user's network, and the network goes. */
   async function removeUserNetwork(handle: string): Promise<void> {
     for (const net of await ourNetworks(networkName(handle))) {
-      if (seat?.networks.has(net.Id)) {
-        await seat.engine
-          .getNetwork(net.Id)
-          .disconnect({ Container: seat.id, Force: true })
-          .catch(() => undefined);
-        seat.networks.delete(net.Id);
-      }
+      await detachSeat(net.Id);
       // The task's endpoint lingers for a moment after its service went.
       for (let attempt = 0; ; attempt++) {
         try {
@@ -436,11 +440,7 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
       if (handle) await removeUserNetwork(handle);
       else {
         // The shared network of earlier versions (no handle label): empty once its services went.
-        if (seat?.networks.has(n.Id))
-          await seat.engine
-            .getNetwork(n.Id)
-            .disconnect({ Container: seat.id, Force: true })
-            .catch(() => undefined);
+        await detachSeat(n.Id);
         await manager
           .getNetwork(n.Id)
           .remove()
@@ -767,9 +767,12 @@ export function createSwarmDriver(options: SwarmDriverOptions): SwarmDriver {
       const tasks = (await manager.listTasks({ filters: { 'desired-state': ['running'] } })) as (TaskInfo & {
         ServiceID: string;
       })[];
+      const runningBy = new Map(
+        tasks.filter((x) => x.Status.State === 'running').map((x) => [x.ServiceID, x]),
+      );
       for (const s of await services()) {
         const node = nodeOfService(s);
-        const t = tasks.find((x) => x.ServiceID === s.ID && x.Status.State === 'running');
+        const t = runningBy.get(s.ID);
         const cid = t?.Status.ContainerStatus?.ContainerID;
         if (node && cid && options.nodes.has(node)) byService.set(s.ID, engineOf(node).getContainer(cid));
       }
