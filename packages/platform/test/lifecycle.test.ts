@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Progress } from '../src/orchestrator/orchestrator.ts';
+import type { RuntimeDriver } from '../src/runtime/driver.ts';
 import { startTestPlatform, type TestPlatform } from './harness.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/streamingInstance.ts', import.meta.url));
@@ -29,6 +30,23 @@ describe('lifecycle', () => {
       env: { IDLE_TIMEOUT: '1s', SWEEP_INTERVAL: '1h', ...env },
       clock: () => now,
     });
+
+  /** A runtime whose stops take `ms` longer, counting how many run at once (`most`). */
+  function slowStops(ms: number, onStop: () => void = () => undefined) {
+    const seen = { inFlight: 0, most: 0 };
+    const wrap = (d: RuntimeDriver): RuntimeDriver => ({
+      ...d,
+      async stop(id, graceMs) {
+        seen.inFlight++;
+        seen.most = Math.max(seen.most, seen.inFlight);
+        onStop();
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        await d.stop(id, graceMs);
+        seen.inFlight--;
+      },
+    });
+    return { seen, wrap };
+  }
 
   function stepsOf(p: TestPlatform, handle: string): Progress['step'][] {
     const steps: Progress['step'][] = [];
@@ -235,35 +253,24 @@ describe('lifecycle', () => {
 
   it('stops idle instances SWEEP_PARALLEL at a time, and a wake arriving mid-sweep is served before the sweep goes on', async () => {
     /** Stops the engine is in the middle of, and the most at once; each stop takes 400 ms. */
-    let inFlight = 0;
-    let most = 0;
     let firstStop: () => void = () => undefined;
     const sweepBusy = new Promise<void>((resolve) => {
       firstStop = resolve;
     });
+    const stops = slowStops(400, () => firstStop());
     const events: string[] = [];
     t = await startTestPlatform({
       runtime: 'process',
       command: [process.execPath, FIXTURE],
       env: { IDLE_TIMEOUT: '1s', SWEEP_INTERVAL: '1h', SWEEP_PARALLEL: '8' },
       clock: () => now,
-      wrapRuntime: (d) => ({
-        ...d,
-        async stop(id, graceMs) {
-          inFlight++;
-          most = Math.max(most, inFlight);
-          firstStop();
-          await new Promise((resolve) => setTimeout(resolve, 400));
-          await d.stop(id, graceMs);
-          inFlight--;
-        },
-      }),
+      wrapRuntime: stops.wrap,
     });
     const idle = Array.from({ length: 12 }, (_, i) => `idle${i}`);
     await Promise.all([...idle, 'zed'].map((h) => t!.provision(h)));
     await t.admin('POST', '/containers/zed/stop');
     advance(1100);
-    most = 0;
+    stops.seen.most = 0;
 
     const sweep = t.admin('POST', '/admin/sweep').then((r) => {
       events.push('sweep done');
@@ -277,28 +284,18 @@ describe('lifecycle', () => {
     // The 4 stops still queued when zed's wake began waited for it.
     expect(events).toEqual(['wake done', 'sweep done']);
     expect(report.stopped.sort()).toEqual([...idle].sort());
-    expect(most).toBeGreaterThan(1);
-    expect(most).toBeLessThanOrEqual(8);
+    expect(stops.seen.most).toBeGreaterThan(1);
+    expect(stops.seen.most).toBeLessThanOrEqual(8);
   });
 
   it('freezes idle instances SWEEP_PARALLEL at a time, and stops frozen ones one at a time later', async () => {
-    let inFlight = 0;
-    let most = 0;
+    const stops = slowStops(100);
     t = await startTestPlatform({
       runtime: 'process',
       command: [process.execPath, FIXTURE],
       env: { PAUSE_AFTER: '1s', IDLE_TIMEOUT: '10s', SWEEP_INTERVAL: '1h', SWEEP_PARALLEL: '8' },
       clock: () => now,
-      wrapRuntime: (d) => ({
-        ...d,
-        async stop(id, graceMs) {
-          inFlight++;
-          most = Math.max(most, inFlight);
-          await new Promise((resolve) => setTimeout(resolve, 100));
-          await d.stop(id, graceMs);
-          inFlight--;
-        },
-      }),
+      wrapRuntime: stops.wrap,
     });
     const idle = Array.from({ length: 6 }, (_, i) => `idle${i}`);
     await Promise.all(idle.map((h) => t!.provision(h)));
@@ -309,7 +306,7 @@ describe('lifecycle', () => {
     advance(10_000);
     const stopped = (await t.admin('POST', '/admin/sweep')).json<{ stopped: string[] }>();
     expect(stopped.stopped.sort()).toEqual([...idle].sort());
-    expect(most).toBe(1);
+    expect(stops.seen.most).toBe(1);
     // Asleep all the same: the next request wakes one.
     expect((await t.instance('idle0', { path: '/health' })).status).toBe(200);
   });
