@@ -22,20 +22,21 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, freePort, loadSecretKey, newToken } from '@matrixos/shared';
 import Docker from 'dockerode';
-import WebSocket from 'ws';
 import { loadConfig } from '../../packages/platform/src/config.ts';
 import { openDb } from '../../packages/platform/src/db/openDb.ts';
 import { createPlatform } from '../../packages/platform/src/platform.ts';
 import { createDockerDriver } from '../../packages/platform/src/runtime/docker/dockerDriver.ts';
 import { httpRequest } from '../../packages/platform/test/harness.ts';
+import { writeResults } from '../lib/results.ts';
 import { median, pct, pool, procStatus } from '../lib/stats.ts';
+import { holdWebSockets } from '../lib/websockets.ts';
 import { type WrkResult, wrk } from '../lib/wrk.ts';
 
 const RUNNING = Number(process.env.DENSITY_RUNNING ?? 100);
@@ -396,49 +397,22 @@ async function main(): Promise<void> {
       {
         const targets = running.slice(0, 20);
         const memBefore = await memory();
-        let opened = 0;
-        let failed = 0;
-        let dropped = 0;
-        const sockets: WebSocket[] = [];
-        let holding = true;
-        const openOne = (i: number) =>
-          new Promise<void>((resolve) => {
-            const h = targets[i % targets.length]!;
-            const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, {
-              headers: { host: hostOf(h), authorization: `Bearer ${tokens.get(h)}` },
-            });
-            ws.once('open', () => {
-              opened++;
-              resolve();
-            });
-            ws.once('error', () => {
-              failed++;
-              resolve();
-            });
-            ws.once('close', () => {
-              if (holding) dropped++;
-            });
-            ws.on('message', () => undefined);
-            sockets.push(ws);
-          });
-        await pool(
-          Array.from({ length: WS_COUNT }, (_, i) => i),
-          50,
-          openOne,
-        );
-        const memOpen = await memory();
-        await sleep(WS_SECONDS * 1000);
-        const stillOpen = sockets.filter((s) => s.readyState === WebSocket.OPEN).length;
-        holding = false;
-        for (const s of sockets) s.close();
-        results.websockets = {
-          asked: WS_COUNT,
-          instances: targets.length,
+        let memOpen = memBefore;
+        const held = await holdWebSockets({
+          url: `ws://127.0.0.1:${port}/ws`,
+          count: WS_COUNT,
           seconds: WS_SECONDS,
-          opened,
-          failed,
-          dropped,
-          stillOpen,
+          headersOf: (i) => {
+            const h = targets[i % targets.length]!;
+            return { host: hostOf(h), authorization: `Bearer ${tokens.get(h)}` };
+          },
+          whileOpen: async () => {
+            memOpen = await memory();
+          },
+        });
+        results.websockets = {
+          ...held,
+          instances: targets.length,
           platformRssMiB: { before: memBefore.rssMiB, open: memOpen.rssMiB },
         };
         log('websockets', results.websockets);
@@ -602,12 +576,7 @@ async function main(): Promise<void> {
       '```',
     );
     const text = md.join('\n');
-    console.log(text);
-    const outDir = path.join(root, 'bench/results');
-    mkdirSync(outDir, { recursive: true });
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    writeFileSync(path.join(outDir, `density-${stamp}.md`), `${text}\n`);
-    writeFileSync(path.join(outDir, `density-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
+    writeResults('density', text, results);
   } finally {
     await cleanup();
   }

@@ -23,7 +23,7 @@
  * EDGE_CHANGES (100) route changes. Results: bench/results/edge-<time>.{md,json}.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -32,6 +32,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '@matrixos/shared';
 import WebSocket from 'ws';
+import { writeResults } from '../lib/results.ts';
 import { median, pool } from '../lib/stats.ts';
 import { type WrkResult, wrk } from '../lib/wrk.ts';
 
@@ -39,7 +40,7 @@ const ROUNDS = Number(process.env.EDGE_ROUNDS ?? 3);
 const WS_COUNT = Number(process.env.EDGE_WS ?? 500);
 const CHANGES = Number(process.env.EDGE_CHANGES ?? 100);
 const SECONDS = 6;
-const root = path.resolve(import.meta.dirname, '../..');
+const _root = path.resolve(import.meta.dirname, '../..');
 const log = (...a: unknown[]) => console.error(`[edge ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
 for (const [cmd, pkg] of [
@@ -478,12 +479,7 @@ backend instances
         return `| ${name} | ${x.dropped} | ${x.echoedAfter} | ${x.msPerChange.toFixed(1)} | ${x.newRequestsFollowed} |`;
       }),
     ].join('\n');
-    console.log(md);
-    const outDir = path.join(root, 'bench/results');
-    mkdirSync(outDir, { recursive: true });
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    writeFileSync(path.join(outDir, `edge-${stamp}.md`), `${md}\n`);
-    writeFileSync(path.join(outDir, `edge-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
+    writeResults('edge', md, results);
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await sleep(500);

@@ -19,15 +19,16 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, newToken } from '@matrixos/shared';
 import Docker from 'dockerode';
-import WebSocket from 'ws';
 import { httpRequest } from '../../packages/platform/test/harness.ts';
+import { writeResults } from '../lib/results.ts';
 import { median, pct, pool, procStatus } from '../lib/stats.ts';
+import { holdWebSockets } from '../lib/websockets.ts';
 import { type WrkResult, wrk } from '../lib/wrk.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -174,44 +175,16 @@ async function main(): Promise<void> {
       platformRssMiB: rssMiB(),
     };
     log('at N', results.atN);
-
-    // WebSockets through the router, spread over the instances.
-    {
-      let opened = 0;
-      let failed = 0;
-      let dropped = 0;
-      let holding = true;
-      const sockets: WebSocket[] = [];
-      await pool(
-        Array.from({ length: WS_COUNT }, (_, i) => handles[i % handles.length]!),
-        50,
-        (h) =>
-          new Promise<void>((resolve) => {
-            const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, {
-              headers: { host: hostOf(h), authorization: `Bearer ${tokens.get(h)}` },
-            });
-            ws.once('open', () => {
-              opened++;
-              resolve();
-            });
-            ws.once('error', () => {
-              failed++;
-              resolve();
-            });
-            ws.once('close', () => {
-              if (holding) dropped++;
-            });
-            ws.on('message', () => undefined);
-            sockets.push(ws);
-          }),
-      );
-      await sleep(WS_SECONDS * 1000);
-      const stillOpen = sockets.filter((s) => s.readyState === WebSocket.OPEN).length;
-      holding = false;
-      for (const s of sockets) s.close();
-      results.websockets = { asked: WS_COUNT, seconds: WS_SECONDS, opened, failed, dropped, stillOpen };
-      log('websockets', results.websockets);
-    }
+    results.websockets = await holdWebSockets({
+      url: `ws://127.0.0.1:${port}/ws`,
+      count: WS_COUNT,
+      seconds: WS_SECONDS,
+      headersOf: (i) => {
+        const h = handles[i % handles.length]!;
+        return { host: hostOf(h), authorization: `Bearer ${tokens.get(h)}` };
+      },
+    });
+    log('websockets', results.websockets);
 
     // Wake from stopped, one at a time on a quiet platform.
     const wakes: number[] = [];
@@ -270,12 +243,7 @@ async function main(): Promise<void> {
       JSON.stringify({ ...results, routerByRunning: undefined }, null, 2),
       '```',
     ].join('\n');
-    console.log(md);
-    const outDir = path.join(root, 'bench/results');
-    mkdirSync(outDir, { recursive: true });
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    writeFileSync(path.join(outDir, `swarm-${stamp}.md`), `${md}\n`);
-    writeFileSync(path.join(outDir, `swarm-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
+    writeResults('swarm', md, results);
   } finally {
     platform?.kill('SIGTERM');
     rmSync(dataDir, { recursive: true, force: true });
