@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Builds the images of the full stack (docker-compose.platform.yml) without a registry:
+# Builds the images of the full stack (deploy/compose/docker-compose.yml) without a registry:
 #   ${PLATFORM_IMAGE:-matrixos/platform:latest}  deploy/compose/Dockerfile, target platform
 #   ${PROXY_IMAGE:-matrixos/proxy:latest}        deploy/compose/Dockerfile, target proxy
-#   ${CADDY_IMAGE:-matrixos/caddy:2.6-local}     only when it is not on the engine (make-caddy-image.sh)
+#   ${EDGE_IMAGE:-matrixos/edge:local}           the platform image plus nginx (make-edge-image.sh)
 # on BASE_IMAGE, or node:24-slim when the engine has it, or the local stand-in (make-base-image.sh).
 # Each is tagged by content too (repo:{hash of its inputs}); --if-stale skips a build whose hash
 # is already on the engine and prints "unchanged" for it. The instance image: scripts/build-image.sh.
@@ -34,10 +34,6 @@ if [ -z "$base" ]; then
     docker image inspect "$base" >/dev/null 2>&1 || bash scripts/make-base-image.sh "$base"
   fi
 fi
-caddy=${CADDY_IMAGE:-matrixos/caddy:2.6-local}
-if docker image inspect "$caddy" >/dev/null 2>&1; then echo "build-platform-images: $caddy unchanged"
-else bash scripts/make-caddy-image.sh "$caddy"; fi
-
 # What one target is made of: the base, the Dockerfile, the manifests and the sources it copies.
 inputs_hash() {
   local target=$1 dirs=(packages/shared/src packages/shared/browser packages/proxy/src packages/proxy/drizzle)
@@ -71,3 +67,6 @@ for target in proxy platform; do
   size=$(docker image inspect -f '{{.Size}}' "$image" | awk '{printf "%.0f MB", $1 / 1e6}')
   echo "build-platform-images: $image ($content) built in $(($(date +%s) - started)) s, $size"
 done
+# The edge: the platform image just built (or tagged) plus nginx; its hash covers that image.
+edge_args=(); [ "$if_stale" = 1 ] && edge_args+=(--if-stale)
+PLATFORM_IMAGE=${PLATFORM_IMAGE:-matrixos/platform:latest} bash scripts/make-edge-image.sh "${edge_args[@]}" "${EDGE_IMAGE:-matrixos/edge:local}"

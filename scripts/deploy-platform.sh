@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # Deploys the multi-tenant Matrix OS platform on a fresh Debian 12 or Ubuntu 24.04 server, from
 # this checkout, as the compose stack deploy/compose/docker-compose.yml (edge, platform, proxy):
-#   sudo scripts/deploy-platform.sh --domain example.com --email you@example.com [--tls MODE]
+#   sudo scripts/deploy-platform.sh --domain example.com --cert-dir /etc/matrixos/certs
+#   sudo scripts/deploy-platform.sh --domain example.com --dns cloudflare --email you@example.com
 #   --domain D        instances at {handle}.D, the control plane at D (kept in the settings)
-#   --email E         the ACME account's address (on-demand TLS)
-#   --tls MODE        on-demand (default: Let's Encrypt per name), internal (Caddy's own CA, no
-#                     ACME), or wildcard (your certificate for D and *.D: --cert-dir)
-#   --cert-dir DIR    wildcard: a directory with fullchain.pem and privkey.pem
+#   --tls MODE        wildcard (the default: one certificate for D and *.D, from --cert-dir or
+#                     --dns) or internal (the edge's own CA, no ACME: tests, private networks);
+#                     no per-name certificates (docs/deployment.md, "TLS")
+#   --cert-dir DIR    wildcard: a directory with fullchain.pem and privkey.pem (a renewal that
+#                     replaces them there is picked up by the edge within 5 minutes)
+#   --dns PROVIDER    wildcard: lego obtains and renews the certificate through DNS-01 (compose
+#                     profile certs); the provider's credentials go in the settings file
+#   --email E         the ACME account's address (with --dns)
 #   --anthropic-key K the Anthropic key the LLM proxy holds (or ANTHROPIC_API_KEY in the environment)
 #   --ip A            the server's public address for the DNS check (default: the source
 #                     address of its default route)
 #   --skip-dns-check  print the DNS records but do not check them
-#   --http-port N, --https-port N   the edge's ports (default 80 and 443)
-# It installs Docker Engine, docker-compose, Caddy's binary (for the edge image) and Node 24,
-# builds the images here (no registry needed), writes /etc/matrixos/platform.env once, starts the
-# stack, waits for it through the edge, prints a one-time admin sign-up link, and says which DNS
-# records to create. Run it again at any time: a run that finds everything in place changes
+#   --http-port N, --https-port N   the edge's ports (default 80, which only redirects, and 443)
+# It installs Docker Engine, docker-compose, nginx and its lua module (for the edge image) and
+# Node 24, builds the images here (no registry needed), writes /etc/matrixos/platform.env once
+# (a fresh admin token and edge secret), starts the stack, waits for it through the edge, prints
+# a one-time admin sign-up link, and says which DNS records to create. Run it again at any time: a run that finds everything in place changes
 # nothing and says "unchanged"; after `git pull` it rebuilds what changed and restarts only that
 # (instances keep running). Later runs may omit the flags: they are kept in the settings file.
 set -euo pipefail
@@ -25,13 +30,14 @@ cd "$root"
 env_file=${MATRIXOS_ENV_FILE:-/etc/matrixos/platform.env}
 project=${COMPOSE_PROJECT_NAME:-matrixos}
 compose_file="$root/deploy/compose/docker-compose.yml"
-domain='' email='' tls='' cert_dir='' key=${ANTHROPIC_API_KEY:-} ip='' dns_check=1 http_port='' https_port=''
+domain='' email='' tls='' cert_dir='' dns='' key=${ANTHROPIC_API_KEY:-} ip='' dns_check=1 http_port='' https_port=''
 while [ $# -gt 0 ]; do
   case "$1" in
     --domain) domain=${2:?--domain needs a value}; shift ;;
     --email) email=${2:?--email needs a value}; shift ;;
-    --tls) tls=${2:?--tls needs on-demand, internal or wildcard}; shift ;;
+    --tls) tls=${2:?--tls needs wildcard or internal}; shift ;;
     --cert-dir) cert_dir=${2:?--cert-dir needs a directory}; shift ;;
+    --dns) dns=${2:?--dns needs the DNS provider as lego names it, e.g. cloudflare}; shift ;;
     --anthropic-key) key=${2:?--anthropic-key needs a value}; shift ;;
     --ip) ip=${2:?--ip needs an address}; shift ;;
     --skip-dns-check) dns_check=0 ;;
@@ -60,21 +66,46 @@ esac
 # --- Settings: flags win, then the settings file, then defaults --------------------------------
 setting() { [ -f "$env_file" ] && sed -n "s/^$1=//p" "$env_file" | tail -1 || true; }
 domain=${domain:-$(setting PLATFORM_DOMAIN)}
-tls=${tls:-$(setting TLS_MODE)}; tls=${tls:-on-demand}
+tls_from_flag=$tls
+tls=${tls:-$(setting TLS_MODE)}; tls=${tls:-wildcard}
 email=${email:-$(setting ACME_EMAIL)}
 http_port=${http_port:-$(setting HTTP_PORT)}; http_port=${http_port:-80}
 https_port=${https_port:-$(setting HTTPS_PORT)}; https_port=${https_port:-443}
-cert_dir=${cert_dir:-$(setting WILDCARD_CERT_DIR)}
+# WILDCARD_CERT_DIR: the name this setting had in front of Caddy.
+cert_dir=${cert_dir:-$(setting CERT_DIR)}; cert_dir=${cert_dir:-$(setting WILDCARD_CERT_DIR)}
+dns=${dns:-$(setting LEGO_DNS_PROVIDER)}
 [ -n "$domain" ] || die "--domain is required on the first run (e.g. --domain example.com)"
 [[ "$domain" =~ ^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$ && "$domain" == *.* ]] || die "--domain must be a lower-case domain name such as example.com"
 case "$tls" in
-  on-demand) [ -n "$email" ] || die "--tls on-demand needs --email (the ACME account's address)" ;;
   internal) ;;
   wildcard)
-    [ -n "$cert_dir" ] || die "--tls wildcard needs --cert-dir DIR with fullchain.pem and privkey.pem"
-    cert_dir=$(cd "$cert_dir" && pwd) || die "--cert-dir $cert_dir does not exist"
-    [ -s "$cert_dir/fullchain.pem" ] && [ -s "$cert_dir/privkey.pem" ] || die "$cert_dir needs fullchain.pem and privkey.pem" ;;
-  *) die "--tls must be on-demand, internal or wildcard (got $tls)" ;;
+    if [ -n "$dns" ]; then
+      [[ "$dns" =~ ^[a-z0-9.-]+$ ]] || die "--dns takes the provider as lego names it (e.g. cloudflare, route53; https://go-acme.github.io/lego/dns/), not $dns"
+      [ -n "$email" ] || die "--dns needs --email (the ACME account's address)"
+      cert_dir=${cert_dir:-/etc/matrixos/certs}
+      [ -d "$cert_dir" ] || { install -d -m 0700 "$cert_dir" && changed "made $cert_dir (lego writes the certificate there)"; }
+      cert_dir=$(cd "$cert_dir" && pwd)
+    else
+      [ -n "$cert_dir" ] || die "--tls wildcard (the default) needs one certificate for $domain and *.$domain. Either
+    --cert-dir DIR        a directory with fullchain.pem and privkey.pem (e.g. from certbot's DNS challenge), or
+    --dns PROVIDER --email E   lego obtains and renews it through your DNS provider's API (its
+                          credentials, e.g. CLOUDFLARE_DNS_API_TOKEN=..., go in $env_file), or
+    --tls internal        the edge's own CA instead (tests and private networks: browsers warn).
+  Why one wildcard certificate and no per-name ones: docs/deployment.md, \"TLS\"."
+      [ -d "$cert_dir" ] || die "--cert-dir $cert_dir does not exist"
+      cert_dir=$(cd "$cert_dir" && pwd)
+      [ -s "$cert_dir/fullchain.pem" ] && [ -s "$cert_dir/privkey.pem" ] || die "$cert_dir needs fullchain.pem and privkey.pem (for $domain and *.$domain)"
+      if command -v openssl >/dev/null; then
+        for name in "$domain" "edge-check.$domain"; do
+          openssl x509 -in "$cert_dir/fullchain.pem" -noout -checkhost "$name" 2>/dev/null | grep -q 'does match' ||
+            die "$cert_dir/fullchain.pem is not valid for $name (it must name $domain and *.$domain)"
+        done
+      fi
+    fi ;;
+  on-demand)
+    where="in $env_file"; [ -z "$tls_from_flag" ] || where="--tls"
+    die "TLS_MODE=on-demand ($where) is gone: the native edge serves one wildcard certificate for $domain and *.$domain (docs/deployment.md, \"TLS\"). Run again with --tls wildcard and --cert-dir DIR or --dns PROVIDER --email E, or with --tls internal" ;;
+  *) die "--tls must be wildcard or internal (got $tls)" ;;
 esac
 for p in "$http_port" "$https_port"; do
   [[ "$p" =~ ^[0-9]+$ ]] && [ "$p" -ge 1 ] && [ "$p" -le 65535 ] || die "ports must be TCP port numbers (got $p)"
@@ -82,9 +113,9 @@ done
 public_url="https://$domain"; [ "$https_port" = 443 ] || public_url="$public_url:$https_port"
 
 # --- Packages ----------------------------------------------------------------------------------
-# Caddy: only its binary, for the edge image (scripts/make-caddy-image.sh); the edge runs in the stack.
-# npm: Debian's, only to fetch Node 24 from the npm registry (scripts/node24.sh).
-packages=(docker.io docker-compose caddy busybox-static file curl git ca-certificates iproute2 npm)
+# nginx and its lua module: only for the edge image (scripts/make-edge-image.sh copies them in);
+# the edge runs in the stack. npm: Debian's, only to fetch Node 24 from the npm registry.
+packages=(docker.io docker-compose nginx-light libnginx-mod-http-lua openssl busybox-static file curl git ca-certificates iproute2 npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -95,11 +126,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   changed "installed ${missing[*]}"
 fi
-# Debian starts its own caddy.service on :80; the stack's edge takes 80 and 443 instead.
-if systemctl is-enabled caddy >/dev/null 2>&1 || systemctl is-active caddy >/dev/null 2>&1; then
-  systemctl disable --now caddy >/dev/null 2>&1 || true
-  changed "disabled the host's caddy.service (the edge runs in the stack)"
-fi
+# Debian starts its own nginx.service on :80 (and an earlier deploy's caddy.service held 80 and
+# 443); the stack's edge takes those ports instead.
+for unit in nginx caddy; do
+  if systemctl is-enabled "$unit" >/dev/null 2>&1 || systemctl is-active "$unit" >/dev/null 2>&1; then
+    systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    changed "disabled the host's $unit.service (the edge runs in the stack)"
+  fi
+done
 if ! systemctl is-active docker >/dev/null 2>&1; then
   systemctl enable --now docker >/dev/null 2>&1 || die "Docker Engine did not start (journalctl -u docker)"
   changed "started Docker Engine"
@@ -138,7 +172,7 @@ set_setting() { # KEY VALUE: writes it when it differs, reporting the change (ne
   else
     printf '%s=%s\n' "$k" "$v" >>"$env_file"
   fi
-  case "$k" in *TOKEN* | *KEY*) changed "settings: $k set" ;; *) changed "settings: $k=$v" ;; esac
+  case "$k" in *TOKEN* | *KEY* | *SECRET*) changed "settings: $k set" ;; *) changed "settings: $k=$v" ;; esac
 }
 if [ ! -f "$env_file" ]; then
   install -d -m 0700 "$(dirname "$env_file")"
@@ -147,7 +181,6 @@ if [ ! -f "$env_file" ]; then
     echo "# The stack: deploy/compose/docker-compose.yml. Edit, then run the deploy script again."
     echo "PLATFORM_ADMIN_TOKEN=$(head -c 32 /dev/urandom | base64 | tr -d '=+/\n')"
     echo "ANTHROPIC_API_KEY="
-    echo "CADDY_IMAGE=matrixos/caddy:2.6-local"
   } >"$env_file")
   changed "wrote $env_file"
 fi
@@ -157,7 +190,12 @@ set_setting TLS_MODE "$tls"
 set_setting ACME_EMAIL "$email"
 set_setting HTTP_PORT "$http_port"
 set_setting HTTPS_PORT "$https_port"
-[ "$tls" != wildcard ] || set_setting WILDCARD_CERT_DIR "$cert_dir"
+# The edge's route API secret, shared by the edge and the platform: made once, then kept.
+[ -n "$(setting EDGE_SECRET)" ] || set_setting EDGE_SECRET "$(head -c 24 /dev/urandom | base64 | tr -d '=+/\n')"
+if [ "$tls" = wildcard ]; then
+  set_setting CERT_DIR "$cert_dir"
+  [ -z "$dns" ] || set_setting LEGO_DNS_PROVIDER "$dns"
+fi
 [ -z "$key" ] || set_setting ANTHROPIC_API_KEY "$key"
 [ -n "$(setting ANTHROPIC_API_KEY)" ] || say "note: no Anthropic key yet: the AI answers that one is needed (set ANTHROPIC_API_KEY in $env_file, or pass --anthropic-key, and run again)"
 
@@ -168,14 +206,24 @@ out=$(bash scripts/build-platform-images.sh --if-stale 2>&1) || { echo "$out" >&
 while read -r line; do
   case "$line" in
     *unchanged*) ;;
-    build-platform-images:* | make-caddy-image:*) changed "built ${line#*: }" ;;
+    build-platform-images:* | make-edge-image:*) changed "built ${line#*: }" ;;
   esac
 done <<<"$out"
 
 # --- The stack -----------------------------------------------------------------------------------
-dc() { MATRIXOS_ENV_FILE="$env_file" "${dc_bin[@]}" --env-file "$env_file" -p "$project" -f "$compose_file" "$@"; }
+# With --dns, the `certs` profile adds lego, which writes the certificate into CERT_DIR.
+profile=(); [ "$tls" = wildcard ] && [ -n "$dns" ] && profile=(--profile certs)
+dc() { MATRIXOS_ENV_FILE="$env_file" "${dc_bin[@]}" --env-file "$env_file" -p "$project" -f "$compose_file" "${profile[@]}" "$@"; }
 containers() { docker ps -a --filter "label=com.docker.compose.project=$project" --format '{{.Label "com.docker.compose.service"}} {{.ID}} {{.State}}' | sort; }
 before=$(containers)
+if [ "${#profile[@]}" -gt 0 ] && [ ! -s "$cert_dir/fullchain.pem" ]; then
+  # The edge needs the certificate to start: lego first (the DNS-01 challenge takes a minute or two).
+  say "obtaining the certificate for $domain and *.$domain through DNS-01 ($dns) ..."
+  dc up -d lego >/dev/null 2>&1 || { dc up -d lego 2>&1 | tail -20 >&2; die "docker-compose up lego failed"; }
+  for _ in $(seq 1 120); do [ -s "$cert_dir/fullchain.pem" ] && break; sleep 5; done
+  [ -s "$cert_dir/fullchain.pem" ] || { dc logs --tail 40 lego >&2; die "lego got no certificate within 10 minutes (its log is above; the provider's credentials belong in $env_file)"; }
+  changed "obtained the wildcard certificate (lego, $dns)"
+fi
 dc up -d --remove-orphans >/dev/null 2>&1 || { dc up -d 2>&1 | tail -20 >&2; die "docker-compose up failed"; }
 after=$(containers)
 if [ "$before" != "$after" ]; then
@@ -199,8 +247,8 @@ for _ in $(seq 1 30); do
   sleep 2
 done
 if [ "$edge" = 200 ]; then say "ready: $public_url answers through the edge"
-elif [ "$tls" = on-demand ]; then say "warning: the edge has no certificate for $domain yet (HTTP $edge): it gets one once DNS points here and port 80 is open"
 else dc logs --tail 30 edge >&2; die "the edge does not answer https://$domain:$https_port (HTTP $edge)"; fi
+[ "$tls" != internal ] || say "TLS from the edge's own CA: browsers trust it once given its certificate ($(printf '%s ' "${dc_bin[@]}")-p $project -f $compose_file exec -T edge cat /var/lib/matrixos-edge/tls/ca.crt)"
 
 # --- The first admin -------------------------------------------------------------------------------
 invite=$(dc exec -T platform matrixos admin-invite --if-none 2>&1 | tail -1)
@@ -224,7 +272,7 @@ if [ "$dns_check" = 1 ]; then
     if [ -n "$ip" ] && grep -qw -- "$ip" <<<"$got"; then say "DNS ok: $name -> $ip"
     else dns_ok=0; say "DNS NOT READY: $name resolves to '${got% }' (want $ip)$([ "$name" = "$probe" ] && echo ': the wildcard record is missing')"; fi
   done
-  [ "$dns_ok" = 1 ] || say "warning: until DNS is right, browsers cannot reach $public_url$([ "$tls" = on-demand ] && echo ' and no certificate can be issued')"
+  [ "$dns_ok" = 1 ] || say "warning: until DNS is right, browsers cannot reach $public_url"
 else
   say "DNS check skipped (--skip-dns-check)"
 fi

@@ -23,7 +23,7 @@
  * EDGE_CHANGES (100) route changes. Results: bench/results/edge-<time>.{md,json}.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -35,6 +35,7 @@ import WebSocket from 'ws';
 import { writeResults } from '../lib/results.ts';
 import { median, pool } from '../lib/stats.ts';
 import { type WrkResult, wrk } from '../lib/wrk.ts';
+import { childrenOf, cpuSeconds, selfSignedCert, waitPort } from './support.ts';
 
 const ROUNDS = Number(process.env.EDGE_ROUNDS ?? 3);
 const WS_COUNT = Number(process.env.EDGE_WS ?? 500);
@@ -65,37 +66,6 @@ interface Edge {
   pids(): number[];
   /** Points `host` at 127.0.0.1:`port` (null: the edge cannot change routes at runtime). */
   route: ((host: string, port: number) => Promise<void>) | null;
-}
-
-/** CPU seconds (user + system) of some processes so far. */
-function cpuSeconds(pids: number[]): number {
-  let sum = 0;
-  for (const pid of pids) {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    sum += (Number(fields[11]) + Number(fields[12])) / 100;
-  }
-  return sum;
-}
-
-function childrenOf(pid: number): number[] {
-  const out = execFileSync('sh', ['-c', `pgrep -P ${pid} || true`], { encoding: 'utf8' });
-  return out.split('\n').filter(Boolean).map(Number);
-}
-
-async function waitPort(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error(`nothing listens on ${port}`);
 }
 
 /** A plain HTTP request to loopback (the edges' admin interfaces). */
@@ -134,33 +104,7 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   const results: Record<string, unknown> = {};
   try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=*.localhost',
-        '-addext',
-        'subjectAltName=DNS:*.localhost,DNS:localhost',
-        '-keyout',
-        `${dir}/key.pem`,
-        '-out',
-        `${dir}/cert.pem`,
-      ],
-      { stdio: 'ignore' },
-    );
-    writeFileSync(
-      `${dir}/combined.pem`,
-      readFileSync(`${dir}/cert.pem`, 'utf8') + readFileSync(`${dir}/key.pem`, 'utf8'),
-    );
+    selfSignedCert(dir);
 
     // Stand-ins: instance a, and the two addresses instance b's route flips between.
     const [a, b1, b2] = [await freePort(), await freePort(), await freePort()];

@@ -3,8 +3,9 @@
 # as a tarball under .tools/deploy/), boots it with `systemd-nspawn -b` in a network namespace of
 # its own (a veth pair to the host, NAT for Debian's mirror and the npm registry), copies this
 # checkout in, runs the deploy script twice (the second run must report that nothing changed),
-# and checks that the platform answers through the edge (--tls internal) and that its admin
-# invite link works. Prints the time from the fresh root filesystem to a working platform.
+# and checks that the platform answers through the native edge (--tls internal: verified against
+# the edge's own CA), that the edge's route API answers with the generated secret, and that the
+# admin invite link works. Prints the time from the fresh root filesystem to a working platform.
 # Cleans up only what it made (its netns, veth, NAT rules, machine and directory).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -85,7 +86,10 @@ cp /etc/ssl/certs/ca-certificates.crt "$tree/etc/ssl/certs/ca-certificates.crt"
 cp /etc/ssl/certs/ca-certificates.crt "$tree/usr/local/share/ca-certificates/host-bundle.crt"
 say "copying the checkout in (its tracked and untracked files, not node_modules or .tools)"
 mkdir -p "$tree/opt/matrixos"
-git ls-files -z --cached --others --exclude-standard | tar -C "$root" --null -T - -c | tar -C "$tree/opt/matrixos" -x
+# (Tracked files deleted in the working tree are left out: the copy is the tree as it is.)
+git ls-files -z --cached --others --exclude-standard |
+  while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+  tar -C "$root" --null -T - -c | tar -C "$tree/opt/matrixos" -x
 [ -d .git ] && cp -a .git "$tree/opt/matrixos/.git" 2>/dev/null || true
 
 ip netns add "$ns"
@@ -176,10 +180,15 @@ link=$(echo "$first" | grep -o 'https://[^ ]*/signup?invite=mxv_[A-Za-z0-9_-]*' 
 [ -n "$link" ] || fail "the first run printed no admin invite link"
 
 say "the platform through the edge, inside the machine"
-ready=$(guest curl -sk --resolve "$domain:443:127.0.0.1" -o /dev/null -w '%{http_code}' "https://$domain/health/ready")
-[ "$ready" = 200 ] || fail "GET https://$domain/health/ready through the edge: $ready"
-page=$(guest curl -sk --resolve "$domain:443:127.0.0.1" "${link/https:\/\/$domain/https://$domain}")
+guest docker cp matrixos_edge_1:/var/lib/matrixos-edge/tls/ca.crt /root/edge-ca.crt || fail "no internal CA in the edge container"
+ready=$(guest curl -sS --cacert /root/edge-ca.crt --resolve "$domain:443:127.0.0.1" -o /dev/null -w '%{http_code}' "https://$domain/health/ready")
+[ "$ready" = 200 ] || fail "GET https://$domain/health/ready through the edge (TLS verified against its CA): $ready"
+page=$(guest curl -sS --cacert /root/edge-ca.crt --resolve "$domain:443:127.0.0.1" "$link")
 grep -q 'administrator invite' <<<"$page" || fail "the invite link does not open the admin sign-up page"
+edge_secret=$(guest sed -n 's/^EDGE_SECRET=//p' /etc/matrixos/platform.env)
+[ "${#edge_secret}" -ge 16 ] || fail "the deploy script wrote no EDGE_SECRET"
+routes=$(guest curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $edge_secret" http://127.0.0.1:9002/routes)
+[ "$routes" = 200 ] || fail "the edge's route API with the generated secret: $routes"
 
 say "second run"
 second=$(run_deploy) || { echo "$second" | tail -40; fail "second run of deploy-platform.sh"; }

@@ -1,4 +1,11 @@
-import { errorHandler, type Logger, notFoundHandler, TELEGRAM_WEBHOOK_PATH } from '@matrixos/shared';
+import {
+  errorHandler,
+  INSTANCE_REFRESH_PATH,
+  type Logger,
+  notFoundHandler,
+  REVOCATIONS_PATH,
+  TELEGRAM_WEBHOOK_PATH,
+} from '@matrixos/shared';
 import { Hono } from 'hono';
 import type { WebSocketServer } from 'ws';
 import { type Activity, createActivity } from './activity.ts';
@@ -7,6 +14,7 @@ import { createNetwork } from './appliance/network.ts';
 import { APPLIANCE_OPEN_PATHS, applianceRoutes } from './appliance/routes.ts';
 import { appRoutes } from './apps/routes.ts';
 import { createAppStore } from './apps/store.ts';
+import { createPasses } from './auth/passes.ts';
 import { type AuthEnv, requireAuth } from './auth/require-auth.ts';
 import { type Channels, createChannels } from './channels/channel.ts';
 import { createMatrixChannel, type MatrixChannel } from './channels/matrix/matrix.ts';
@@ -27,6 +35,8 @@ import { jobRoutes } from './jobs/routes.ts';
 import { createJobs, type Jobs } from './jobs/service.ts';
 import { createKernel, type Kernel } from './kernel/kernel.ts';
 import { createOwnKey } from './kernel/own-key.ts';
+import { type ActivityReporter, createActivityReporter } from './platform/reportActivity.ts';
+import { revocationRoutes } from './platform/revocationRoutes.ts';
 import { profileRoutes } from './profile/routes.ts';
 import { sessionRoutes } from './session/routes.ts';
 import { createSessionStore } from './session/store.ts';
@@ -46,8 +56,10 @@ export interface GatewayDeps {
   token: string;
   /** The shell's files (`packages/gateway/shell/`, or `shell/` beside the bundle). */
   shellDir: string;
-  /** The clock activity is read from (tests pass their own). */
+  /** The clock activity and instance passes are read from (tests pass their own). */
   now?: () => number;
+  /** At most one activity report to the platform per this (ACTIVITY_REPORT_EVERY_MS; tests shorten it). */
+  reportEveryMs?: number;
 }
 
 /** The instance: its HTTP app and the WebSocket server its node server hands upgrades to. */
@@ -67,28 +79,75 @@ export interface Gateway {
   social: Social;
   /** Publishes the profiles to the platform (started here when there is a platform). */
   profiles: ProfilePublisher | null;
+  /** Tells the platform how the instance is used (platform mode with a platform URL). */
+  activityReporter: ActivityReporter | null;
   /** Closes every open WebSocket with 1001 (going away) and stops running AI turns, for shutdown. */
   closeSockets(): void;
 }
 
 // `/api/health`: the seed's name for it (SDP-1's end-to-end script asks there). Telegram's webhook
-// carries no owner credentials: its route checks the webhook secret instead.
-const PUBLIC_PATHS = new Set(['/health', '/api/health', '/openapi.json', TELEGRAM_WEBHOOK_PATH]);
+// carries no owner credentials: its route checks the webhook secret instead; the platform's
+// revocations route checks the instance token itself. The refresh path is the platform's (on this
+// host, the edge never routes it here): should it arrive, it is a 404, never a redirect to itself.
+const PUBLIC_PATHS = new Set([
+  '/health',
+  '/api/health',
+  '/openapi.json',
+  TELEGRAM_WEBHOOK_PATH,
+  REVOCATIONS_PATH,
+  INSTANCE_REFRESH_PATH,
+]);
 
-/** Open to everyone, signed in or not: the page (shell or sign-in), its files, and signing in. */
-const isOpen = (method: string, path: string) =>
-  ((method === 'GET' || method === 'HEAD') && (path === '/' || path.startsWith('/shell/'))) ||
-  (method === 'POST' && path === '/api/session') ||
-  (method === 'GET' && APPLIANCE_OPEN_PATHS.has(path));
+/**
+ * Open to everyone, signed in or not: the page (shell or sign-in), its files, and signing in. In
+ * platform mode `/` is the owner's only: a browser without a pass goes through the platform.
+ */
+const openPaths =
+  (mode: GatewayConfig['mode']) =>
+  (method: string, path: string): boolean =>
+    ((method === 'GET' || method === 'HEAD') &&
+      ((path === '/' && mode === 'single') || path.startsWith('/shell/'))) ||
+    (method === 'POST' && path === '/api/session') ||
+    (method === 'GET' && APPLIANCE_OPEN_PATHS.has(path));
 
 /** Wires the routes over one home. The home must exist (main.ts seeds it before this). */
-export async function createApp({ config, log, token, shellDir, now }: GatewayDeps): Promise<Gateway> {
+export async function createApp({
+  config,
+  log,
+  token,
+  shellDir,
+  now,
+  reportEveryMs,
+}: GatewayDeps): Promise<Gateway> {
   const startedAt = new Date();
   const paths = homePaths(config.home);
-  const activity = createActivity(now);
+  const platform = config.mode === 'platform';
+  const sockets = createSocketServer();
+  // Platform mode: the edge routes the owner's requests straight here, past the platform, so the
+  // instance checks their passes itself (requireAuth) and tells the platform how it is used.
+  const activityReporter =
+    platform && config.platformUrl
+      ? createActivityReporter({
+          url: config.platformUrl,
+          token,
+          log,
+          lastActive: () => activity.last(),
+          openSockets: () => sockets.clients.size,
+          everyMs: reportEveryMs,
+        })
+      : null;
+  const activity = createActivity(now, activityReporter?.used);
+  sockets.on('connection', (ws) => {
+    activityReporter?.socketsChanged();
+    ws.once('close', () => activityReporter?.socketsChanged());
+  });
+  const passes = createPasses({
+    token,
+    host: config.publicUrl ? new URL(config.publicUrl).host : undefined,
+    now,
+  });
   const bus = createEventBus();
   const inbox = createInbox(paths.inbox);
-  const sockets = createSocketServer();
   const sessions = await createSessionStore(paths.sessions, log);
   const storage = createStorageGuard({ home: config.home, reserveBytes: config.storageReserveBytes });
   const apps = createAppStore({ home: config.home, bus, maxFileBytes: config.maxFileBytes, storage });
@@ -150,7 +209,16 @@ export async function createApp({ config, log, token, shellDir, now }: GatewayDe
   // A filesystem error that escaped a route's own handling is still the user's path, not a 500.
   app.onError((err, c) => onError(fsErrorToHttp(err) ?? err, c));
   app.notFound(notFoundHandler);
-  app.use(requireAuth({ token, sessions, activity, publicPaths: PUBLIC_PATHS, open: isOpen }));
+  app.use(
+    requireAuth({
+      token,
+      sessions,
+      activity,
+      publicPaths: PUBLIC_PATHS,
+      open: openPaths(config.mode),
+      passes: platform ? passes : undefined,
+    }),
+  );
   if (config.appliance) {
     // Before the shell: the appliance notes when its kiosk is given the desktop (`/`).
     const ticket = config.appliance.kioskTicket ? createKioskTicket(config.appliance.kioskTicket) : null;
@@ -163,6 +231,7 @@ export async function createApp({ config, log, token, shellDir, now }: GatewayDe
   }
   app.route('/', shellRoutes({ shellDir, config }));
   app.route('/', sessionRoutes({ token, sessions, config }));
+  app.route('/', revocationRoutes({ token, passes }));
   app.route('/', systemRoutes({ config, log, activity, startedAt, channels }));
   app.route('/', profileRoutes({ home: config.home }));
   app.route('/', inboxRoutes({ inbox, bus, storage }));
@@ -174,7 +243,7 @@ export async function createApp({ config, log, token, shellDir, now }: GatewayDe
   app.route('/', jobRoutes({ jobs, sync: jobs.sync }));
   app.route('/', channelRoutes({ telegram }));
   app.route('/', socialRoutes({ social, handle: config.handle }));
-  app.route('/', socketRoutes({ bus, activity, handle: config.handle, log, kernel }));
+  app.route('/', socketRoutes({ bus, activity, handle: config.handle, log, kernel, passes }));
   // In the background: a slow Bot API must not hold up the instance's first answer.
   void channels.startAll();
   // Also in the background: the platform keeps the copy others read, so it need not be first.
@@ -191,7 +260,9 @@ export async function createApp({ config, log, token, shellDir, now }: GatewayDe
     matrix,
     social,
     profiles,
+    activityReporter,
     closeSockets() {
+      activityReporter?.stop();
       profiles?.stop();
       void jobs.close();
       void channels.stopAll();

@@ -76,7 +76,8 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     void running
       .shutdown(SHUTDOWN_GRACE_MS)
       .then(async (how) => {
-        await jobsClosed;
+        // closeSockets (in the shutdown) stopped the activity reports; one may be on its way.
+        await Promise.all([jobsClosed, gateway.activityReporter?.flush()]);
         return how;
       })
       .then((how) => {

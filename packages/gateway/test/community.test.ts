@@ -2,8 +2,10 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createProxyClient } from '@matrixos/proxy/contract';
 import { reply } from '@matrixos/proxy/testing';
+import { instancePassCookie, instancePassKey, signInstancePass } from '@matrixos/shared';
 import { launchChromium, type TestBrowser, toolAvailable } from '@matrixos/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { instanceUrl } from '../../platform/src/config.ts';
 import { startTestPlatformWithProxy } from '../../platform/test/harness.ts';
 
 // SCREENSHOTS_DIR=docs/screenshots saves what the test sees (docs/social.md shows it).
@@ -134,9 +136,16 @@ describe('social between two real instances on a real platform', () => {
         const requested: string[] = [];
         page.on('request', (r) => requested.push(r.url()));
 
+        // Hamed's pass, as the platform's bridge would set it on his host (the gateway checks it
+        // against that host, whichever address the page is loaded from).
+        const pass = await signInstancePass(instancePassKey(t.tokenOf('hamed')!), {
+          host: new URL(instanceUrl(t.config, 'hamed')).host,
+          userId: 'u_hamed',
+          sessionId: 's_hamed',
+          role: 'user',
+        });
+        await browser.context.addCookies([{ name: instancePassCookie(false), value: pass, url }]);
         await page.goto(url);
-        await page.fill('#token', t.tokenOf('hamed')!);
-        await page.click('button[type=submit]');
         await page.waitForSelector('.status[data-state="open"]');
         await page.click('.launcher-item[title="Community"]');
 

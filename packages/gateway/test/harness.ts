@@ -27,11 +27,19 @@ export interface TestGateway {
 /**
  * A real gateway on loopback over a fresh, seeded temporary home; or over `reuse.home` (a
  * restart), which is then left in place on close. `reuse.token` replaces the test token;
- * `reuse.limits` the server's limits; `reuse.now` the clock activity is read from.
+ * `reuse.limits` the server's limits; `reuse.now` the clock activity and passes are read from;
+ * `reuse.reportEveryMs` the interval of activity reports to the platform.
  */
 export async function startGateway(
   overrides: Partial<GatewayConfig> = {},
-  reuse: { home?: string; token?: string; limits?: ServerLimits; now?: () => number; jobs?: boolean } = {},
+  reuse: {
+    home?: string;
+    token?: string;
+    limits?: ServerLimits;
+    now?: () => number;
+    jobs?: boolean;
+    reportEveryMs?: number;
+  } = {},
 ): Promise<TestGateway> {
   const limits = reuse.limits ?? SERVER_LIMITS;
   const home = reuse.home ?? (await mkdtemp(join(tmpdir(), 'matrixos-home-')));
@@ -44,6 +52,7 @@ export async function startGateway(
     token,
     shellDir: SHELL_DIR,
     ...(reuse.now ? { now: reuse.now } : {}),
+    ...(reuse.reportEveryMs ? { reportEveryMs: reuse.reportEveryMs } : {}),
   });
   const running = await listen(gateway, config, limits);
   // Only the tests of jobs start the scheduler (it checks each job's module in a child process).

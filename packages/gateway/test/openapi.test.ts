@@ -1,4 +1,4 @@
-import { errorBody, openApiPath } from '@matrixos/shared';
+import { errorBody, openApiPath, REVOCATIONS_PATH } from '@matrixos/shared';
 import { inspectRoutes } from 'hono/dev';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
@@ -10,6 +10,7 @@ import {
   directoryReply,
   healthReply,
   messagesReply,
+  revocationsReply,
   sessionReply,
   settingsReply,
   systemInfoReply,
@@ -104,5 +105,8 @@ describe('the gateway API description', () => {
     await conforms('GET', '/api/jobs/nope', '/api/jobs/{id}', 404, errorBody);
     await conforms('POST', '/api/jobs/repo/sync', '/api/jobs/repo/sync', 409, errorBody);
     await conforms('GET', '/api/settings/telegram', '/api/settings/telegram', 200, telegramSettingsResponse);
+    const revocations = JSON.stringify({ sessions: ['s1'] });
+    await conforms('POST', REVOCATIONS_PATH, REVOCATIONS_PATH, 200, revocationsReply, revocations);
+    await conforms('POST', REVOCATIONS_PATH, REVOCATIONS_PATH, 400, errorBody, '{"sessions":[]}');
   });
 });

@@ -98,6 +98,13 @@ const schema = z.object({
   INSTANCE_DISK_DIR: z.string().optional(),
   /** The instance-facing API (job due times), on the address instances reach the host at; 0: any free port. */
   INSTANCE_API_PORT: port(9001),
+  /**
+   * The native edge's route API (deploy/edge): set, the platform tells it where each running
+   * instance answers and the edge routes to them directly; unset, this router is the only path.
+   */
+  EDGE_ADMIN_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** The bearer secret of that API (the edge's `EDGE_SECRET`). */
+  EDGE_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Wake a sleeping instance this long before its next job is due (a start takes seconds). */
   JOB_WAKE_LEAD: duration('30s'),
   /** Billing (docs/billing.md): off unless STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET and BILLING_PLANS are set. */
@@ -178,6 +185,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       dir: path.resolve(c.INSTANCE_DISK_DIR ?? path.join(dataDir, 'disks')),
     },
     instanceApiPort: c.INSTANCE_API_PORT,
+    edge: edgeConfig(c),
     jobWakeLeadMs: c.JOB_WAKE_LEAD,
     billing: billingConfig(c),
     matrix: matrixConfig(c),
@@ -189,6 +197,15 @@ export function instanceUrl(config: Pick<PlatformConfig, 'publicUrl'>, handle: s
   const u = new URL(config.publicUrl);
   u.hostname = `${handle}.${u.hostname}`;
   return u.origin;
+}
+
+function edgeConfig(c: { EDGE_ADMIN_URL?: string | undefined; EDGE_SECRET?: string | undefined }) {
+  if (!c.EDGE_ADMIN_URL) return null;
+  if (!c.EDGE_SECRET)
+    throw new ConfigError(
+      'EDGE_SECRET: required with EDGE_ADMIN_URL (the edge refuses route changes without it)',
+    );
+  return { adminUrl: c.EDGE_ADMIN_URL.replace(/\/+$/, ''), secret: c.EDGE_SECRET };
 }
 
 function matrixConfig(c: {

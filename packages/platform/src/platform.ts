@@ -19,11 +19,15 @@ import { createBilling } from './billing/billing.ts';
 import { createTellUser } from './billing/tellUser.ts';
 import type { PlatformConfig } from './config.ts';
 import type { Db } from './db/openDb.ts';
+import { createEdgeSync } from './edge/createEdgeSync.ts';
+import { createNginxEdgeRoutes } from './edge/createNginxEdgeRoutes.ts';
+import { instanceActivityRoutes } from './instanceApi/activityRoutes.ts';
 import { createInstanceApi } from './instanceApi/createInstanceApi.ts';
 import { instanceJobRoutes } from './instanceApi/jobRoutes.ts';
 import { createJobWakes, type JobWakes } from './instanceApi/jobWakes.ts';
 import { listenForInstances } from './instanceApi/listen.ts';
 import { instanceSocialRoutes } from './instanceApi/socialRoutes.ts';
+import { createRevocationPush } from './instances/pushRevocations.ts';
 import { createInstanceStore } from './instances/store.ts';
 import { createActivity } from './lifecycle/activity.ts';
 import { createLifecycle } from './lifecycle/lifecycle.ts';
@@ -37,6 +41,7 @@ import { matrixRelay } from './matrix/matrixRelay.ts';
 import { observeState } from './metrics/observeState.ts';
 import { createPlatformMetrics, type PlatformMetrics } from './metrics/platformMetrics.ts';
 import { createOrchestrator, type ReconcileReport } from './orchestrator/orchestrator.ts';
+import type { RoutePublisher } from './orchestrator/routeTable.ts';
 import { createRollouts } from './rollout/createRollouts.ts';
 import { createRouter } from './router/createRouter.ts';
 import type { RuntimeDriver } from './runtime/driver.ts';
@@ -104,7 +109,23 @@ export function createPlatform(deps: PlatformDeps) {
     : null;
   // Billing (made below, it needs the orchestrator) decides the limits of a paid plan's instance.
   let billing: ReturnType<typeof createBilling> | null = null;
+  // Issue 15: the native edge routes straight to running instances; it is told where they are.
+  // A woken instance first hears of the sessions that ended while it slept (made below).
+  let revocations: ReturnType<typeof createRevocationPush> | undefined;
+  const edge = config.edge
+    ? createNginxEdgeRoutes({ ...config.edge, log: log.child({ module: 'edge' }) })
+    : null;
+  const routePublisher: RoutePublisher | undefined = edge
+    ? {
+        publish: async (handle, endpoint) => {
+          await revocations?.beforeRoute(handle);
+          await edge.publish(handle, endpoint);
+        },
+        withdraw: (handle) => edge.withdraw(handle),
+      }
+    : undefined;
   const orchestrator = createOrchestrator({
+    routePublisher,
     planLimits: (handle) => billing?.planLimits(handle) ?? null,
     beforeFirstStart: homeserver
       ? (handle) =>
@@ -154,6 +175,13 @@ export function createPlatform(deps: PlatformDeps) {
   });
   const jobWakes = wakes;
   orchestrator.events.on('destroyed', (handle) => jobWakes.forget(handle));
+  revocations = createRevocationPush({
+    access,
+    orchestrator,
+    sessionEvents: sessions.events,
+    log: log.child({ module: 'revocations' }),
+  });
+  const edgeSync = edge ? createEdgeSync({ edge, orchestrator, log: log.child({ module: 'edge' }) }) : null;
   const router = createRouter({
     orchestrator,
     lifecycle,
@@ -163,6 +191,8 @@ export function createPlatform(deps: PlatformDeps) {
     log: log.child({ module: 'router' }),
     sessionEvents: sessions.events,
     metrics,
+    onRouteMissed: edgeSync?.missed,
+    clock: deps.clock,
   });
   orchestrator.events.on('destroyed', access.forget);
   orchestrator.events.on('destroyed', (handle) => {
@@ -289,7 +319,11 @@ export function createPlatform(deps: PlatformDeps) {
     sealer,
     limiter,
     log: log.child({ module: 'instance-api' }),
-    routes: [instanceJobRoutes({ wakes: jobWakes, activity }), instanceSocialRoutes({ social })],
+    routes: [
+      instanceJobRoutes({ wakes: jobWakes, activity }),
+      instanceActivityRoutes({ activity }),
+      instanceSocialRoutes({ social }),
+    ],
     clock: deps.clock,
   });
 
@@ -359,6 +393,11 @@ export function createPlatform(deps: PlatformDeps) {
       proxyStatus.start();
       const reconciled = lifecycle.start();
       reconciled.catch((err) => log.error({ err }, 'startup reconcile failed'));
+      // The edge keeps routes across its reloads, not across its restarts or ours: the full set.
+      void reconciled.then(
+        () => edgeSync?.start(),
+        () => undefined,
+      );
       // Once the engine and the database agree: instances on another image than the configured one move.
       void reconciled.then(
         () => rollouts.resume(),
@@ -378,6 +417,8 @@ export function createPlatform(deps: PlatformDeps) {
       const cut = setTimeout(() => server.closeAllConnections(), 3000);
       engineStatus.stop();
       proxyStatus.stop();
+      edgeSync?.stop();
+      revocations?.close();
       await rollouts.close();
       await lifecycle.close();
       jobWakes.stop();

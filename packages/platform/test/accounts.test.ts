@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { instancePassKey, verifyInstancePass } from '@matrixos/shared';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STEP_UP_TTL_MS } from '../src/accounts/sessions.ts';
@@ -776,7 +777,7 @@ describe('accounts', () => {
   });
 
   describe('the bridge to an instance', () => {
-    it("opens the owner's instance signed in: the router swaps the token for a host cookie and gives the gateway the instance token", async () => {
+    it("opens the owner's instance signed in: the router swaps the token for an instance pass, which goes on to the gateway alone", async () => {
       const { client } = await signUpWithTotp('quinn');
       await waitRunning('quinn');
       const url = await openInstance(client, 'quinn');
@@ -785,13 +786,54 @@ describe('accounts', () => {
       expect(landed.status).toBe(303);
       expect(landed.headers.location).toBe('/');
       expect(landed.headers['set-cookie']?.[0]).toMatch(
-        /^mx_instance=[^;]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Lax$/,
+        /^mx_pass=[^;]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Lax$/,
       );
       client.setCookie(host, 'app_pref', 'dark'); // a cookie of the instance's own
+      const pass = client.cookies(host).get('mx_pass')!;
       const seen = (await client.to(host, '/headers')).json<{ headers: Record<string, string> }>().headers;
-      expect(seen.authorization).toBe(`Bearer ${(await t.platform.access.instanceToken('quinn'))!}`);
-      // The platform's cookies never reach the container; the instance's own do.
-      expect(seen.cookie).toBe('app_pref=dark');
+      // The gateway verifies the pass itself (the native edge sends it there directly): no token
+      // of the instance's is handed over, and the pass is signed for this host with its key.
+      expect(seen.authorization).toBeUndefined();
+      const check = await verifyInstancePass(pass, {
+        key: instancePassKey((await t.platform.access.instanceToken('quinn'))!),
+        host,
+      });
+      expect(check).toMatchObject({ ok: true, claims: { role: 'user' } });
+      // The platform's cookies never reach the container; the instance's own and its pass do.
+      expect(seen.cookie).toBe(`app_pref=dark; mx_pass=${pass}`);
+    });
+
+    it('sends a browser whose pass ran out through the control plane and back to the same page', async () => {
+      const { client } = await signUpWithTotp('ursula');
+      await waitRunning('ursula');
+      const host = `ursula.localhost:${t.port}`;
+      const url = await openInstance(client, 'ursula');
+      await client.to(host, `${url.pathname}${url.search}`);
+      now += 61 * 60_000; // past the pass's hour; the control-plane session still holds
+      const html = { headers: { accept: 'text/html' } };
+      const out = await client.to(host, '/notes?x=1', html);
+      expect(out.status).toBe(302);
+      expect(out.headers.location).toBe(
+        `http://localhost:${t.port}/open/ursula?next=${encodeURIComponent('/notes?x=1')}`,
+      );
+      const open = await client.cp('/open/ursula?next=%2Fnotes%3Fx%3D1');
+      expect(open.status).toBe(302);
+      const bridge = new URL(open.headers.location!);
+      expect(bridge.host).toBe(host);
+      const back = await client.to(host, `${bridge.pathname}${bridge.search}`);
+      expect(back.status).toBe(303);
+      expect(back.headers.location).toBe('/notes?x=1');
+      expect((await client.to(host, '/headers')).status).toBe(200);
+      // Never to another site, whatever `next` says.
+      const evil = new URL((await client.cp('/open/ursula?next=%2F%2Fevil.example%2F')).headers.location!);
+      const landed = await client.to(host, `${evil.pathname}${evil.search}`);
+      expect(landed.headers.location).toBe('/');
+      // Someone else's instance: refused; signed out: sign in first.
+      expect((await client.cp('/open/quinn')).status).toBe(403);
+      const stranger = createCookieClient(t.port);
+      const signIn = await stranger.cp('/open/ursula?next=%2F');
+      expect(signIn.status).toBe(302);
+      expect(signIn.headers.location).toBe('/login?next=ursula');
     });
 
     it('refuses a bridge token replayed, expired, or used on another host', async () => {
@@ -823,8 +865,8 @@ describe('accounts', () => {
       // Bob takes his own instance session cookie to Alice's host: refused.
       const own = await openInstance(bob.client, 'tina');
       await bob.client.to(tinaHost, `${own.pathname}${own.search}`);
-      const bobsCookie = bob.client.cookies(tinaHost).get('mx_instance')!;
-      bob.client.setCookie(samHost, 'mx_instance', bobsCookie);
+      const bobsCookie = bob.client.cookies(tinaHost).get('mx_pass')!;
+      bob.client.setCookie(samHost, 'mx_pass', bobsCookie);
       expect((await bob.client.to(samHost, '/headers')).status).toBe(401);
       expect((await bob.client.to(samHost, '/', { headers: { accept: 'text/html' } })).status).toBe(302);
       // Bob's control-plane cookies on Alice's host: refused (and never forwarded).

@@ -214,7 +214,7 @@ describe('OpenID Connect sign-in', () => {
       expect([...client.cookies().keys()].sort()).toEqual(['mx_access', 'mx_refresh']);
       const landed = await client.to(bridge.host, `${bridge.pathname}${bridge.search}`);
       expect(landed.status).toBe(303);
-      expect(landed.headers['set-cookie']?.[0]).toMatch(/^mx_instance=/);
+      expect(landed.headers['set-cookie']?.[0]).toMatch(/^mx_pass=/);
       const seen = await client.to(bridge.host, '/headers');
       expect(seen.status).toBe(200);
       expect((await identities(client))[0]).toMatchObject({ provider: 'local' });

@@ -33,9 +33,9 @@ describe('revocation closes open instance sockets', () => {
     const url = new URL(r.json<{ url: string }>().url);
     expect(url.host).toBe(`${handle}.localhost:${t.port}`);
     expect((await client.to(url.host, `${url.pathname}${url.search}`)).status).toBe(303);
-    const session = client.cookies(url.host).get('mx_instance');
+    const session = client.cookies(url.host).get('mx_pass');
     const ws = new WebSocket(`ws://127.0.0.1:${t.port}/ws`, {
-      headers: { host: url.host, origin: `http://${url.host}`, cookie: `mx_instance=${session}` },
+      headers: { host: url.host, origin: `http://${url.host}`, cookie: `mx_pass=${session}` },
     });
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
@@ -64,7 +64,7 @@ describe('revocation closes open instance sockets', () => {
     const r = await vera.cp('/me/instance/open', { method: 'POST' });
     const url = new URL(r.json<{ url: string }>().url);
     await vera.to(url.host, `${url.pathname}${url.search}`);
-    const cookie = `mx_instance=${vera.cookies(url.host).get('mx_instance')}`;
+    const cookie = `mx_pass=${vera.cookies(url.host).get('mx_pass')}`;
     const ended = await new Promise<{ events: number; how: string }>((resolve, reject) => {
       let events = 0;
       const req = http.get(

@@ -121,7 +121,8 @@ describe('router', () => {
       headers: { accept: 'text/html' },
     });
     expect(browser.status).toBe(302);
-    expect(browser.headers.location).toBe(`http://localhost:${t.port}/login?next=alice`);
+    // Through the control plane for a pass (which signs in first when need be), back to `/`.
+    expect(browser.headers.location).toBe(`http://localhost:${t.port}/open/alice?next=%2F`);
   });
 
   it('keeps repeated response headers (two Set-Cookie stay two)', async () => {

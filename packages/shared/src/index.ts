@@ -27,6 +27,27 @@ export {
   routeTable,
   type Security,
 } from './http/openapi.ts';
+export {
+  INSTANCE_PASS_COOKIES,
+  INSTANCE_PASS_ISSUER,
+  INSTANCE_PASS_TTL_S,
+  INSTANCE_REFRESH_PATH,
+  type InstancePassClaims,
+  instancePassCookie,
+  safeReturnPath,
+} from './instanceLink/instancePass.ts';
+export { instancePassKey } from './instanceLink/instancePassKey.ts';
+export {
+  ACTIVITY_PATH,
+  ACTIVITY_REPORT_EVERY_MS,
+  type ActivityReport,
+  activityReportBody,
+  REVOCATIONS_PATH,
+  type Revocations,
+  revocationsBody,
+} from './instanceLink/platformLink.ts';
+export { signInstancePass } from './instanceLink/signInstancePass.ts';
+export { type PassCheck, verifyInstancePass } from './instanceLink/verifyInstancePass.ts';
 export { readJson, validationError } from './json.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { createSealer, type Sealer } from './secrets/sealer.ts';

@@ -1,6 +1,7 @@
 // @ts-check
 // The instance's HTTP API. Paths are relative to the page, so the shell also works behind the
-// platform's /proxy/<handle>/ prefix. The session cookie goes along by itself.
+// platform's /proxy/<handle>/ prefix. The session cookie, or the platform's pass, goes along by
+// itself.
 
 import { ApiError, errorOf } from '../shared/http.js';
 
@@ -18,7 +19,8 @@ export async function api(path, { method = 'GET', json, body, headers = {} } = {
     headers: json === undefined ? headers : { 'content-type': 'application/json', ...headers },
     body: json === undefined ? body : JSON.stringify(json),
   });
-  // The session ended (signed out elsewhere, expired): the page becomes the sign-in page.
+  // The session or the pass ended (signed out elsewhere, run out): loading the page again signs in
+  // (the sign-in page; on a platform, a new pass through it, or its sign-in).
   if (res.status === 401) {
     location.reload();
     throw new ApiError(401, 'unauthorized', 'signed out');

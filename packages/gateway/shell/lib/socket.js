@@ -1,5 +1,6 @@
 // @ts-check
-// The instance's WebSocket: reconnects with backoff; the session cookie authenticates it.
+// The instance's WebSocket: reconnects with backoff; the session cookie (or the platform's pass)
+// authenticates it.
 
 /** @typedef {import('../../src/events/contract.ts').ServerEvent} ServerEvent */
 /** @typedef {import('../../src/events/contract.ts').ClientMessage} ClientMessage */
@@ -29,7 +30,8 @@ export function connectSocket({ onEvent, onState }) {
     });
     ws.addEventListener('close', async () => {
       onState('closed');
-      // A refused upgrade looks like any other drop: ask whether the session still holds.
+      // A refused upgrade, or a close for a revoked session (1008), looks like any other drop: ask
+      // whether the session still holds (a 401 reloads, which signs in again).
       const session = await fetch('api/session', { credentials: 'same-origin' }).catch(() => null);
       if (session?.status === 401) return location.reload();
       const delay = Math.min(15_000, 500 * 2 ** attempt++) * (0.75 + Math.random() / 2);

@@ -1,15 +1,8 @@
-import {
-  badBody,
-  failure,
-  json,
-  jsonBody,
-  type OpenAPIRegistry,
-  routeTable,
-  type Security,
-} from '@matrixos/shared';
+import { badBody, failure, json, jsonBody, type OpenAPIRegistry, routeTable } from '@matrixos/shared';
 import { z } from 'zod';
 import { JOB_ID_PATTERN } from '../jobs/manifest.ts';
 import { remoteSchema } from '../jobs/sync.ts';
+import { denied, owner } from './owner.ts';
 
 /** `PUT /api/jobs/secrets/{name}` (the handler validates with it). */
 export const secretValueSchema = z.strictObject({ value: z.string().min(1).max(8192) });
@@ -86,11 +79,6 @@ export const syncReply = z.object({
   replayed: z.number().int(),
 });
 
-const owner: Security = [{ instanceToken: [] }, { session: [] }];
-const denied = {
-  401: failure('neither the instance token nor a session (`unauthorized`, with `WWW-Authenticate`)'),
-  403: failure('a change from another origin (`cross_origin`), or a session write without `Origin`'),
-};
 const limited = { 429: failure('too many changes in the window (`rate_limited`, with `Retry-After`)') };
 const idParam = z.object({ id: z.string().regex(JOB_ID_PATTERN) });
 const badId = { 400: failure('not a job id (`invalid_job_id`)') };
@@ -99,7 +87,7 @@ const noSync = { 501: failure('remote sync is not available (`sync_unavailable`)
 
 /** The jobs routes (`jobs/routes.ts`): scheduled modules in the owner's `jobs` repo. */
 export function registerJobs(registry: OpenAPIRegistry): void {
-  const route = routeTable(registry, { tags: ['jobs'], security: owner, common: () => denied });
+  const route = routeTable(registry, { tags: ['jobs'], security: owner, common: denied });
 
   route('get', '/api/jobs', 'the jobs of the manifest, its problems, and the next one due', {
     200: json('the jobs', jobsReply),

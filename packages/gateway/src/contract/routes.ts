@@ -4,7 +4,9 @@ import {
   json,
   jsonBody,
   type OpenAPIRegistry,
+  REVOCATIONS_PATH,
   type Responses,
+  revocationsBody,
   type Security,
 } from '@matrixos/shared';
 import { z } from 'zod';
@@ -13,6 +15,7 @@ import { channelRouteContracts, channelStatusSchema } from '../channels/contract
 import { inboxPeerSchema } from '../events/contract.ts';
 import { changeSchema, keySchema, listSchema, messageSchema, signInSchema } from './bodies.ts';
 import { registerJobs } from './jobs.ts';
+import { denied, owner } from './owner.ts';
 import { registerSocial } from './social.ts';
 
 const mode = z.enum(['single', 'platform']);
@@ -47,7 +50,7 @@ export const sessionReply = z.object({
   handle: z.string(),
   mode,
   version: z.string(),
-  via: z.enum(['bearer', 'session']),
+  via: z.enum(['bearer', 'session', 'pass']),
 });
 export const inboxMessage = z
   .object({
@@ -116,11 +119,13 @@ export const settingsReply = z.object({
   models: z.array(z.object({ id: z.string(), name: z.string() })),
 });
 
-const owner: Security = [{ instanceToken: [] }, { session: [] }];
-const denied = {
-  401: failure('neither the instance token nor a session (`unauthorized`, with `WWW-Authenticate`)'),
-  403: failure('a change from another origin (`cross_origin`), or a session write without `Origin`'),
-};
+export const revocationsReply = z.object({
+  revoked: z.number().int().meta({ description: 'sessions named (each once)' }),
+  closed: z
+    .number()
+    .int()
+    .meta({ description: 'WebSockets closed (1008) that were opened with their passes' }),
+});
 const fileParam = z.object({
   path: z.string().meta({ description: 'a path in the home, percent-encoded segment by segment' }),
 });
@@ -150,7 +155,7 @@ export function registerGateway(registry: OpenAPIRegistry): void {
       summary,
       request,
       ...(security ? { security } : {}),
-      responses: { ...(security ? denied : {}), ...responses },
+      responses: { ...(security ? denied(method) : {}), ...responses },
     });
 
   route(
@@ -190,9 +195,10 @@ export function registerGateway(registry: OpenAPIRegistry): void {
     'get',
     '/',
     'shell',
-    'the shell for the signed-in owner, the sign-in page for anyone else',
+    'the shell for the signed-in owner, the sign-in page for anyone else (single-user mode)',
     {
       200: { description: 'the page', content: { 'text/html': { schema: z.string() } } },
+      ...denied('get'),
     },
     {},
     null,
@@ -229,6 +235,20 @@ export function registerGateway(registry: OpenAPIRegistry): void {
     200: json('the caller', sessionReply),
   });
   route('delete', '/api/session', 'session', 'sign out (ends the session)', noContent);
+  registry.registerPath({
+    method: 'post',
+    path: REVOCATIONS_PATH,
+    tags: ['session'],
+    summary:
+      'the platform ends instance sessions: their passes are refused from now on, their WebSockets closed (1008)',
+    request: { body: jsonBody(revocationsBody) },
+    security: [{ instanceToken: [] }],
+    responses: {
+      200: json('done', revocationsReply),
+      ...badBody,
+      401: failure('not the instance token: a pass or a session cannot revoke (`unauthorized`)'),
+    },
+  });
 
   route('get', '/api/profile', 'profile', "the owner's profile (`system/profile.md`)", {
     200: { description: 'markdown', content: { 'text/markdown': { schema: z.string() } } },
@@ -405,7 +425,7 @@ export function registerGateway(registry: OpenAPIRegistry): void {
 
   registerJobs(registry);
   registerChannels(route);
-  registerSocial(registry, owner, denied);
+  registerSocial(registry);
   registerAppliance(route);
 
   route('get', '/ws', 'events', 'the WebSocket: events out, `ping` / `chat.send` / `chat.cancel` in', {

@@ -12,19 +12,11 @@ import {
   socialSettings,
   usersReply,
 } from '@matrixos/platform/social';
-import {
-  badBody,
-  failure,
-  json,
-  jsonBody,
-  type OpenAPIRegistry,
-  type Responses,
-  routeTable,
-  type Security,
-} from '@matrixos/shared';
+import { badBody, failure, json, jsonBody, type OpenAPIRegistry, routeTable } from '@matrixos/shared';
 import { z } from 'zod';
 import { peerItemSchema } from '../events/contract.ts';
 import { ownerSendSchema } from '../social/routes.ts';
+import { denied, owner } from './owner.ts';
 
 /** `GET /api/social/conversations/{handle}`. */
 export const peerConversationReply = z.object({ peer: z.string(), items: z.array(peerItemSchema) });
@@ -38,11 +30,11 @@ const platform = {
 };
 
 /** The social routes (`social/routes.ts`): the Community app's, through the platform, and the delivery. */
-export function registerSocial(registry: OpenAPIRegistry, owner: Security, denied: Responses): void {
+export function registerSocial(registry: OpenAPIRegistry): void {
   const route = routeTable(registry, {
     tags: ['social'],
     security: owner,
-    common: () => ({ ...denied, ...limited }),
+    common: (method) => ({ ...denied(method), ...limited }),
   });
 
   route(

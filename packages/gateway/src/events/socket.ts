@@ -3,6 +3,8 @@ import { HttpError, type Logger } from '@matrixos/shared';
 import { Hono } from 'hono';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Activity } from '../activity.ts';
+import type { Passes } from '../auth/passes.ts';
+import type { AuthEnv } from '../auth/require-auth.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import { VERSION } from '../version.ts';
 import type { EventBus } from './bus.ts';
@@ -25,7 +27,8 @@ export function createSocketServer(): WebSocketServer {
  * `/ws`: pushes the instance's events as JSON (`inbox.message`, `files.changed`, `chat.*`) to
  * every open shell of the owner. Client messages are JSON `{type, ...}`: `ping`, `chat.send`,
  * `chat.cancel` (docs/shell.md); each counts as activity. A refused message is answered, to its
- * sender only, with `{type: "error", code, message, requestId?}`.
+ * sender only, with `{type: "error", code, message, requestId?}`. A socket opened with an instance
+ * pass is closed (1008) when the platform revokes that session.
  */
 export function socketRoutes({
   bus,
@@ -33,22 +36,26 @@ export function socketRoutes({
   handle,
   log,
   kernel,
+  passes,
 }: {
   bus: EventBus;
   activity: Activity;
   handle: string;
   log: Logger;
   kernel: Kernel;
-}): Hono {
-  const app = new Hono();
+  passes: Pick<Passes, 'track'>;
+}): Hono<AuthEnv> {
+  const app = new Hono<AuthEnv>();
   app.get(
     '/ws',
-    upgradeWebSocket(() => {
+    upgradeWebSocket((c) => {
+      const auth = c.get('auth');
       let unsubscribe = () => {};
       let heartbeat: NodeJS.Timeout | undefined;
       return {
         onOpen(_event, ws) {
           const raw = ws.raw as WebSocket;
+          if (auth?.via === 'pass') passes.track(auth.sessionId, raw);
           const send = (data: ServerEvent) => {
             if (raw.readyState === raw.OPEN) raw.send(JSON.stringify(data));
           };

@@ -104,7 +104,7 @@ describe('browser sessions', () => {
       const res = await post({ cookie, origin: evil });
       expect(res.status).toBe(403);
       expect((await res.json()).error.code).toBe('cross_origin');
-      // The platform's router adds the owner's bearer token: still refused.
+      // Even with the instance token: a client that names another site's origin is refused.
       expect((await post({ authorization: `Bearer ${gw.token}`, origin: evil })).status).toBe(403);
     }
     // A cookie with no Origin at all is not a request from the shell.

@@ -40,7 +40,8 @@ interface Asset {
 }
 
 /**
- * `/`: the shell for the signed-in owner, the sign-in page for anyone else (never a blank page).
+ * `/`: the shell for the signed-in owner, the sign-in page for anyone else (never a blank page; in
+ * platform mode no one else gets here: requireAuth sends a browser through the platform instead).
  * `/shell/*`: its scripts, styles and icons, public (they hold nothing secret), read once at start.
  */
 export function shellRoutes({

@@ -1,7 +1,12 @@
+import { instancePassCookie } from '@matrixos/shared';
+
 export interface CookieNames {
   access: string;
   refresh: string;
-  /** The session cookie on an instance's own host (set by the router from a bridge token). */
+  /**
+   * The instance pass on an instance's own host (set at the bridge): the one cookie of ours an
+   * instance receives, since its gateway verifies it (`@matrixos/shared` instancePass).
+   */
   instance: string;
 }
 
@@ -11,10 +16,13 @@ export interface CookieNames {
  */
 export function cookieNames(secure: boolean): CookieNames {
   const p = secure ? '__Host-' : '';
-  return { access: `${p}mx_access`, refresh: `${p}mx_refresh`, instance: `${p}mx_instance` };
+  return { access: `${p}mx_access`, refresh: `${p}mx_refresh`, instance: instancePassCookie(secure) };
 }
 
-/** Every cookie name of ours, prefixed or not: none of them may reach an instance. */
+/**
+ * Every cookie name of ours, prefixed or not: none of them may be set by an instance, and none
+ * but the pass reaches one.
+ */
 export const ALL_PLATFORM_COOKIES: ReadonlySet<string> = new Set(
   [false, true].flatMap((secure) => Object.values(cookieNames(secure))),
 );

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { Sealer } from '@matrixos/shared';
+import { INSTANCE_PASS_TTL_S, type Sealer } from '@matrixos/shared';
 import { and, eq, gt, isNull, lt } from 'drizzle-orm';
 import type { Db } from '../db/openDb.ts';
 import { bridgeTokens, instanceSessions, instances, sessionFamilies, users } from '../db/schema.ts';
 import { authContext } from '../orchestrator/orchestrator.ts';
-import { REFRESH_TTL_MS, sha256 } from './sessions.ts';
+import { sha256 } from './sessions.ts';
 
 /** A bridge token is good for this long: enough for one redirect, useless once copied later. */
 export const BRIDGE_TTL_MS = 30_000;
@@ -19,8 +19,9 @@ export interface InstanceViewer {
 /**
  * How a signed-in user crosses from the control plane to their instance's host, where the
  * control plane's cookies do not go: a one-use token, valid for seconds and bound to that exact
- * host, is swapped by the router for a session cookie on the instance's host. Only the owner (and
- * admins) get one. Knows each instance's own API token, which the router hands the gateway.
+ * host, is swapped by the router for an instance pass there (a short-lived signed cookie the
+ * instance verifies itself). Only the owner (and admins) get one. Knows each instance's own API
+ * token, which its passes' key derives from.
  */
 export function createInstanceAccess(deps: { db: Db; sealer: Sealer; clock?: () => number }) {
   const { db, sealer } = deps;
@@ -49,14 +50,11 @@ export function createInstanceAccess(deps: { db: Db; sealer: Sealer; clock?: () 
     },
 
     /**
-     * Redeems a bridge token on the host it arrived at: the new instance session's cookie value,
-     * or null when the token is unknown, used, expired, meant for another host, or its session
-     * was revoked meanwhile. Used or not, a presented token is spent.
+     * Redeems a bridge token on the host it arrived at: a new instance session, as long-lived as
+     * the pass that carries it, or null when the token is unknown, used, expired, meant for another
+     * host, or its session was revoked meanwhile. Used or not, a presented token is spent.
      */
-    redeemBridge(
-      token: string,
-      host: string,
-    ): { sessionId: string; handle: string; maxAgeMs: number } | null {
+    redeemBridge(token: string, host: string): (InstanceViewer & { sid: string; handle: string }) | null {
       const now = clock();
       const row = db
         .update(bridgeTokens)
@@ -65,18 +63,31 @@ export function createInstanceAccess(deps: { db: Db; sealer: Sealer; clock?: () 
         .returning()
         .get();
       if (!row || row.expiresAt <= now || row.host !== host) return null;
-      const family = db.select().from(sessionFamilies).where(eq(sessionFamilies.id, row.familyId)).get();
+      const family = db
+        .select({
+          id: sessionFamilies.id,
+          revokedAt: sessionFamilies.revokedAt,
+          expiresAt: sessionFamilies.expiresAt,
+          userId: users.id,
+          role: users.role,
+        })
+        .from(sessionFamilies)
+        .innerJoin(users, eq(users.id, sessionFamilies.userId))
+        .where(eq(sessionFamilies.id, row.familyId))
+        .get();
       if (!family || family.revokedAt !== null || family.expiresAt <= now) return null;
-      const sessionId = randomBytes(32).toString('base64url');
-      const expiresAt = Math.min(family.expiresAt, now + REFRESH_TTL_MS);
+      // Public (a pass carries it, the instance sees it): it names the session, it opens nothing.
+      const sid = randomBytes(24).toString('base64url');
+      const expiresAt = Math.min(family.expiresAt, now + INSTANCE_PASS_TTL_S * 1000);
+      db.delete(instanceSessions).where(lt(instanceSessions.expiresAt, now)).run();
       db.insert(instanceSessions)
-        .values({ idHash: sha256(sessionId), familyId: family.id, handle: row.handle, expiresAt })
+        .values({ idHash: sid, familyId: family.id, handle: row.handle, expiresAt })
         .run();
-      return { sessionId, handle: row.handle, maxAgeMs: expiresAt - now };
+      return { sid, handle: row.handle, userId: family.userId, role: family.role, familyId: family.id };
     },
 
-    /** Who an instance-host session cookie speaks for, if it is valid for this handle. */
-    viewer(sessionId: string, handle: string): InstanceViewer | null {
+    /** Who an instance pass's session speaks for, if it is still valid for this handle. */
+    viewer(sid: string, handle: string): InstanceViewer | null {
       const now = clock();
       const row = db
         .select({
@@ -90,7 +101,7 @@ export function createInstanceAccess(deps: { db: Db; sealer: Sealer; clock?: () 
         .innerJoin(users, eq(users.id, sessionFamilies.userId))
         .where(
           and(
-            eq(instanceSessions.idHash, sha256(sessionId)),
+            eq(instanceSessions.idHash, sid),
             eq(instanceSessions.handle, handle),
             gt(instanceSessions.expiresAt, now),
             isNull(sessionFamilies.revokedAt),
@@ -102,6 +113,27 @@ export function createInstanceAccess(deps: { db: Db; sealer: Sealer; clock?: () 
       // Ownership is re-checked on every request: a demoted admin loses access at once.
       if (row.role !== 'admin' && row.userHandle !== handle) return null;
       return { userId: row.userId, role: row.role, familyId: row.familyId };
+    },
+
+    /**
+     * Instance sessions whose passes may still be presented (not expired), of one family, one
+     * user, or one instance: what a revocation must be pushed to.
+     */
+    liveSessions(
+      of: { familyId: string } | { userId: string } | { handle: string },
+    ): { sid: string; handle: string }[] {
+      const where =
+        'familyId' in of
+          ? eq(instanceSessions.familyId, of.familyId)
+          : 'userId' in of
+            ? eq(sessionFamilies.userId, of.userId)
+            : eq(instanceSessions.handle, of.handle);
+      return db
+        .select({ sid: instanceSessions.idHash, handle: instanceSessions.handle })
+        .from(instanceSessions)
+        .innerJoin(sessionFamilies, eq(sessionFamilies.id, instanceSessions.familyId))
+        .where(and(where, gt(instanceSessions.expiresAt, clock())))
+        .all();
     },
 
     /** The instance's own API token (what the router gives the gateway), cached unsealed. */

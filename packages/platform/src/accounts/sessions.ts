@@ -4,7 +4,7 @@ import type { Sealer } from '@matrixos/shared';
 import { and, eq, isNull } from 'drizzle-orm';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { Db } from '../db/openDb.ts';
-import { bridgeTokens, instanceSessions, refreshTokens, sessionFamilies, users } from '../db/schema.ts';
+import { bridgeTokens, refreshTokens, sessionFamilies, users } from '../db/schema.ts';
 
 export const ACCESS_TTL_MS = 60 * 60 * 1000;
 export const REFRESH_TTL_MS = 7 * 24 * 60 * 60 * 1000;
@@ -98,8 +98,8 @@ export function createSessions(deps: {
       .set({ revokedAt: clock(), revokedReason: reason })
       .where(and(eq(sessionFamilies.id, familyId), isNull(sessionFamilies.revokedAt)))
       .run();
-    // What the family had minted elsewhere goes with it.
-    db.delete(instanceSessions).where(eq(instanceSessions.familyId, familyId)).run();
+    // What the family had minted elsewhere goes with it. Its instance sessions stay until their
+    // passes expire (none is valid any more): the instances holding them are told by their ids.
     db.delete(bridgeTokens).where(eq(bridgeTokens.familyId, familyId)).run();
     const family = db.select().from(sessionFamilies).where(eq(sessionFamilies.id, familyId)).get();
     if (family) events.emit('revoked', { familyId, userId: family.userId, reason });

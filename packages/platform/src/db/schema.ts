@@ -166,7 +166,11 @@ export const bridgeTokens = sqliteTable('bridge_tokens', {
   usedAt: integer('used_at'),
 });
 
-/** A browser's session on an instance's host, minted from a bridge token; dies with its family. */
+/**
+ * A browser's session on an instance's host, minted from a bridge token, as long as the instance
+ * pass carrying it; dies with its family. Its id is public (the pass names it, for revocations);
+ * the column's name is from when the cookie held a secret and only its hash was kept.
+ */
 export const instanceSessions = sqliteTable(
   'instance_sessions',
   {

@@ -109,6 +109,50 @@ describe('the instance API', () => {
     await expect.poll(() => t.platform.wakes.get('bob'), { timeout: 10_000 }).toBeNull();
   });
 
+  it("records the calling instance's own activity for the idle sweep, and nobody else's", async () => {
+    const lastActiveAt = new Date(Date.now() - 1000).toISOString();
+    const r = await instanceApi(t, {
+      path: '/instance/v1/activity',
+      token: alice,
+      body: { requests: 3, openSockets: 2, lastActiveAt },
+    });
+    expect(r.status).toBe(200);
+    expect(r.json()).toEqual({ handle: 'alice', openSockets: 2 });
+    // Open sockets the instance holds keep it awake as the router's own do; bob is untouched.
+    expect(t.platform.activity.openCount('alice')).toBeGreaterThanOrEqual(2);
+    expect(t.platform.activity.openCount('bob')).toBe(0);
+    const closed = await instanceApi(t, {
+      path: '/instance/v1/activity',
+      token: alice,
+      body: { requests: 0, openSockets: 0, lastActiveAt },
+    });
+    expect(closed.status).toBe(200);
+    expect(t.platform.activity.openCount('alice')).toBe(0);
+    // A time in the future does not keep it awake longer than now.
+    await instanceApi(t, {
+      path: '/instance/v1/activity',
+      token: bob,
+      body: { requests: 1, openSockets: 0, lastActiveAt: new Date(Date.now() + 86_400_000).toISOString() },
+    });
+    expect(t.platform.activity.lastSeen('bob')).toBeLessThanOrEqual(Date.now());
+    for (const body of [
+      { requests: -1, openSockets: 0, lastActiveAt },
+      { openSockets: 1 },
+      { ...{ requests: 1, openSockets: 0, lastActiveAt: 'yesterday' } },
+    ]) {
+      const bad = await instanceApi(t, { path: '/instance/v1/activity', token: alice, body });
+      expect(bad.status).toBe(400);
+    }
+    expect(
+      (
+        await instanceApi(t, {
+          path: '/instance/v1/activity',
+          body: { requests: 0, openSockets: 0, lastActiveAt },
+        })
+      ).status,
+    ).toBe(401);
+  });
+
   it('rate-limits each instance on its own', async () => {
     let limited = 0;
     for (let i = 0; i < 130; i++) {

@@ -24,6 +24,7 @@ import type {
 } from '../runtime/driver.ts';
 import { handleOfVolume } from '../runtime/validate.ts';
 import { createKeyedMutex } from './keyedMutex.ts';
+import { createRouteTable, type RoutePublisher } from './routeTable.ts';
 
 export type ProgressStep = 'queued' | 'creating' | 'starting' | 'resuming' | 'health' | 'ready' | 'failed';
 
@@ -79,6 +80,8 @@ export interface OrchestratorDeps {
   beforeFirstStart?: (handle: string) => Promise<void>;
   /** Counts provisions (outcome, time) and reconciler repairs. */
   metrics?: Pick<PlatformMetrics, 'provision' | 'reconciled'>;
+  /** The native edge: told where each running instance answers (absent: the router is the edge). */
+  routePublisher?: RoutePublisher;
 }
 
 /** What each sealed instance secret is bound to: moved to another row or column, it will not open. */
@@ -106,7 +109,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
   const { store, runtime, sealer, config, log } = deps;
   const clock = deps.clock ?? Date.now;
   const mutex = createKeyedMutex();
-  const routes = new Map<string, RouteEntry>();
+  const routes = createRouteTable(deps.routePublisher, log);
   const events = new EventEmitter<{
     progress: [Progress];
     /** A handle got its instance row for the first time (a sign-up, or an admin's provision). */
@@ -414,6 +417,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     if (guard.onlyIf && !guard.onlyIf()) return null;
     // Synchronously with the guard: from here new requests queue for a wake instead of racing the stop.
     routes.set(handle, { state: 'stopping', endpoint: null });
+    await routes.settled(handle);
     try {
       for (const rt of await engineObjectsOf(row))
         if (rt.state !== 'stopped') await runtime.stop(rt.id, STOP_GRACE_MS);
@@ -432,6 +436,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     // Swarm cannot freeze a service: an idle instance is stopped instead (memory is given back).
     if (runtime.pausable === false) return stopLocked(handle);
     routes.set(handle, { state: 'stopping', endpoint: null });
+    await routes.settled(handle);
     try {
       const [rt] = (await engineObjectsOf(row)).filter((r) => r.state === 'running');
       if (rt) await runtime.pause(rt.id);
@@ -447,6 +452,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
   async function destroyLocked(handle: string, opts: { deleteData: boolean }): Promise<void> {
     const row = mustGet(handle);
     routes.set(handle, { state: 'stopping', endpoint: null });
+    await routes.settled(handle);
     try {
       for (const rt of await engineObjectsOf(row)) await runtime.remove(rt.id);
     } catch (err) {
@@ -605,6 +611,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
       const token = newToken('mxi');
       const wasUp = row.state !== 'stopped';
       routes.set(handle, { state: 'stopping', endpoint: null });
+      await routes.settled(handle);
       try {
         for (const rt of await engineObjectsOf(row)) await runtime.remove(rt.id);
       } catch (err) {
@@ -648,6 +655,7 @@ export function createOrchestrator(deps: OrchestratorDeps) {
         return { outcome: 'skipped' };
       const awake = row.state !== 'stopped';
       routes.set(handle, { state: 'stopping', endpoint: null });
+      await routes.settled(handle);
       try {
         for (const rt of await engineObjectsOf(row)) await runtime.remove(rt.id);
       } catch (err) {
@@ -824,6 +832,8 @@ export function createOrchestrator(deps: OrchestratorDeps) {
     exists: (handle: string): boolean => store.get(handle) !== undefined,
     /** Synchronous routing lookup; undefined = not known to be running (the router wakes it). */
     route: (handle: string): RouteEntry | undefined => routes.get(handle),
+    /** Where each running instance answers now. */
+    runningRoutes: () => routes.running(),
     /** The router could not reach it: forget the address, so the next request wakes it. */
     invalidate(handle: string): void {
       if (routes.get(handle)?.state === 'running') routes.delete(handle);

@@ -1,6 +1,13 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Logger } from '@matrixos/shared';
+import {
+  INSTANCE_PASS_TTL_S,
+  INSTANCE_REFRESH_PATH,
+  instancePassKey,
+  type Logger,
+  safeReturnPath,
+  signInstancePass,
+} from '@matrixos/shared';
 import { serialize } from 'hono/utils/cookie';
 import { createProxyServer } from 'http-proxy-3';
 import { cookieNames } from '../accounts/cookieNames.ts';
@@ -31,6 +38,13 @@ export interface RouterDeps {
   sessionEvents?: SessionEvents;
   /** Counts requests (status class, time) and open WebSockets. */
   metrics?: Pick<PlatformMetrics, 'routerRequest' | 'webSocketOpened'>;
+  /**
+   * With a native edge in front: a request on an instance's host reached the router although the
+   * instance runs (the edge lost its route, after a restart), so the edge is given it again.
+   */
+  onRouteMissed?: (handle: string, endpoint: Endpoint) => void;
+  /** What passes are signed and checked against (tests move it forward). */
+  clock?: () => number;
 }
 
 /** Where the "waking up" page listens for progress, on the instance's own host. */
@@ -74,8 +88,10 @@ export function createRouter(deps: RouterDeps) {
   // (upgrade handshake, socket lifetimes). X-Forwarded-* are set in `prepare` for both.
   const forwarder = createForwarder();
   const secure = config.publicUrl.protocol === 'https:';
-  const authorize = createAuthorizer({ access: deps.access, secure });
-  const sessionCookie = cookieNames(secure).instance;
+  const hostOf = (handle: string) => new URL(instanceUrl(config, handle)).host;
+  const clock = deps.clock ?? Date.now;
+  const authorize = createAuthorizer({ access: deps.access, secure, hostOf, clock });
+  const passCookie = cookieNames(secure).instance;
   const proxy = createProxyServer({ connectTimeout: 2000 });
 
   function onUpstreamError(err: Error, req: http.IncomingMessage, res: http.ServerResponse | Duplex): void {
@@ -152,24 +168,39 @@ export function createRouter(deps: RouterDeps) {
     return req.headers.origin === `${config.publicUrl.protocol}//${req.headers.host}`;
   }
 
-  /** Swaps a bridge token (arriving on the instance's own host) for a session cookie there. */
-  function bridge(req: http.IncomingMessage, res: http.ServerResponse, target: Target): void {
-    const token = new URL(target.url, 'http://x').searchParams.get('token');
-    const redeemed = token ? deps.access.redeemBridge(token, req.headers.host ?? '') : null;
-    if (!redeemed || redeemed.handle !== target.handle) {
+  /** Swaps a bridge token (arriving on the instance's own host) for an instance pass there. */
+  async function bridge(req: http.IncomingMessage, res: http.ServerResponse, target: Target): Promise<void> {
+    const query = new URL(target.url, 'http://x').searchParams;
+    const token = query.get('token');
+    const host = req.headers.host ?? '';
+    const redeemed = token ? deps.access.redeemBridge(token, host) : null;
+    const instanceToken = deps.access.instanceToken(target.handle);
+    if (!redeemed || redeemed.handle !== target.handle || !instanceToken) {
       sendPage(res, 403, linkExpiredPage(`${config.publicUrl.origin}/login?next=${target.handle}`));
       return;
     }
-    const cookie = serialize(sessionCookie, redeemed.sessionId, {
+    const pass = await signInstancePass(
+      instancePassKey(instanceToken),
+      {
+        host: hostOf(target.handle),
+        userId: redeemed.userId,
+        sessionId: redeemed.sid,
+        role: redeemed.role,
+      },
+      clock(),
+    );
+    // The cookie lives as long as the pass: once both are gone the gateway sends the browser
+    // through the control plane for a new one (`refresh`).
+    const cookie = serialize(passCookie, pass, {
       httpOnly: true,
       secure,
       sameSite: 'Lax',
       path: '/',
-      maxAge: Math.floor(redeemed.maxAgeMs / 1000),
+      maxAge: INSTANCE_PASS_TTL_S,
     });
     // Off the token's URL at once, so it is neither bookmarked nor sent on as a Referer.
     res.writeHead(303, {
-      location: `${target.prefix}/`,
+      location: `${target.prefix}${safeReturnPath(query.get('next'))}`,
       'set-cookie': cookie,
       'cache-control': 'no-store',
       'referrer-policy': 'no-referrer',
@@ -177,8 +208,25 @@ export function createRouter(deps: RouterDeps) {
     res.end();
   }
 
-  /** An answer for whoever may not pass: sign in (browsers) or 401 (API clients). */
-  function refuse(req: http.IncomingMessage, res: http.ServerResponse, handle: string): void {
+  /**
+   * Through the control plane for a new pass, back to `next` on this host: what a browser without
+   * one (or with one run out) is sent to, by the gateway or here. Signed out, it signs in first.
+   */
+  function refresh(res: http.ServerResponse, handle: string, next: string | null): void {
+    res.writeHead(302, {
+      location: `${config.publicUrl.origin}/open/${handle}?next=${encodeURIComponent(safeReturnPath(next))}`,
+      'cache-control': 'no-store',
+    });
+    res.end();
+  }
+
+  /** An answer for whoever may not pass: a new pass (browsers) or 401 (API clients). */
+  function refuse(req: http.IncomingMessage, res: http.ServerResponse, target: Target): void {
+    const { handle } = target;
+    if (wantsHtml(req) && !target.prefix) {
+      refresh(res, handle, target.url);
+      return;
+    }
     if (wantsHtml(req)) {
       res.writeHead(302, {
         location: `${config.publicUrl.origin}/login?next=${handle}`,
@@ -283,7 +331,7 @@ export function createRouter(deps: RouterDeps) {
     const where = target.prefix ? 'control-plane' : 'instance-host';
     let allowed: Access | undefined;
     if (where === 'control-plane') {
-      allowed = authorize(req, handle, target.url).access;
+      allowed = (await authorize(req, handle, target.url)).access;
       if (allowed !== 'token') {
         toInstanceHost(res, target);
         return;
@@ -294,17 +342,18 @@ export function createRouter(deps: RouterDeps) {
       res.end();
       return;
     }
-    if (
-      where === 'instance-host' &&
-      (target.url === BRIDGE_PATH || target.url.startsWith(`${BRIDGE_PATH}?`))
-    ) {
-      bridge(req, res, target);
+    if (where === 'instance-host' && isPath(target.url, BRIDGE_PATH)) {
+      await bridge(req, res, target);
+      return;
+    }
+    if (where === 'instance-host' && isPath(target.url, INSTANCE_REFRESH_PATH)) {
+      refresh(res, handle, new URL(target.url, 'http://x').searchParams.get('next'));
       return;
     }
     let session: Authorized['session'];
-    if (!allowed) ({ access: allowed, session } = authorize(req, handle, target.url));
+    if (!allowed) ({ access: allowed, session } = await authorize(req, handle, target.url));
     if (allowed === 'refuse') {
-      refuse(req, res, handle);
+      refuse(req, res, target);
       return;
     }
     if (allowed === 'session' && !SAFE_METHODS.has(req.method ?? '') && !sameOrigin(req)) {
@@ -315,7 +364,7 @@ export function createRouter(deps: RouterDeps) {
       platformHealth(res, handle);
       return;
     }
-    if (target.url === WAKE_EVENTS_PATH || target.url.startsWith(`${WAKE_EVENTS_PATH}?`)) {
+    if (isPath(target.url, WAKE_EVENTS_PATH)) {
       wakeEvents(req, res, handle);
       return;
     }
@@ -323,7 +372,9 @@ export function createRouter(deps: RouterDeps) {
     res.once('close', () => activity.end(handle));
     // A browser's event stream or long poll ends with its session, like its WebSocket.
     if (session) sockets.add(res, { handle, session, close: closeResponse(res) });
-    const endpoint = runningEndpoint(handle) ?? (await wakeFor(req, res, target));
+    const running = runningEndpoint(handle);
+    if (running && where === 'instance-host') deps.onRouteMissed?.(handle, running);
+    const endpoint = running ?? (await wakeFor(req, res, target));
     if (!endpoint) return;
     targetOf.set(req, target);
     prepare(req, target, false);
@@ -360,7 +411,7 @@ export function createRouter(deps: RouterDeps) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    const { access: allowed, session } = authorize(req, handle, target.url);
+    const { access: allowed, session } = await authorize(req, handle, target.url);
     // On the control-plane origin only the instance token opens a socket (no browser sends one).
     const ok = target.prefix ? allowed === 'token' : allowed === 'session' || allowed === 'token';
     if (!ok) {
@@ -374,6 +425,7 @@ export function createRouter(deps: RouterDeps) {
     activity.begin(handle);
     socket.once('close', () => activity.end(handle));
     let endpoint = runningEndpoint(handle);
+    if (endpoint && !target.prefix) deps.onRouteMissed?.(handle, endpoint);
     if (!endpoint) {
       try {
         endpoint = await withTimeout(lifecycle.wake(handle), wakeTimeoutMs);
@@ -454,6 +506,11 @@ export function createRouter(deps: RouterDeps) {
 }
 
 export type Router = ReturnType<typeof createRouter>;
+
+/** `path` exactly, or with a query. */
+function isPath(url: string, path: string): boolean {
+  return url === path || url.startsWith(`${path}?`);
+}
 
 function wantsHtml(req: http.IncomingMessage): boolean {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;

@@ -9,7 +9,7 @@ describe('allowInstanceCookie', () => {
     ['mx_domainless=1; Path=/domain', true],
     ['mx_access=evil; Path=/', false],
     ['mx_refresh=evil', false],
-    ['mx_instance=evil; Path=/', false],
+    ['mx_pass=evil; Path=/', false],
     ['__Host-mx_access=evil; Secure; Path=/', false],
     ['__Secure-mx_refresh=evil; Secure', false],
     ['__host-MX_ACCESS=evil; Secure; Path=/', false],

@@ -43,7 +43,7 @@ describe.skipIf(!toolAvailable('chromium'))('revocation closes open instance soc
       .poll(() => sockets.filter((s) => s.closedAt === undefined).length, { timeout: 30_000 })
       .toBe(1);
     const cookie = (await browser.context.cookies(instanceOrigin(handle, t.port))).find(
-      (c) => c.name === 'mx_instance',
+      (c) => c.name === 'mx_pass',
     );
     expect(cookie).toBeDefined();
 
@@ -69,7 +69,7 @@ describe.skipIf(!toolAvailable('chromium'))('revocation closes open instance soc
       headers: {
         host: `${handle}.localhost:${t.port}`,
         origin: instanceOrigin(handle, t.port),
-        cookie: `mx_instance=${cookie!.value}`,
+        cookie: `mx_pass=${cookie!.value}`,
       },
     });
     const err = await new Promise<Error>((resolve) => ws.once('error', resolve));

@@ -1,3 +1,4 @@
+import { ACTIVITY_PATH, activityReportBody } from '@matrixos/shared';
 import { z } from 'zod';
 import { nextDueBody } from '../../instanceApi/jobRoutes.ts';
 import {
@@ -25,6 +26,20 @@ export function registerInstanceApi(registry: OpenAPIRegistry): void {
       401: failure('no or a wrong instance token (`unauthorized`)'),
       ...rateLimited,
       200: json('recorded', z.object({ handle: z.string(), nextDueAt: z.iso.datetime().nullable() })),
+      ...badBody,
+    },
+  });
+  registry.registerPath({
+    method: 'put',
+    path: ACTIVITY_PATH,
+    tags: [INSTANCE_API],
+    summary: "this instance's own use, for the idle sweep (the edge routes requests past the platform)",
+    security: [{ instanceToken: [] }],
+    request: { body: jsonBody(activityReportBody) },
+    responses: {
+      401: failure('no or a wrong instance token (`unauthorized`)'),
+      ...rateLimited,
+      200: json('recorded', z.object({ handle: z.string(), openSockets: z.number().int() })),
       ...badBody,
     },
   });

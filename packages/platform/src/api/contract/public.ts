@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { failure, json, type OpenAPIRegistry } from './common.ts';
+import { failure, json, type OpenAPIRegistry, rateLimited } from './common.ts';
 
 const counts = z.object({
   total: z.number().int(),
@@ -112,6 +112,23 @@ export function registerPublic(registry: OpenAPIRegistry): void {
       },
     });
   }
+  registry.registerPath({
+    method: 'get',
+    path: '/open/{handle}',
+    tags: ['pages'],
+    summary:
+      "back into an instance whose pass ran out (its refresh path sends browsers here): a new bridge token, then `next` on the instance's host",
+    request: {
+      params: z.object({ handle: z.string() }),
+      query: z.object({ next: z.string().optional() }),
+    },
+    responses: {
+      302: { description: "to the instance's bridge with a new token, or to sign in first" },
+      400: failure('not a handle (`bad_handle`)'),
+      403: html('signed in, but not the owner (nor an admin)'),
+      ...rateLimited,
+    },
+  });
   registry.registerPath({
     method: 'get',
     path: '/assets/{name}',
