@@ -38,9 +38,10 @@ describe('waitReady', () => {
         res.end(JSON.stringify({ status: 'ok', handle: as }));
       }),
     );
-    // alice's container died and its address went to bob's: not alice, ready.
+    // alice's container died and its address went to bob's: not alice, ready (2 s: a loaded CI
+    // machine once took longer than 300 ms to answer the first look).
     await expect(
-      waitReady({ host: '127.0.0.1', port }, { timeoutMs: 300, intervalMs: 25, handle: 'alice' }),
+      waitReady({ host: '127.0.0.1', port }, { timeoutMs: 2000, intervalMs: 25, handle: 'alice' }),
     ).rejects.toThrow(/another instance answers there \("bob"\)/);
     as = 'alice';
     await waitReady({ host: '127.0.0.1', port }, { timeoutMs: 1000, handle: 'alice' });
