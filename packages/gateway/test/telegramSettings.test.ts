@@ -27,7 +27,8 @@ describe.skipIf(!toolAvailable('chromium'))('Telegram settings in the shell (Chr
     await expect.poll(() => page.title()).toBe('Sign in · @alice · Matrix OS');
     await page.fill('#token', gw.token);
     await page.click('button[type=submit]');
-    await page.waitForSelector('.launcher-item');
+    // The shell's first load on a loaded 2-core CI machine has taken over 30 s.
+    await page.waitForSelector('.launcher-item', { timeout: 60_000 });
     const openSettings = async () => {
       await page.click('.launcher-item[title="Settings"]');
       await page.waitForSelector('.window[data-id="settings"] #settings-telegram');
@@ -58,5 +59,5 @@ describe.skipIf(!toolAvailable('chromium'))('Telegram settings in the shell (Chr
     await page.click('#telegram-owner ~ button');
     await page.waitForSelector('#telegram-code');
     await page.close();
-  });
+  }, 120_000);
 });

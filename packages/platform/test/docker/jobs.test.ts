@@ -24,7 +24,7 @@ describe.skipIf(!(await dockerAvailable()))('jobs on Docker', () => {
     expect((await put('/files/jobs/jobs.json', JSON.stringify(manifest))).status).toBe(200);
     // The gateway reloads on the change, and tells the platform when the job is next due.
     // (At 0.5 CPU the first load, which checks each module in a child process, takes seconds.)
-    await expect.poll(() => p.platform.wakes.get('alice'), { timeout: 60_000 }).not.toBeNull();
+    await expect.poll(() => p.platform.wakes.get('alice'), { timeout: 110_000 }).not.toBeNull();
 
     const state = () => p.platform.store.get('alice')?.state;
     await expect.poll(state, { timeout: 30_000, interval: 100 }).toBe('stopped');
@@ -41,7 +41,7 @@ describe.skipIf(!(await dockerAvailable()))('jobs on Docker', () => {
     expect(whileAsleep.length).toBeGreaterThan(0);
     expect(whileAsleep.at(-1)).toMatchObject({ status: 'success', trigger: 'schedule', late: false });
     // Sleep, wake and sleep again take up to two 30 s periods of the job.
-  }, 180_000);
+  }, 240_000);
 
   it('the repo of a fresh instance is a git repo with one commit (GET /api/jobs/repo)', async () => {
     t = await startTestPlatform({ runtime: 'docker' });
