@@ -14,7 +14,9 @@ describe.skipIf(!(await dockerAvailable()))('jobs on Docker', () => {
   it('a sleeping instance is woken by the platform for a due job, runs it, and goes back to sleep', async () => {
     t = await startTestPlatform({
       runtime: 'docker',
-      env: { IDLE_TIMEOUT: '2s', SWEEP_INTERVAL: '300ms', JOB_WAKE_LEAD: '15s' },
+      // 6 s idle: long enough for the gateway's first load of the jobs (seconds at 0.5 CPU on a
+      // loaded machine) to be reported before the sweep stops it, short enough for two sleeps.
+      env: { IDLE_TIMEOUT: '6s', SWEEP_INTERVAL: '300ms', JOB_WAKE_LEAD: '15s' },
     });
     const p = t;
     await p.provision('alice');
