@@ -26,7 +26,17 @@ describe.skipIf(!(await dockerAvailable()))('jobs on Docker', () => {
     expect((await put('/files/jobs/jobs.json', JSON.stringify(manifest))).status).toBe(200);
     // The gateway reloads on the change, and tells the platform when the job is next due.
     // (At 0.5 CPU the first load, which checks each module in a child process, takes seconds.)
-    await expect.poll(() => p.platform.wakes.get('alice'), { timeout: 110_000 }).not.toBeNull();
+    // Until then the test's requests keep it awake: with a 6 s idle timeout a slow first load
+    // would otherwise lose the race with the sweep, and the report would never be sent.
+    await expect
+      .poll(
+        async () => {
+          if (p.platform.wakes.get('alice') === null) await p.instance('alice', { path: '/api/jobs' });
+          return p.platform.wakes.get('alice');
+        },
+        { timeout: 110_000, interval: 1000 },
+      )
+      .not.toBeNull();
 
     const state = () => p.platform.store.get('alice')?.state;
     await expect.poll(state, { timeout: 30_000, interval: 100 }).toBe('stopped');
