@@ -34,6 +34,7 @@ import { openDb } from '../../packages/platform/src/db/openDb.ts';
 import { createPlatform } from '../../packages/platform/src/platform.ts';
 import { createDockerDriver } from '../../packages/platform/src/runtime/docker/dockerDriver.ts';
 import { httpRequest } from '../../packages/platform/test/harness.ts';
+import { requireTools } from '../lib/requireTools.ts';
 import { writeResults } from '../lib/results.ts';
 import { median, pct, pool, procStatus } from '../lib/stats.ts';
 import { holdWebSockets } from '../lib/websockets.ts';
@@ -104,14 +105,7 @@ async function idleCores(ids: string[], seconds: number): Promise<{ containers: 
 }
 
 async function main(): Promise<void> {
-  for (const cmd of ['wrk']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    } catch {
-      console.error(`bench: ${cmd} is missing (apt-get install -y ${cmd})`);
-      process.exit(1);
-    }
-  }
+  requireTools([['wrk', 'apt-get install -y wrk']]);
   await docker.ping().catch(() => {
     console.error('bench: no Docker engine answers (start dockerd)');
     process.exit(1);

@@ -12,19 +12,21 @@
  *
  * Results: bench/results/edge-chain-<time>.{md,json}.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, freePort } from '@matrixos/shared';
+import { selfSignedCert } from '@matrixos/shared/testing';
 import { createNginxEdgeRoutes } from '../../packages/platform/src/edge/createNginxEdgeRoutes.ts';
 import { type NginxEdge, startNginxEdge } from '../../packages/platform/src/edge/startNginxEdge.ts';
+import { requireTools } from '../lib/requireTools.ts';
 import { writeResults } from '../lib/results.ts';
 import { median } from '../lib/stats.ts';
 import { type WrkResult, wrk } from '../lib/wrk.ts';
-import { childrenOf, cpuSeconds, selfSignedCert, waitPort } from './support.ts';
+import { childrenOf, cpuSeconds, waitPort } from './support.ts';
 
 const ROUNDS = Number(process.env.EDGE_ROUNDS ?? 3);
 const SECONDS = 6;
@@ -33,18 +35,11 @@ const SECRET = 'bench-edge-admin-secret';
 const log = (...a: unknown[]) =>
   console.error(`[edge-chain ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
-for (const [cmd, pkg] of [
-  ['nginx', 'nginx-light libnginx-mod-http-lua'],
-  ['wrk', 'wrk'],
-  ['openssl', 'openssl'],
-] as const) {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-  } catch {
-    console.error(`bench: ${cmd} is missing (apt-get install -y ${pkg})`);
-    process.exit(1);
-  }
-}
+requireTools([
+  ['nginx', 'apt-get install -y nginx-light libnginx-mod-http-lua'],
+  ['wrk', 'apt-get install -y wrk'],
+  ['openssl', 'apt-get install -y openssl'],
+]);
 
 interface Target {
   name: string;

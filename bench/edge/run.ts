@@ -22,7 +22,7 @@
  * EDGE_ROUNDS (3) rounds, the candidates taking turns in each; medians. EDGE_WS (500) sockets,
  * EDGE_CHANGES (100) route changes. Results: bench/results/edge-<time>.{md,json}.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -31,11 +31,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '@matrixos/shared';
+import { selfSignedCert } from '@matrixos/shared/testing';
 import WebSocket from 'ws';
+import { requireTools } from '../lib/requireTools.ts';
 import { writeResults } from '../lib/results.ts';
 import { median, pool } from '../lib/stats.ts';
 import { type WrkResult, wrk } from '../lib/wrk.ts';
-import { childrenOf, cpuSeconds, selfSignedCert, waitPort } from './support.ts';
+import { childrenOf, cpuSeconds, waitPort } from './support.ts';
 
 const ROUNDS = Number(process.env.EDGE_ROUNDS ?? 3);
 const WS_COUNT = Number(process.env.EDGE_WS ?? 500);
@@ -44,20 +46,13 @@ const SECONDS = 6;
 const _root = path.resolve(import.meta.dirname, '../..');
 const log = (...a: unknown[]) => console.error(`[edge ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
-for (const [cmd, pkg] of [
-  ['nginx', 'nginx-light libnginx-mod-http-lua'],
-  ['haproxy', 'haproxy'],
-  ['caddy', 'caddy'],
-  ['wrk', 'wrk'],
-  ['openssl', 'openssl'],
-] as const) {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-  } catch {
-    console.error(`bench: ${cmd} is missing (apt-get install -y ${pkg})`);
-    process.exit(1);
-  }
-}
+requireTools([
+  ['nginx', 'apt-get install -y nginx-light libnginx-mod-http-lua'],
+  ['haproxy', 'apt-get install -y haproxy'],
+  ['caddy', 'apt-get install -y caddy'],
+  ['wrk', 'apt-get install -y wrk'],
+  ['openssl', 'apt-get install -y openssl'],
+]);
 
 interface Edge {
   name: string;

@@ -1,63 +1,22 @@
-/**
- * Issue 15's wake figures, through the native edge: a real platform (Docker runtime, the instance
- * image) behind `startNginxEdge`, one instance; each round puts it to sleep one way and times the
- * next request through the edge (the owner's API call, Authorization: Bearer) until it answers:
- *  - frozen (`/containers/{h}/pause`, the idle sweep's first tier): the edge has no route, the
- *    platform unfreezes it and answers;
- *  - stopped (`/containers/{h}/stop`, the second tier): a container start;
- *  - killed behind the platform's back (`docker kill`): the edge meets a dead address, falls back
- *    to the platform, which forgets it and starts the instance for that request.
- * Then the same request once more, straight through the edge (the route published again).
- *
- *   npm run bench -- edge-wake      (needs Docker, the instance image, nginx with lua; ~2 min)
- *
- * WAKE_ROUNDS (7) per kind; medians and the spread. Results: bench/results/edge-wake-<time>.*.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, newToken } from '@matrixos/shared';
 import Docker from 'dockerode';
-import { startNginxEdge } from '../../packages/platform/src/edge/startNginxEdge.ts';
-import { httpRequest, startTestPlatform } from '../../packages/platform/test/harness.ts';
+import { httpRequest, startTestPlatformBehindEdge } from '../../packages/platform/test/harness.ts';
 import { writeResults } from '../lib/results.ts';
 import { median } from '../lib/stats.ts';
 
 const ROUNDS = Number(process.env.WAKE_ROUNDS ?? 7);
 const log = (...a: unknown[]) => console.error(`[edge-wake ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
-const platformPort = await freePort();
-const edgePort = await freePort();
-const secret = newToken('mxe');
-const dir = mkdtempSync(path.join(tmpdir(), 'matrixos-edge-wake-'));
-const edge = await startNginxEdge({
-  domain: 'localhost',
-  platform: { host: '127.0.0.1', port: platformPort },
-  listen: { host: '127.0.0.1', port: edgePort },
-  adminPort: await freePort(),
-  secret,
-  dir,
-  workers: 1,
-});
-const t = await startTestPlatform({
+const behind = await startTestPlatformBehindEdge({
   runtime: 'docker',
-  port: platformPort,
-  env: {
-    PUBLIC_URL: `http://localhost:${edgePort}`,
-    TRUST_PROXY: 'true',
-    EDGE_ADMIN_URL: edge.adminUrl,
-    EDGE_SECRET: secret,
-    IDLE_TIMEOUT: '0',
-    PAUSE_AFTER: '0',
-  },
+  env: { IDLE_TIMEOUT: '0', PAUSE_AFTER: '0' },
 });
+const { t, edgePort } = behind;
 const docker = new Docker();
 const handle = 'waker';
 
 async function routed(): Promise<boolean> {
-  const r = await fetch(`${edge.adminUrl}/routes`, { headers: { authorization: `Bearer ${secret}` } });
-  return handle in ((await r.json()) as Record<string, string>);
+  return handle in (await behind.routes());
 }
 
 /** ms until the owner's request through the edge answers 200. */
@@ -112,7 +71,5 @@ try {
   console.log(md);
   writeResults('edge-wake', md, figures);
 } finally {
-  await t.destroy();
-  await edge.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await behind.close();
 }

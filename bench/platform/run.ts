@@ -20,6 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, newToken } from '@matrixos/shared';
 import Docker from 'dockerode';
 import { httpRequest } from '../../packages/platform/test/harness.ts';
+import { requireTools } from '../lib/requireTools.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WRK_SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -27,15 +28,6 @@ const WRK_CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 10);
 const root = path.resolve(import.meta.dirname, '../..');
 const docker = new Docker();
-
-function need(cmd: string, hint: string): void {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-  } catch {
-    console.error(`bench: ${cmd} is missing (${hint})`);
-    process.exit(1);
-  }
-}
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -94,8 +86,10 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  need('wrk', 'apt-get install -y wrk');
-  need('nginx', 'apt-get install -y nginx');
+  requireTools([
+    ['wrk', 'apt-get install -y wrk'],
+    ['nginx', 'apt-get install -y nginx'],
+  ]);
   await docker.ping().catch(() => {
     console.error('bench: no Docker engine answers (start dockerd)');
     process.exit(1);

@@ -9,6 +9,7 @@ import { createLogger, freePort, loadSecretKey, newToken } from '@matrixos/share
 import { TEST_INSTANCE_IMAGE } from '@matrixos/shared/testing';
 import { loadConfig } from '../src/config.ts';
 import { openDb } from '../src/db/openDb.ts';
+import { startNginxEdge } from '../src/edge/startNginxEdge.ts';
 import { createProxyClient } from '../src/llm/proxyClient.ts';
 import { createPlatform, type Platform } from '../src/platform.ts';
 import { createDockerDriver } from '../src/runtime/docker/dockerDriver.ts';
@@ -280,6 +281,52 @@ export async function startTestPlatformWithProxy(opts: TestPlatformOptions & { p
       await proxy.close();
       await t.destroy();
       await upstream.close();
+    },
+  };
+}
+
+/**
+ * A test platform behind the native edge (deploy/edge, real nginx), wired as in the compose stack:
+ * its public URL is the edge's, it trusts the edge's X-Forwarded-*, and pushes routes to it.
+ */
+export async function startTestPlatformBehindEdge(opts: TestPlatformOptions) {
+  const port = opts.port ?? (await freePort());
+  const edgePort = await freePort();
+  const secret = newToken('mxe');
+  const dir = mkdtempSync(path.join(tmpdir(), 'matrixos-native-edge-'));
+  const edge = await startNginxEdge({
+    domain: 'localhost',
+    platform: { host: '127.0.0.1', port },
+    listen: { host: '127.0.0.1', port: edgePort },
+    adminPort: await freePort(),
+    secret,
+    dir,
+    workers: 1,
+  });
+  const t = await startTestPlatform({
+    ...opts,
+    port,
+    env: {
+      PUBLIC_URL: `http://localhost:${edgePort}`,
+      TRUST_PROXY: 'true',
+      EDGE_ADMIN_URL: edge.adminUrl,
+      EDGE_SECRET: secret,
+      ...opts.env,
+    },
+  });
+  return {
+    t,
+    edge,
+    edgePort,
+    /** The routes the edge holds now (its admin API). */
+    async routes(): Promise<Record<string, string>> {
+      const r = await fetch(`${edge.adminUrl}/routes`, { headers: { authorization: `Bearer ${secret}` } });
+      return (await r.json()) as Record<string, string>;
+    },
+    async close(): Promise<void> {
+      await t.destroy();
+      await edge.stop();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

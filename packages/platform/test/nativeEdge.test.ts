@@ -1,14 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { freePort, newToken } from '@matrixos/shared';
 import { toolAvailable } from '@matrixos/shared/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import { type NginxEdge, startNginxEdge } from '../src/edge/startNginxEdge.ts';
 import { type CookieClient, createCookieClient, signUpWithTotp } from './cookieClient.ts';
-import { startTestPlatform, type TestPlatform, withoutEvents } from './harness.ts';
+import { startTestPlatformBehindEdge, type TestPlatform, withoutEvents } from './harness.ts';
 
 const NEED_TOOLS = process.env.REQUIRE_TOOLS === '1';
 
@@ -18,11 +13,9 @@ const NEED_TOOLS = process.env.REQUIRE_TOOLS === '1';
  * instance runs, its requests go from the edge straight to it, and the gateway decides who may in.
  */
 describe.skipIf(!NEED_TOOLS && !toolAvailable('nginx'))('the native edge in front of the platform', () => {
+  let behind: Awaited<ReturnType<typeof startTestPlatformBehindEdge>>;
   let t: TestPlatform;
-  let edge: NginxEdge;
-  let dir: string;
   let edgePort: number;
-  let secret: string;
 
   const hostOf = (handle: string) => `${handle}.localhost:${edgePort}`;
 
@@ -32,10 +25,7 @@ describe.skipIf(!NEED_TOOLS && !toolAvailable('nginx'))('the native edge in fron
     return (m?.values ?? []).reduce((sum, v) => sum + v.value, 0);
   }
 
-  async function edgeRoutes(): Promise<Record<string, string>> {
-    const r = await fetch(`${edge.adminUrl}/routes`, { headers: { authorization: `Bearer ${secret}` } });
-    return (await r.json()) as Record<string, string>;
-  }
+  const edgeRoutes = () => behind.routes();
 
   async function waitRouted(handle: string): Promise<void> {
     await vi.waitFor(async () => expect(Object.keys(await edgeRoutes())).toContain(handle), {
@@ -88,37 +78,11 @@ describe.skipIf(!NEED_TOOLS && !toolAvailable('nginx'))('the native edge in fron
   }
 
   beforeAll(async () => {
-    const platformPort = await freePort();
-    edgePort = await freePort();
-    secret = newToken('mxe');
-    dir = mkdtempSync(path.join(tmpdir(), 'matrixos-native-edge-'));
-    edge = await startNginxEdge({
-      domain: 'localhost',
-      platform: { host: '127.0.0.1', port: platformPort },
-      listen: { host: '127.0.0.1', port: edgePort },
-      adminPort: await freePort(),
-      secret,
-      dir,
-      workers: 1,
-    });
-    t = await startTestPlatform({
-      runtime: 'process',
-      port: platformPort,
-      // A killed instance is found by the request that meets its dead address, not by the engine.
-      wrapRuntime: withoutEvents,
-      env: {
-        PUBLIC_URL: `http://localhost:${edgePort}`,
-        TRUST_PROXY: 'true',
-        EDGE_ADMIN_URL: edge.adminUrl,
-        EDGE_SECRET: secret,
-      },
-    });
+    // A killed instance is found by the request that meets its dead address, not by the engine.
+    behind = await startTestPlatformBehindEdge({ runtime: 'process', wrapRuntime: withoutEvents });
+    ({ t, edgePort } = behind);
   }, 60_000);
-  afterAll(async () => {
-    await t?.destroy();
-    await edge?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => behind?.close());
 
   it("sends the owner's requests straight to the running instance, which checks the pass itself", async () => {
     const edna = await owner('edna');

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -8,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger, freePort } from '@matrixos/shared';
-import { toolAvailable } from '@matrixos/shared/testing';
+import { selfSignedCert, toolAvailable } from '@matrixos/shared/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { createNginxEdgeRoutes } from './createNginxEdgeRoutes.ts';
@@ -537,25 +536,7 @@ describe.skipIf(!nginxInstalled() || !toolAvailable('openssl'))('the nginx edge 
   beforeAll(async () => {
     [platform, a] = await Promise.all([standIn('platform'), standIn('a')]);
     dir = mkdtempSync(path.join(tmpdir(), 'matrixos-edge-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        ...[
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:prime256v1',
-          '-nodes',
-          '-days',
-          '1',
-        ],
-        ...['-subj', `/CN=*.${DOMAIN}`, '-addext', `subjectAltName=DNS:*.${DOMAIN},DNS:${DOMAIN}`],
-        ...['-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')],
-      ],
-      { stdio: 'ignore' },
-    );
+    selfSignedCert(dir, DOMAIN);
     edge = await startNginxEdge({
       domain: DOMAIN,
       platform: platform.endpoint,
